@@ -1,0 +1,1 @@
+"""Dovira: a Telegram bot that runs a region's counter-trafficking programme."""

@@ -1,0 +1,134 @@
+"""The bot process: migrate the database, build the dispatcher, poll until stopped.
+
+`python -m bot`, the emulator and the end-to-end tests all run `run()`, so tests exercise the same
+start-up code a deployment does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.i18n import CatalogI18n, UserLocaleMiddleware, create_i18n
+from bot.middlewares import ErrorReporting, InFlight, PrivateChatsOnly, RetryAfter, UserProfileMiddleware
+from bot.services.directory import Directory, load_directory
+from bot.services.users import UserService
+from bot.settings import Settings
+from bot.storage import SQLStorage
+from db.engine import create_engine, create_sessionmaker, is_sqlite
+from db.migrate import upgrade_to_head
+from handlers import build_routers
+
+log = logging.getLogger("dovira")
+
+COMMANDS = ("start", "sos", "help", "language", "cancel", "forget")
+
+
+@dataclass
+class App:
+    """Everything one bot process holds; built by `build_app`, closed by `close`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    i18n: CatalogI18n
+    directory: Directory
+    users: UserService
+    storage: SQLStorage
+    dispatcher: Dispatcher
+    in_flight: InFlight
+
+    async def close(self) -> None:
+        await self.in_flight.drain()
+        await self.storage.close()
+        await self.engine.dispose()
+
+
+def create_bot(settings: Settings, token: str) -> Bot:
+    session = AiohttpSession()
+    if not settings.uses_official_api:
+        session.api = TelegramAPIServer.from_base(settings.bot_api_base)
+    session.middleware(RetryAfter())
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+async def build_app(settings: Settings) -> App:
+    """Migrate the database to the latest revision and wire the dispatcher."""
+    directory = load_directory(settings.data_dir)  # before touching the database: bad data stops here
+    engine = create_engine(settings.database_url)
+    await upgrade_to_head(engine)
+    sessionmaker = create_sessionmaker(engine)
+    i18n = create_i18n(settings.default_language)
+    users = UserService(sessionmaker, settings.admin_ids)
+    # Reads are cached only when this process is the database's sole user (the SQLite default).
+    storage = SQLStorage(sessionmaker, cache=is_sqlite(settings.database_url))
+    in_flight = InFlight()
+
+    dp = Dispatcher(storage=storage)
+    dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(ErrorReporting(i18n))
+    dp.update.outer_middleware(PrivateChatsOnly())
+    dp.update.outer_middleware(UserProfileMiddleware(users))
+    UserLocaleMiddleware(i18n).setup(dp)
+    dp.include_routers(*build_routers())
+    dp["settings"] = settings
+    dp["directory"] = directory
+    dp["users"] = users
+    dp["fsm_storage"] = storage
+    dp.startup.register(_on_startup)
+    return App(settings, engine, sessionmaker, i18n, directory, users, storage, dp, in_flight)
+
+
+async def _on_startup(bot: Bot, i18n: CatalogI18n) -> None:
+    await register_commands(bot, i18n)
+
+
+async def register_commands(bot: Bot, i18n: CatalogI18n) -> None:
+    """The command list in the client's menu: Ukrainian by default, English for English clients."""
+    for language in ("uk", "en"):
+        with i18n.use_locale(language):
+            commands = [BotCommand(command=c, description=i18n.gettext(f"command.{c}")) for c in COMMANDS]
+        await bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeDefault(),
+            language_code=None if language == i18n.default_locale else language,
+        )
+
+
+async def run(settings: Settings, *, token: str, stop: asyncio.Event | None = None) -> None:
+    """Run the bot with long polling until Ctrl-C (or until `stop` is set, in tests and the emulator)."""
+    app = await build_app(settings)
+    bot = create_bot(settings, token)
+    stopper: asyncio.Task[None] | None = None
+    if stop is not None:
+
+        async def _stop_when_asked() -> None:
+            await stop.wait()
+            await app.dispatcher.stop_polling()
+
+        stopper = asyncio.create_task(_stop_when_asked())
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        log.info("Dovira is polling %s", "Telegram" if settings.uses_official_api else settings.bot_api_base)
+        await app.dispatcher.start_polling(
+            bot,
+            handle_signals=stop is None,
+            close_bot_session=False,
+            i18n=app.i18n,
+            polling_timeout=10 if stop is None else 1,
+        )
+    finally:
+        if stopper is not None:
+            stopper.cancel()
+        await app.close()
+        await bot.session.close()
+        log.info("Dovira stopped")

@@ -1,0 +1,203 @@
+"""Inline keyboards and the callback data they carry.
+
+Callback data can be forged by any client: handlers re-check every value they get from it
+(unknown ids are treated as a stale button), and nothing here is trusted for authorisation.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.services.directory import Directory, Need, Oblast
+
+# Short codes keep callback data well under Telegram's 64 bytes.
+NEED_CODES: dict[Need, str] = {
+    Need.LEGAL_AID: "la",
+    Need.SHELTER: "sh",
+    Need.PSYCHOLOGICAL: "ps",
+    Need.MEDICAL: "md",
+    Need.SOCIAL_SERVICES: "ss",
+    Need.EMPLOYMENT: "em",
+    Need.HUMANITARIAN: "hu",
+    Need.CHILD_PROTECTION: "cp",
+}
+NEED_BY_CODE = {code: need for need, code in NEED_CODES.items()}
+WHOLE = "*"  # "the whole oblast" / "the whole district"
+ADVICE_TOPICS = ("jobs_abroad", "documents", "online_recruitment", "idps")
+
+
+class Menu(CallbackData, prefix="m"):
+    to: str  # main, danger, hotlines, where, advice, check, privacy, language
+
+
+class Lang(CallbackData, prefix="lang"):
+    code: str
+
+
+class Where(CallbackData, prefix="w"):
+    """One step of "where to get help": empty fields are still to be chosen."""
+
+    o: str = ""  # oblast id
+    d: str = ""  # district id, or WHOLE
+    c: str = ""  # community index within the district, or WHOLE
+    n: str = ""  # need code
+    p: int = 0  # results page
+
+
+class Advice(CallbackData, prefix="adv"):
+    topic: str
+
+
+class Check(CallbackData, prefix="sc"):
+    """An answer in the self-check. The answers so far travel in the button (bit i = "yes" to
+    question i), so nothing about them is stored anywhere, and the check survives a restart."""
+
+    q: int  # index of the question answered
+    m: int  # answers to the earlier questions
+    yes: bool
+
+
+class Privacy(CallbackData, prefix="pv"):
+    action: str  # clear, forget, forget_yes
+
+
+def _rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def back_to_menu_row() -> list[InlineKeyboardButton]:
+    return [button(_("button.menu"), Menu(to="main"))]
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    return _rows(
+        [button(_("menu.danger"), Menu(to="danger"))],
+        [button(_("menu.hotlines"), Menu(to="hotlines"))],
+        [button(_("menu.where"), Menu(to="where"))],
+        [button(_("menu.advice"), Menu(to="advice")), button(_("menu.check"), Menu(to="check"))],
+        [button(_("menu.privacy"), Menu(to="privacy")), button(_("menu.language"), Menu(to="language"))],
+    )
+
+
+def only_menu() -> InlineKeyboardMarkup:
+    return _rows(back_to_menu_row())
+
+
+def after_danger() -> InlineKeyboardMarkup:
+    return _rows(
+        [button(_("menu.hotlines"), Menu(to="hotlines"))],
+        [button(_("menu.where"), Menu(to="where"))],
+        back_to_menu_row(),
+    )
+
+
+def languages(first: str) -> InlineKeyboardMarkup:
+    """English first for English clients, Ukrainian first otherwise."""
+    order = ["en", "uk"] if first == "en" else ["uk", "en"]
+    names = {"uk": "Українська", "en": "English"}
+    return _rows([button(names[code], Lang(code=code)) for code in order], back_to_menu_row())
+
+
+def oblasts(oblast_list: tuple[Oblast, ...], language: str) -> InlineKeyboardMarkup:
+    return _rows(*[[button(o.name.get(language), Where(o=o.id))] for o in oblast_list], back_to_menu_row())
+
+
+def districts(directory: Directory, oblast: Oblast, language: str) -> InlineKeyboardMarkup:
+    rows = [[button(d.name.get(language), Where(o=oblast.id, d=d.id))] for d in oblast.districts]
+    rows.append([button(_("where.whole_oblast"), Where(o=oblast.id, d=WHOLE))])
+    if len(directory.oblasts) > 1:
+        rows.append([button(_("button.back"), Where())])
+    rows.append(back_to_menu_row())
+    return _rows(*rows)
+
+
+def communities(directory: Directory, step: Where, language: str) -> InlineKeyboardMarkup:
+    district = directory.district(step.d)
+    assert district is not None
+    rows = [
+        [button(c.name.get(language), Where(o=step.o, d=step.d, c=str(i)))]
+        for i, c in enumerate(district.communities)
+    ]
+    rows.append([button(_("where.whole_district"), Where(o=step.o, d=step.d, c=WHOLE))])
+    rows.append([button(_("button.back"), Where(o=step.o))])
+    rows.append(back_to_menu_row())
+    return _rows(*rows)
+
+
+def needs(step: Where) -> InlineKeyboardMarkup:
+    items = [button(_(f"need.{need.value}"), Where(o=step.o, d=step.d, c=step.c, n=code))
+             for need, code in NEED_CODES.items()]
+    rows = [items[i : i + 2] for i in range(0, len(items), 2)]
+    rows.append([button(_("button.back"), Where(o=step.o, d="" if step.c in ("", WHOLE) else step.d))])
+    rows.append(back_to_menu_row())
+    return _rows(*rows)
+
+
+def results(step: Where, page: int, pages: int) -> InlineKeyboardMarkup:
+    nav = []
+    if page > 0:
+        nav.append(button(_("button.prev"), Where(o=step.o, d=step.d, c=step.c, n=step.n, p=page - 1)))
+    if page + 1 < pages:
+        nav.append(button(_("button.next"), Where(o=step.o, d=step.d, c=step.c, n=step.n, p=page + 1)))
+    return _rows(
+        nav,
+        [button(_("where.other_need"), Where(o=step.o, d=step.d, c=step.c))],
+        [button(_("menu.danger"), Menu(to="danger"))],
+        back_to_menu_row(),
+    )
+
+
+def advice_topics() -> InlineKeyboardMarkup:
+    return _rows(
+        *[[button(_(f"advice.button.{t}"), Advice(topic=t))] for t in ADVICE_TOPICS],
+        [button(_("menu.check"), Menu(to="check"))],
+        back_to_menu_row(),
+    )
+
+
+def after_advice() -> InlineKeyboardMarkup:
+    return _rows([button(_("advice.other"), Menu(to="advice"))], back_to_menu_row())
+
+
+def check_question(index: int, mask: int) -> InlineKeyboardMarkup:
+    return _rows(
+        [
+            button(_("button.yes"), Check(q=index, m=mask, yes=True)),
+            button(_("button.no"), Check(q=index, m=mask, yes=False)),
+        ],
+        [button(_("check.stop"), Menu(to="main"))],
+    )
+
+
+def check_result() -> InlineKeyboardMarkup:
+    return _rows(
+        [button(_("menu.hotlines"), Menu(to="hotlines"))],
+        [button(_("menu.where"), Menu(to="where"))],
+        [button(_("menu.advice"), Menu(to="advice"))],
+        back_to_menu_row(),
+    )
+
+
+def privacy() -> InlineKeyboardMarkup:
+    return _rows(
+        [button(_("privacy.clear"), Privacy(action="clear"))],
+        [button(_("privacy.forget"), Privacy(action="forget"))],
+        back_to_menu_row(),
+    )
+
+
+def forget_confirm() -> InlineKeyboardMarkup:
+    return _rows(
+        [button(_("privacy.forget_yes"), Privacy(action="forget_yes"))],
+        [button(_("privacy.forget_no"), Menu(to="main"))],
+    )
+
+
+def after_forget() -> InlineKeyboardMarkup:
+    return _rows([button(_("privacy.clear"), Privacy(action="clear"))], back_to_menu_row())

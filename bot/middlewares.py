@@ -1,0 +1,168 @@
+"""Dispatcher and Bot API session middlewares.
+
+Order on every update (outer update middlewares): in-flight tracking -> error reporting -> private
+chats only -> user profile. The i18n middleware then runs on each event type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import Chat, TelegramObject, Update
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot import keyboards
+from bot.i18n import language_from_client
+from bot.services.users import UserService
+
+log = logging.getLogger("dovira")
+
+
+class InFlight(BaseMiddleware):
+    """Tracks running handler tasks so shutdown can wait for them (stop_polling does not)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        task = asyncio.current_task()
+        if task is None:
+            return await handler(event, data)
+        self.tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            self.tasks.discard(task)
+
+    async def drain(self, wait_seconds: float = 10.0) -> None:
+        current = asyncio.current_task()
+        pending = [t for t in self.tasks if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=wait_seconds)
+
+
+class ErrorReporting(BaseMiddleware):
+    """A failed handler tells the user to try again and logs what failed, never what was typed."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception as exc:
+            update_type = event.event_type if isinstance(event, Update) else type(event).__name__
+            # Exception text may quote user input or SQL parameters: log its type and place only.
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+            log.error("handler failed on %s update: %s at %s", update_type, type(exc).__name__, where)
+            await self._tell_user_to_retry(data)
+            return None
+
+    async def _tell_user_to_retry(self, data: dict[str, Any]) -> None:
+        bot: Bot | None = data.get("bot")
+        chat: Chat | None = data.get("event_chat")
+        if bot is None or chat is None or chat.type != "private":
+            return
+        profile = data.get("profile")
+        tg_user = data.get("event_from_user")
+        if profile is not None and profile.language:
+            locale = profile.language
+        else:
+            client = tg_user.language_code if tg_user else None
+            locale = language_from_client(client, self.i18n.default_locale)
+        try:
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                await bot.send_message(chat.id, _("error.try_again"), reply_markup=keyboards.only_menu())
+        except TelegramAPIError:
+            log.warning("could not tell the user about a failed handler")
+
+
+class PrivateChatsOnly(BaseMiddleware):
+    """Dovira talks to people one to one; updates from groups and channels are dropped unread."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        if chat is None or chat.type != "private" or data.get("event_from_user") is None:
+            return None
+        return await handler(event, data)
+
+
+class UserProfileMiddleware(BaseMiddleware):
+    """Stores the user on first contact and hands handlers a `profile` (cached; writes on change)."""
+
+    def __init__(self, users: UserService) -> None:
+        self.users = users
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user = data["event_from_user"]
+        message_id = None
+        if isinstance(event, Update):
+            if event.message is not None:
+                message_id = event.message.message_id
+            elif event.callback_query is not None and event.callback_query.message is not None:
+                message_id = event.callback_query.message.message_id
+        data["profile"] = await self.users.touch(tg_user.id, message_id)
+        return await handler(event, data)
+
+
+class RetryAfter(BaseRequestMiddleware):
+    """Telegram's 429: wait the `retry_after` it asks for and try again (aiogram only raises)."""
+
+    def __init__(
+        self,
+        *,
+        attempts: int = 3,
+        max_wait: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.attempts = attempts
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        for attempt in range(self.attempts):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt + 1 == self.attempts or exc.retry_after > self.max_wait:
+                    raise
+                log.info("429 on %s: waiting %s s", type(method).__name__, exc.retry_after)
+                await self.sleep(float(exc.retry_after))
+        raise AssertionError("unreachable")

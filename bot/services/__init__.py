@@ -1,0 +1,1 @@
+"""Domain logic, free of Telegram types: handlers parse, call a service, render."""

@@ -1,0 +1,157 @@
+"""Settings from the environment and `.env` (pydantic-settings).
+
+A missing or malformed value stops start-up with one sentence that says what to set and how:
+`load_settings()` turns pydantic's error into a `SettingsError` with that sentence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+OFFICIAL_BOT_API = "https://api.telegram.org"
+SUPPORTED_LANGUAGES = ("uk", "en")
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+
+# One sentence per setting, shown when its value is missing or malformed.
+HOW_TO_SET = {
+    "BOT_TOKEN": (
+        "Set BOT_TOKEN to the token @BotFather gave you when you created the bot (it looks like "
+        "123456:ABC-def...), in the environment or in a .env file; to try Dovira without a token or "
+        "internet, run `python -m bot emulate` instead."
+    ),
+    "BOT_API_BASE": (
+        "Set BOT_API_BASE to the base URL of a Bot API server, e.g. https://api.telegram.org "
+        "(the default) or http://127.0.0.1:8081 for a local one."
+    ),
+    "DATABASE_URL": (
+        "Set DATABASE_URL to an SQLAlchemy async URL, e.g. sqlite+aiosqlite:///./dovira.db (the default) "
+        "or postgresql+asyncpg://user@host:5432/dbname."
+    ),
+    "ADMIN_IDS": "Set ADMIN_IDS to Telegram user ids separated by commas, e.g. ADMIN_IDS=12345,67890.",
+    "DEFAULT_LANGUAGE": "Set DEFAULT_LANGUAGE to uk or en (uk is the default).",
+    "TIMEZONE": "Set TIMEZONE to an IANA time zone name, e.g. Europe/Kyiv (the default).",
+    "ENCRYPTION_KEY": (
+        "Set ENCRYPTION_KEY to a Fernet key (44 characters of url-safe base64), e.g. the output of "
+        "`python -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"`, "
+        "or leave it unset to let Dovira keep a key file of its own."
+    ),
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; str(error) is the one sentence to show."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str | None = Field(default=None, alias="BOT_TOKEN")
+    bot_api_base: str = Field(default=OFFICIAL_BOT_API, alias="BOT_API_BASE")
+    database_url: str = Field(default="sqlite+aiosqlite:///./dovira.db", alias="DATABASE_URL")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(default=frozenset(), alias="ADMIN_IDS")
+    default_language: str = Field(default="uk", alias="DEFAULT_LANGUAGE")
+    timezone: str = Field(default="Europe/Kyiv", alias="TIMEZONE")
+    encryption_key: str | None = Field(default=None, alias="ENCRYPTION_KEY")
+    data_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "data", alias="DATA_DIR")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        if not TOKEN_RE.match(value):
+            raise ValueError("malformed token")
+        return value
+
+    @field_validator("bot_api_base")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("not an http(s) URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("unsupported database URL")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(re.fullmatch(r"\d{1,20}", p) for p in parts):
+                raise ValueError("not a list of numeric ids")
+            return frozenset(int(p) for p in parts)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError("unsupported language")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value.strip()
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.strip().encode())
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("not base64") from exc
+        if len(raw) != 32:
+            raise ValueError("wrong key length")
+        return value.strip()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def uses_official_api(self) -> bool:
+        return self.bot_api_base == OFFICIAL_BOT_API
+
+    def require_token(self) -> str:
+        """The token, or SettingsError with the sentence that says where a token comes from."""
+        if self.bot_token is None:
+            raise SettingsError(f"BOT_TOKEN is not set. {HOW_TO_SET['BOT_TOKEN']}")
+        return self.bot_token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; on a bad value raise SettingsError naming the first setting at fault."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first.get("loc") else "settings"
+        name = name.upper()
+        hint = HOW_TO_SET.get(name, "")
+        raise SettingsError(f"{name} has a value Dovira cannot use. {hint}".strip()) from None

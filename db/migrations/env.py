@@ -1,0 +1,45 @@
+"""Alembic environment: uses the connection the bot hands over, or its own async engine from the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from db import models  # noqa: F401  (registers the tables)
+from db.base import Base
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_from_cli() -> None:
+    from bot.settings import load_settings
+    from db.engine import create_engine
+
+    url = context.config.get_main_option("sqlalchemy.url") or load_settings().database_url
+
+    async def go() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(_run)
+        await engine.dispose()
+
+    asyncio.run(go())
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    _run_from_cli()

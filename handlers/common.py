@@ -1,0 +1,80 @@
+"""Citizen entry points: /start, the menu, danger now, hotlines, /help, /cancel, /language."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot import keyboards, render
+from bot.keyboards import Lang, Menu
+from bot.services.directory import Directory
+from bot.services.users import UserService
+from bot.settings import SUPPORTED_LANGUAGES
+from handlers.ui import show, stale_button
+
+
+def create_router() -> Router:
+    router = Router(name="citizen-common")
+
+    @router.message(CommandStart())
+    async def on_start(message: Message, state: FSMContext) -> None:
+        await state.clear()
+        await message.answer(_("start.text"), reply_markup=keyboards.main_menu())
+
+    @router.message(Command("help"))
+    async def on_help(message: Message) -> None:
+        await message.answer(_("help.text"), reply_markup=keyboards.main_menu())
+
+    @router.message(Command("cancel"))
+    async def on_cancel(message: Message, state: FSMContext) -> None:
+        had_dialog = await state.get_state() is not None
+        await state.clear()
+        text = _("cancel.done") if had_dialog else _("cancel.nothing")
+        await message.answer(text, reply_markup=keyboards.main_menu())
+
+    @router.message(Command("sos"))
+    async def on_sos(message: Message) -> None:
+        await message.answer(_("danger.text"), reply_markup=keyboards.after_danger())
+
+    @router.message(Command("language"))
+    async def on_language(message: Message, i18n: I18n) -> None:
+        await message.answer(_("language.choose"), reply_markup=keyboards.languages(i18n.current_locale))
+
+    @router.callback_query(Menu.filter(F.to == "main"))
+    async def on_menu(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
+        await state.clear()
+        await show(callback, bot, _("menu.text"), keyboards.main_menu())
+
+    @router.callback_query(Menu.filter(F.to == "danger"))
+    async def on_danger(callback: CallbackQuery, bot: Bot) -> None:
+        # A new message, not an edit: the numbers must appear at once at the bottom of the chat.
+        await callback.answer()
+        await bot.send_message(callback.from_user.id, _("danger.text"), reply_markup=keyboards.after_danger())
+
+    @router.callback_query(Menu.filter(F.to == "hotlines"))
+    async def on_hotlines(callback: CallbackQuery, bot: Bot, directory: Directory, i18n: I18n) -> None:
+        text = render.hotlines_text(directory.hotlines(), i18n.current_locale)
+        await show(callback, bot, text, keyboards.only_menu())
+
+    @router.callback_query(Menu.filter(F.to == "language"))
+    async def on_language_menu(callback: CallbackQuery, bot: Bot, i18n: I18n) -> None:
+        # The current language is the person's choice, else their client's: offer it first.
+        await show(callback, bot, _("language.choose"), keyboards.languages(i18n.current_locale))
+
+    @router.callback_query(Lang.filter())
+    async def on_language_chosen(
+        callback: CallbackQuery, callback_data: Lang, bot: Bot, users: UserService, i18n: I18n
+    ) -> None:
+        if callback_data.code not in SUPPORTED_LANGUAGES:
+            await stale_button(callback, bot)
+            return
+        await users.set_language(callback.from_user.id, callback_data.code)
+        i18n.current_locale = callback_data.code  # the rest of this answer is in the new language
+        await show(callback, bot, _("language.done") + "\n\n" + _("menu.text"), keyboards.main_menu())
+
+    return router
+

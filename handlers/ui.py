@@ -1,0 +1,36 @@
+"""Showing a screen: edit the message the button was on, or send a new one when that fails."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot import keyboards
+
+
+def chat_id_of(callback: CallbackQuery) -> int:
+    return callback.message.chat.id if callback.message is not None else callback.from_user.id
+
+
+async def show(
+    callback: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the screen the button was on; if it can no longer be edited, send a new message."""
+    await callback.answer()
+    message = callback.message
+    if isinstance(message, Message) and message.text is not None:
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+    await bot.send_message(chat_id_of(callback), text, reply_markup=markup)
+
+
+async def stale_button(callback: CallbackQuery, bot: Bot) -> None:
+    """A button from an old screen, or data no keyboard of ours produced: say so, offer the menu."""
+    await callback.answer(_("stale.toast"))
+    await bot.send_message(chat_id_of(callback), _("stale.text"), reply_markup=keyboards.main_menu())

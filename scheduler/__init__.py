@@ -1,0 +1,1 @@
+"""APScheduler jobs and the outbox sender (from the coordinator issues on)."""
