@@ -18,18 +18,17 @@ def main(argv: list[str] | None = None) -> int:
     emulate.add_argument("--user", type=int, default=1001, help="Telegram user id to start as")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # it logs every update's user id
     try:
+        settings = load_settings()
         if args.command == "emulate":
+            _configure_logging(quiet=True)  # the terminal is the chat: keep it readable
             from bot.emulate import emulate as run_emulator
 
-            settings = load_settings()
             return asyncio.run(run_emulator(settings, user_id=args.user))
+        token = settings.require_token()
+        _configure_logging(quiet=False)
         from bot.app import run
 
-        settings = load_settings()
-        token = settings.require_token()
         asyncio.run(run(settings, token=token))
     except SettingsError as exc:
         print(f"Dovira cannot start: {exc}", file=sys.stderr)
@@ -37,6 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _configure_logging(*, quiet: bool) -> None:
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # One line per update or migration plugin is noise; these carry no personal data either way.
+    for name in ("aiogram.event", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

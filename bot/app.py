@@ -16,9 +16,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.i18n import CatalogI18n, UserLocaleMiddleware, create_i18n
+from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import ErrorReporting, InFlight, PrivateChatsOnly, RetryAfter, UserProfileMiddleware
 from bot.services.directory import Directory, load_directory
 from bot.services.users import UserService
@@ -40,7 +41,7 @@ class App:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    i18n: CatalogI18n
+    i18n: I18n
     directory: Directory
     users: UserService
     storage: SQLStorage
@@ -88,11 +89,11 @@ async def build_app(settings: Settings) -> App:
     return App(settings, engine, sessionmaker, i18n, directory, users, storage, dp, in_flight)
 
 
-async def _on_startup(bot: Bot, i18n: CatalogI18n) -> None:
+async def _on_startup(bot: Bot, i18n: I18n) -> None:
     await register_commands(bot, i18n)
 
 
-async def register_commands(bot: Bot, i18n: CatalogI18n) -> None:
+async def register_commands(bot: Bot, i18n: I18n) -> None:
     """The command list in the client's menu: Ukrainian by default, English for English clients."""
     for language in ("uk", "en"):
         with i18n.use_locale(language):

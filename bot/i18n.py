@@ -36,21 +36,24 @@ def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> Catalog:
     return merged
 
 
-class CatalogI18n(I18n):
-    """aiogram's I18n, fed from .po files compiled in memory (no .mo files to keep in step)."""
-
-    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        translations: dict[str, gettext.GNUTranslations] = {}
-        for language in SUPPORTED_LANGUAGES:
-            buf = io.BytesIO()
-            write_mo(buf, load_catalog(language, self.path))
-            buf.seek(0)
-            translations[language] = gettext.GNUTranslations(buf)
-        return translations
+def compile_translations(locales_dir: Path = LOCALES_DIR) -> dict[str, gettext.GNUTranslations]:
+    """Every supported language's .po files compiled in memory (no .mo files to keep in step)."""
+    translations: dict[str, gettext.GNUTranslations] = {}
+    for language in SUPPORTED_LANGUAGES:
+        buf = io.BytesIO()
+        write_mo(buf, load_catalog(language, locales_dir))
+        buf.seek(0)
+        translations[language] = gettext.GNUTranslations(buf)
+    return translations
 
 
-def create_i18n(default_language: str) -> CatalogI18n:
-    return CatalogI18n(path=LOCALES_DIR, default_locale=default_language, domain=DOMAIN)
+def create_i18n(default_language: str) -> I18n:
+    # Not a subclass: aiogram's gettext() looks the current instance up on I18n itself, and a
+    # subclass gets a context variable of its own. The domain matches no file, so I18n loads
+    # nothing from disk and we hand it the catalogues compiled above.
+    i18n = I18n(path=LOCALES_DIR, default_locale=default_language, domain="compiled-in-memory")
+    i18n.locales = compile_translations()
+    return i18n
 
 
 def language_from_client(language_code: str | None, default: str) -> str:

@@ -15,6 +15,6 @@ AFTER_MARGIN = 30  # ids after the last one seen: replies the bot sent after it
 def ids_to_clear(first_id: int | None, last_seen_id: int) -> list[list[int]]:
     """Batches of message ids from the window's first message to just past the last one seen."""
     last = last_seen_id + AFTER_MARGIN
-    first = max(1, first_id if first_id is not None else last_seen_id, last - MAX_IDS + 1)
+    first = max(1, min(first_id or last_seen_id, last_seen_id), last - MAX_IDS + 1)
     ids = list(range(last, first - 1, -1))  # newest first: what is on screen goes first
     return [ids[i : i + DELETE_BATCH] for i in range(0, len(ids), DELETE_BATCH)]

@@ -1,0 +1,157 @@
+"""Test harness: the real bot process (`bot.app.run`) polling the fake Bot API server.
+
+Databases: SQLite in a temporary folder by default; the whole suite runs on PostgreSQL when
+TEST_DATABASE_URL is set (CI sets it), each test on a freshly emptied schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import run
+from bot.settings import Settings, load_settings
+from bot.telegram_emulator.server import Call, FakeTelegramServer
+from db.engine import create_engine
+
+TOKEN = "42:TEST"
+ADMIN_ID = 900
+REPLY_METHODS = {"sendmessage", "editmessagetext", "sendphoto", "senddocument"}
+
+
+async def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        await _empty_postgres(url)
+        return url
+    return f"sqlite+aiosqlite:///{tmp_path / 'dovira.db'}"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(token=TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(server: FakeTelegramServer, database_url: str) -> Settings:
+    return load_settings(
+        _env_file=None,
+        BOT_API_BASE=server.base_url,
+        DATABASE_URL=database_url,
+        ADMIN_IDS=str(ADMIN_ID),
+    )
+
+
+@dataclass
+class RunningBot:
+    server: FakeTelegramServer
+    settings: Settings
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def shutdown(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_bot(server: FakeTelegramServer, settings: Settings) -> RunningBot:
+    """`python -m bot`'s own start-up (migrate, wire, poll), until it asks the server for updates."""
+    stop = asyncio.Event()
+    mark = len(server.calls)
+    task = asyncio.create_task(run(settings, token=TOKEN, stop=stop))
+    await server.wait_for_call("getUpdates", after=mark, timeout=30)
+    if task.done():
+        task.result()
+    return RunningBot(server, settings, stop, task)
+
+
+@pytest.fixture
+async def bot(server: FakeTelegramServer, settings: Settings) -> AsyncIterator[RunningBot]:
+    running = await start_bot(server, settings)
+    yield running
+    await running.shutdown()
+
+
+class Person:
+    """A Telegram user chatting with the bot through the fake server, as a person would."""
+
+    def __init__(self, server: FakeTelegramServer, user_id: int, language_code: str = "uk") -> None:
+        self.server = server
+        self.id = user_id
+        self.language_code = language_code
+
+    def _is_reply(self, call: Call) -> bool:
+        return call.method.lower() in REPLY_METHODS and call.ok and call.params.get("chat_id") in (
+            self.id, str(self.id))
+
+    async def _reply_after(self, mark: int) -> dict[str, Any]:
+        call = await self.server.wait_until(
+            lambda: next((c for c in self.server.calls[mark:] if self._is_reply(c)), None),
+            what=f"a reply to user {self.id}",
+        )
+        message: dict[str, Any] = call.result
+        return message
+
+    async def say(self, text: str) -> dict[str, Any]:
+        """Send text; return the bot's first reply (a new or edited message)."""
+        mark = len(self.server.calls)
+        self.server.send_text(self.id, text, language_code=self.language_code)
+        return await self._reply_after(mark)
+
+    async def send(self, kind: str) -> dict[str, Any]:
+        """Send a photo, sticker or voice message; return the reply."""
+        mark = len(self.server.calls)
+        getattr(self.server, f"send_{kind}")(self.id)
+        return await self._reply_after(mark)
+
+    async def press(self, label: str, message: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Press the button whose label contains `label` (on `message`, or the newest with one)."""
+        mark = len(self.server.calls)
+        data = self.button_data(label, message)
+        target = message or self._newest_with(label)
+        self.server.press_button(self.id, target["message_id"], data, language_code=self.language_code)
+        return await self._reply_after(mark)
+
+    async def press_data(self, data: str, message_id: int) -> Call:
+        """Press a button with arbitrary (forged or stale) callback data; return the callback answer."""
+        mark = len(self.server.calls)
+        self.server.press_button(self.id, message_id, data, language_code=self.language_code)
+        return await self.server.wait_for_call("answerCallbackQuery", after=mark)
+
+    def _newest_with(self, label: str) -> dict[str, Any]:
+        for message in reversed(self.server.bot_messages(self.id)):
+            if any(label in text for text, _ in self.server.buttons(message)):
+                return message
+        raise AssertionError(f"no visible button with {label!r} for user {self.id}")
+
+    def button_data(self, label: str, message: dict[str, Any] | None = None) -> str:
+        message = message or self._newest_with(label)
+        for text, data in self.server.buttons(message):
+            if label in text:
+                return data
+        raise AssertionError(f"no button with {label!r}; have {self.server.buttons(message)}")
+
+    def labels(self, message: dict[str, Any]) -> list[str]:
+        return [text for text, _ in self.server.buttons(message)]
+
+
+@pytest.fixture
+def person(server: FakeTelegramServer) -> Person:
+    return Person(server, 1001)

@@ -1,0 +1,112 @@
+"""Domain services without Telegram: directory, self-check, clear-chat ranges."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.services import selfcheck
+from bot.services.directory import Directory, Entry, Localized, Need, Regions, load_directory
+from bot.services.privacy import DELETE_BATCH, ids_to_clear
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return load_directory(DATA)
+
+
+def test_both_seed_oblasts_ship_with_their_districts(directory: Directory) -> None:
+    ids = {o.id: len(o.districts) for o in directory.oblasts}
+    assert ids == {"kharkiv": 7, "zhytomyr": 4}
+
+
+def test_every_phone_and_address_names_its_source(directory: Directory) -> None:
+    for entry in directory.entries:
+        if entry.phones or entry.address:
+            assert entry.source.strip() and entry.checked_on <= date(2026, 12, 31), entry.id
+
+
+def test_hotlines_are_national_and_1547_comes_first(directory: Directory) -> None:
+    hotlines = directory.hotlines()
+    assert hotlines[0].phones == ("1547",)
+    assert all(e.scope == "national" for e in hotlines)
+    assert {"102", "112"} <= {p for e in directory.emergency() for p in e.phones}
+
+
+def test_regional_entries_carry_no_invented_contacts(directory: Directory) -> None:
+    """The seeds publish no regional phone or address: any that appears must come with a new source."""
+    for entry in directory.entries:
+        if entry.scope != "national":
+            assert entry.phones == () and entry.address is None, entry.id
+
+
+def _entry(eid: str, scope: str, needs: tuple[Need, ...], **place: str) -> Entry:
+    return Entry(
+        id=eid, kind="service", scope=scope, name=Localized(uk=eid, en=eid),  # type: ignore[arg-type]
+        description=Localized(uk="-", en="-"), needs=needs, source="test", checked_on=date(2026, 1, 1), **place,
+    )
+
+
+def test_find_puts_the_nearest_first_and_skips_other_places(directory: Directory) -> None:
+    regions: Regions = directory.regions
+    kh = regions.oblasts[0]
+    d0, d1 = kh.districts[0].id, kh.districts[1].id
+    entries = [
+        _entry("national", "national", (Need.SHELTER,)),
+        _entry("oblast", "oblast", (Need.SHELTER,), oblast=kh.id),
+        _entry("here", "district", (Need.SHELTER,), oblast=kh.id, district=d0),
+        _entry("there", "district", (Need.SHELTER,), oblast=kh.id, district=d1),
+        _entry("other-need", "district", (Need.MEDICAL,), oblast=kh.id, district=d0),
+        _entry("other-oblast", "oblast", (Need.SHELTER,), oblast="zhytomyr"),
+    ]
+    found = Directory(regions, entries).find(oblast_id=kh.id, district_id=d0, need=Need.SHELTER)
+    assert [e.id for e in found] == ["here", "oblast", "national"]
+
+
+def test_withdrawn_entries_are_never_shown(directory: Directory) -> None:
+    kh = directory.regions.oblasts[0]
+    gone = _entry("gone", "oblast", (Need.SHELTER,), oblast=kh.id).model_copy(update={"withdrawn": True})
+    assert Directory(directory.regions, [gone]).find(oblast_id=kh.id, need=Need.SHELTER) == []
+
+
+def test_shelter_address_is_never_shown() -> None:
+    shelter = _entry("s", "national", (Need.SHELTER,)).model_copy(update={"address": "x", "address_private": True})
+    assert shelter.shown_address is None
+
+
+def test_selfcheck_levels() -> None:
+    assert selfcheck.assess({}).risk is selfcheck.Risk.LOW
+    assert selfcheck.assess({"too_good": True}).risk is selfcheck.Risk.MEDIUM
+    assert selfcheck.assess({"documents": True}).risk is selfcheck.Risk.HIGH
+    assert selfcheck.assess({"visa": True, "secrecy": True}).risk is selfcheck.Risk.HIGH
+    verdict = selfcheck.assess({"secrecy": True, "documents": True})
+    assert verdict.flagged == ("documents", "secrecy")  # in question order
+
+
+@given(st.integers(min_value=0, max_value=2 ** len(selfcheck.QUESTIONS) - 1))
+def test_mask_round_trip(mask: int) -> None:
+    answers = selfcheck.answers_from_mask(mask)
+    assert sum(answers.values()) == bin(mask).count("1")
+
+
+@given(st.integers(-5, 10), st.integers(-(2**31), 2**31))
+def test_forged_progress_is_refused(index: int, mask: int) -> None:
+    ok = selfcheck.valid_progress(index, mask)
+    assert ok == (0 <= index < len(selfcheck.QUESTIONS) and 0 <= mask < 2**index)
+
+
+@given(st.one_of(st.none(), st.integers(1, 10**6)), st.integers(1, 10**6))
+def test_clear_chat_batches(first: int | None, last: int) -> None:
+    batches = ids_to_clear(first, last)
+    flat = [i for b in batches for i in b]
+    assert all(1 <= len(b) <= DELETE_BATCH for b in batches)
+    assert len(flat) == len(set(flat)) and all(i >= 1 for i in flat)
+    assert last in flat  # the message the button was on goes
+    if first is not None and first <= last and last - first < 1500:
+        assert set(range(first, last + 1)) <= set(flat)  # the whole window goes
