@@ -72,11 +72,14 @@ class RunningBot:
 
 
 async def start_bot(server: FakeTelegramServer, settings: Settings) -> RunningBot:
-    """`python -m bot`'s own start-up (migrate, wire, poll), until it asks the server for updates."""
+    """`python -m bot`'s own start-up (migrate, wire, poll) until polling begins (its getMe).
+
+    Updates queued from then on are fetched by the first getUpdates; waiting for that call itself
+    would wait out a whole long poll, since the server records a call when it has answered it."""
     stop = asyncio.Event()
     mark = len(server.calls)
     task = asyncio.create_task(run(settings, token=TOKEN, stop=stop))
-    await server.wait_for_call("getUpdates", after=mark, timeout=30)
+    await server.wait_for_call("getMe", after=mark, timeout=30)
     if task.done():
         task.result()
     return RunningBot(server, settings, stop, task)
