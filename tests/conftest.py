@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text as sql
 
 from bot.app import run
 from bot.settings import Settings, load_settings
@@ -29,8 +29,8 @@ REPLY_METHODS = {"sendmessage", "editmessagetext", "sendphoto", "senddocument"}
 async def _empty_postgres(url: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+        await conn.execute(sql("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(sql("CREATE SCHEMA public"))
     await engine.dispose()
 
 
@@ -101,8 +101,11 @@ class Person:
         self.language_code = language_code
 
     def _is_reply(self, call: Call) -> bool:
-        return call.method.lower() in REPLY_METHODS and call.ok and call.params.get("chat_id") in (
-            self.id, str(self.id))
+        return (
+            call.method.lower() in REPLY_METHODS
+            and call.ok
+            and call.params.get("chat_id") in (self.id, str(self.id))
+        )
 
     async def _reply_after(self, mark: int) -> dict[str, Any]:
         call = await self.server.wait_until(

@@ -1,4 +1,4 @@
-"""Bad input: each gets a short answer in the user's language and the menu; nothing crashes or is half-stored."""
+"""Bad input gets a short answer in the user's language and the menu; nothing crashes or is half-stored."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def assert_menu(person: Person, reply: dict[str, object], language: str = "uk") 
         ("\u200f\u200bمرحبا", "кнопки"),
     ],
 )
-async def test_text_where_a_button_was_expected(bot: RunningBot, person: Person, text: str, expected: str) -> None:
+async def test_text_where_a_button_was_expected(
+    bot: RunningBot, person: Person, text: str, expected: str
+) -> None:
     reply = await person.say(text)
     assert expected in text_of(reply)
     assert_menu(person, reply)
@@ -39,7 +41,9 @@ async def test_media_gets_a_short_answer_and_the_menu(bot: RunningBot, person: P
     assert_menu(person, reply)
 
 
-async def test_bad_input_is_answered_in_the_users_language(bot: RunningBot, server: FakeTelegramServer) -> None:
+async def test_bad_input_is_answered_in_the_users_language(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
     visitor = Person(server, 1003, language_code="en")
     reply = await visitor.say("hello?")
     assert "buttons" in text_of(reply)
@@ -76,8 +80,9 @@ async def test_forged_callback_data_gets_a_polite_refusal_and_the_menu(
     assert not [c for c in server.calls[mark:] if not c.ok]  # nothing Telegram would refuse
 
 
-async def test_button_pressed_on_a_deleted_message(bot: RunningBot, server: FakeTelegramServer,
-                                                   person: Person) -> None:
+async def test_button_pressed_on_a_deleted_message(
+    bot: RunningBot, server: FakeTelegramServer, person: Person
+) -> None:
     menu = await person.say("/start")
     data = person.button_data("Гарячі лінії", menu)
     server.press_button(person.id, 99_999, data)  # a message the client still shows but Telegram has not
@@ -107,7 +112,9 @@ async def test_a_429_from_telegram_is_waited_out_and_the_answer_arrives(
     server.fail_next("sendMessage", status=429, retry_after=1)
     reply = await person.say("/start")
     assert "Довіра" in text_of(reply)
-    attempts = [c for c in server.calls_to("sendMessage") if c.params.get("chat_id") in (person.id, str(person.id))]
+    attempts = [
+        c for c in server.calls_to("sendMessage") if c.params.get("chat_id") in (person.id, str(person.id))
+    ]
     assert [c.status for c in attempts[:2]] == [429, 200]
 
 

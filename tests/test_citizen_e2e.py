@@ -11,7 +11,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import FsmState, User
-from tests.conftest import Person, RunningBot, start_bot
+from tests.conftest import Person, RunningBot
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -23,16 +23,16 @@ async def count_users(settings: Settings, telegram_id: int) -> int:
     try:
         async with create_sessionmaker(engine)() as session:
             return int(
-                await session.scalar(select(func.count()).select_from(User).where(User.telegram_id == telegram_id))
+                await session.scalar(
+                    select(func.count()).select_from(User).where(User.telegram_id == telegram_id)
+                )
                 or 0
             )
     finally:
         await engine.dispose()
 
 
-async def test_start_shows_the_menu_in_ukrainian_and_stores_the_user(
-    bot: RunningBot, person: Person
-) -> None:
+async def test_start_shows_the_menu_in_ukrainian_and_stores_the_user(bot: RunningBot, person: Person) -> None:
     reply = await person.say("/start")
     assert "Довіра" in text_of(reply)
     labels = person.labels(reply)
@@ -71,7 +71,9 @@ async def test_where_to_get_help_by_district_and_need(bot: RunningBot, person: P
     assert "Богодухівський" in text_of(step)
     result = await person.press("Правова", step)
     text = text_of(result)
-    expected = directory.find(oblast_id="kharkiv", district_id="kharkiv-bohodukhiv", need=directory_need("legal_aid"))
+    expected = directory.find(
+        oblast_id="kharkiv", district_id="kharkiv-bohodukhiv", need=directory_need("legal_aid")
+    )
     assert expected, "the directory has legal aid for Bohodukhiv district"
     first_page = expected[:4]
     for entry in first_page:
@@ -144,9 +146,12 @@ async def test_english_client_gets_english_first(bot: RunningBot, server: FakeTe
     assert visitor.labels(chooser)[:2] == ["English", "Українська"]
 
 
-async def test_command_list_is_registered_in_both_languages(bot: RunningBot, server: FakeTelegramServer) -> None:
-    calls = await server.wait_until(lambda: len(server.calls_to("setMyCommands")) >= 2 and server.calls_to(
-        "setMyCommands"))
+async def test_command_list_is_registered_in_both_languages(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    calls = await server.wait_until(
+        lambda: len(server.calls_to("setMyCommands")) >= 2 and server.calls_to("setMyCommands")
+    )
     by_language = {c.params.get("language_code"): c.params["commands"] for c in calls}
     assert {None, "en"} <= set(by_language)
     commands = {c["command"] for c in by_language[None]}
@@ -164,7 +169,9 @@ async def test_forget_erases_the_users_rows(bot: RunningBot, person: Person) -> 
     assert await count_users(bot.settings, person.id) == 0
     engine = create_engine(bot.settings.database_url)
     async with create_sessionmaker(engine)() as session:
-        left = await session.scalar(select(func.count()).select_from(FsmState).where(FsmState.telegram_id == person.id))
+        left = await session.scalar(
+            select(func.count()).select_from(FsmState).where(FsmState.telegram_id == person.id)
+        )
     await engine.dispose()
     assert left == 0
 
@@ -176,8 +183,9 @@ async def test_forget_can_be_declined(bot: RunningBot, person: Person) -> None:
     assert await count_users(bot.settings, person.id) == 1
 
 
-async def test_clear_chat_deletes_the_bots_messages(bot: RunningBot, server: FakeTelegramServer,
-                                                    person: Person) -> None:
+async def test_clear_chat_deletes_the_bots_messages(
+    bot: RunningBot, server: FakeTelegramServer, person: Person
+) -> None:
     await person.say("/start")
     await person.say("/sos")
     await person.say("hello")

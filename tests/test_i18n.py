@@ -44,8 +44,14 @@ def _dynamic_keys() -> set[str]:
 
 
 KNOWN_DYNAMIC_PREFIXES = {
-    "need.{", "advice.button.{", "advice.{", "selfcheck.q.{", "selfcheck.tip.{", "selfcheck.tip.{q}",
-    "selfcheck.result.{", "command.{",
+    "need.{",
+    "advice.button.{",
+    "advice.{",
+    "selfcheck.q.{",
+    "selfcheck.tip.{",
+    "selfcheck.tip.{q}",
+    "selfcheck.result.{",
+    "command.{",
 }
 
 
@@ -76,7 +82,7 @@ def test_catalogues_have_the_same_keys_and_placeholders() -> None:
 
 
 class _TagChecker(HTMLParser):
-    ALLOWED = {"b", "i", "u", "s", "code", "pre", "a"}
+    ALLOWED = frozenset({"b", "i", "u", "s", "code", "pre", "a"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,9 +104,21 @@ def test_texts_are_valid_telegram_html_and_fit(language: str) -> None:
     for key, text in _catalog(language).items():
         checker = _TagChecker()
         checker.feed(text)
-        assert not checker.errors and not checker.stack, f"{language} {key}: {checker.errors or checker.stack}"
+        assert not checker.errors and not checker.stack, (
+            f"{language} {key}: {checker.errors or checker.stack}"
+        )
         assert len(text) < 3500, f"{language} {key} is too long for one message with its buttons"
         if key.startswith("command."):
             assert 3 <= len(text) <= 256, f"{language} {key}: Telegram wants 3-256 characters"
-        if key.startswith(("menu.", "button.", "need.", "advice.button.", "privacy.forget_yes", "privacy.forget_no", "where.whole")):
+        if key.startswith(
+            (
+                "menu.",
+                "button.",
+                "need.",
+                "advice.button.",
+                "privacy.forget_yes",
+                "privacy.forget_no",
+                "where.whole",
+            )
+        ):
             assert len(text) <= 40, f"{language} {key}: a button label this long is cut on a phone"

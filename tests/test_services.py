@@ -48,8 +48,15 @@ def test_regional_entries_carry_no_invented_contacts(directory: Directory) -> No
 
 def _entry(eid: str, scope: str, needs: tuple[Need, ...], **place: str) -> Entry:
     return Entry(
-        id=eid, kind="service", scope=scope, name=Localized(uk=eid, en=eid),  # type: ignore[arg-type]
-        description=Localized(uk="-", en="-"), needs=needs, source="test", checked_on=date(2026, 1, 1), **place,
+        id=eid,
+        kind="service",
+        scope=scope,
+        name=Localized(uk=eid, en=eid),  # type: ignore[arg-type]
+        description=Localized(uk="-", en="-"),
+        needs=needs,
+        source="test",
+        checked_on=date(2026, 1, 1),
+        **place,
     )
 
 
@@ -76,7 +83,9 @@ def test_withdrawn_entries_are_never_shown(directory: Directory) -> None:
 
 
 def test_shelter_address_is_never_shown() -> None:
-    shelter = _entry("s", "national", (Need.SHELTER,)).model_copy(update={"address": "x", "address_private": True})
+    shelter = _entry("s", "national", (Need.SHELTER,)).model_copy(
+        update={"address": "x", "address_private": True}
+    )
     assert shelter.shown_address is None
 
 
