@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
@@ -20,9 +19,10 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
-from bot.middlewares import ErrorReporting, InFlight, PrivateChatsOnly, RetryAfter, UserProfileMiddleware
+from bot.middlewares import PersonMiddleware, UpdateGuard
 from bot.services.directory import Directory, load_directory
 from bot.services.users import UserService
+from bot.session import DoviraSession
 from bot.settings import Settings
 from bot.storage import SQLStorage
 from db.engine import create_engine, create_sessionmaker, is_sqlite
@@ -46,19 +46,18 @@ class App:
     users: UserService
     storage: SQLStorage
     dispatcher: Dispatcher
-    in_flight: InFlight
+    guard: UpdateGuard
 
     async def close(self) -> None:
-        await self.in_flight.drain()
+        await self.guard.drain()
         await self.storage.close()
         await self.engine.dispose()
 
 
 def create_bot(settings: Settings, token: str) -> Bot:
-    session = AiohttpSession()
+    session = DoviraSession()
     if not settings.uses_official_api:
         session.api = TelegramAPIServer.from_base(settings.bot_api_base)
-    session.middleware(RetryAfter())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
@@ -72,13 +71,11 @@ async def build_app(settings: Settings) -> App:
     users = UserService(sessionmaker, settings.admin_ids)
     # Reads are cached only when this process is the database's sole user (the SQLite default).
     storage = SQLStorage(sessionmaker, cache=is_sqlite(settings.database_url))
-    in_flight = InFlight()
+    guard = UpdateGuard(i18n)
 
     dp = Dispatcher(storage=storage)
-    dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(ErrorReporting(i18n))
-    dp.update.outer_middleware(PrivateChatsOnly())
-    dp.update.outer_middleware(UserProfileMiddleware(users))
+    dp.update.outer_middleware(guard)
+    dp.update.outer_middleware(PersonMiddleware(users))
     UserLocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*build_routers())
     dp["settings"] = settings
@@ -86,7 +83,7 @@ async def build_app(settings: Settings) -> App:
     dp["users"] = users
     dp["fsm_storage"] = storage
     dp.startup.register(_on_startup)
-    return App(settings, engine, sessionmaker, i18n, directory, users, storage, dp, in_flight)
+    return App(settings, engine, sessionmaker, i18n, directory, users, storage, dp, guard)
 
 
 async def _on_startup(bot: Bot, i18n: I18n) -> None:

@@ -114,6 +114,11 @@ async def emulate(settings: Settings, *, user_id: int = 1001, stdin: TextIO | No
         server.on_bot_message = chat.on_bot_message
         stop = asyncio.Event()
         bot_task = asyncio.create_task(run(settings, token=EMULATOR_TOKEN, stop=stop))
+        out.write("Starting Dovira...\n")
+        out.flush()
+        await server.wait_until(lambda: bot_task.done() or server.calls_to("getMe"), timeout=120)
+        if bot_task.done():
+            bot_task.result()  # start-up failed: show why
         out.write(HELP.format(user=user_id) + "> ")
         out.flush()
         try:

@@ -6,8 +6,12 @@ Callback data can be forged by any client: handlers re-check every value they ge
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache, wraps
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.directory import Directory, Need, Oblast
@@ -63,6 +67,31 @@ class Privacy(CallbackData, prefix="pv"):
     action: str  # clear, forget, forget_yes
 
 
+# Keyboards built once and shared by every reply (never changed after they are built); kept here
+# by id so the session can encode each to JSON once, too (bot/session.py).
+_SHARED: dict[int, InlineKeyboardMarkup] = {}
+
+
+def is_shared_markup(markup: object) -> bool:
+    return _SHARED.get(id(markup)) is markup
+
+
+def per_locale(build: Callable[[], InlineKeyboardMarkup]) -> Callable[[], InlineKeyboardMarkup]:
+    """Build a fixed keyboard once per language: building one costs more than the rest of a reply."""
+
+    @cache
+    def cached(_locale: str) -> InlineKeyboardMarkup:
+        markup = build()
+        _SHARED[id(markup)] = markup
+        return markup
+
+    @wraps(build)
+    def current() -> InlineKeyboardMarkup:
+        return cached(get_i18n().current_locale)
+
+    return current
+
+
 def _rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
 
@@ -75,6 +104,7 @@ def back_to_menu_row() -> list[InlineKeyboardButton]:
     return [button(_("button.menu"), Menu(to="main"))]
 
 
+@per_locale
 def main_menu() -> InlineKeyboardMarkup:
     return _rows(
         [button(_("menu.danger"), Menu(to="danger"))],
@@ -85,10 +115,12 @@ def main_menu() -> InlineKeyboardMarkup:
     )
 
 
+@per_locale
 def only_menu() -> InlineKeyboardMarkup:
     return _rows(back_to_menu_row())
 
 
+@per_locale
 def after_danger() -> InlineKeyboardMarkup:
     return _rows(
         [button(_("menu.hotlines"), Menu(to="hotlines"))],
@@ -153,6 +185,7 @@ def results(step: Where, page: int, pages: int) -> InlineKeyboardMarkup:
     )
 
 
+@per_locale
 def advice_topics() -> InlineKeyboardMarkup:
     return _rows(
         *[[button(_(f"advice.button.{t}"), Advice(topic=t))] for t in ADVICE_TOPICS],
@@ -161,6 +194,7 @@ def advice_topics() -> InlineKeyboardMarkup:
     )
 
 
+@per_locale
 def after_advice() -> InlineKeyboardMarkup:
     return _rows([button(_("advice.other"), Menu(to="advice"))], back_to_menu_row())
 
@@ -175,6 +209,7 @@ def check_question(index: int, mask: int) -> InlineKeyboardMarkup:
     )
 
 
+@per_locale
 def check_result() -> InlineKeyboardMarkup:
     return _rows(
         [button(_("menu.hotlines"), Menu(to="hotlines"))],
@@ -184,6 +219,7 @@ def check_result() -> InlineKeyboardMarkup:
     )
 
 
+@per_locale
 def privacy() -> InlineKeyboardMarkup:
     return _rows(
         [button(_("privacy.clear"), Privacy(action="clear"))],
@@ -192,6 +228,7 @@ def privacy() -> InlineKeyboardMarkup:
     )
 
 
+@per_locale
 def forget_confirm() -> InlineKeyboardMarkup:
     return _rows(
         [button(_("privacy.forget_yes"), Privacy(action="forget_yes"))],
@@ -199,5 +236,6 @@ def forget_confirm() -> InlineKeyboardMarkup:
     )
 
 
+@per_locale
 def after_forget() -> InlineKeyboardMarkup:
     return _rows([button(_("privacy.clear"), Privacy(action="clear"))], back_to_menu_row())

@@ -1,7 +1,7 @@
 """Dispatcher and Bot API session middlewares.
 
-Order on every update (outer update middlewares): in-flight tracking -> error reporting -> private
-chats only -> user profile. The i18n middleware then runs on each event type.
+On every update (outer update middlewares, in this order): UpdateGuard, then PersonMiddleware;
+the i18n middleware then runs on each event type.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from bot.services.users import UserService
 log = logging.getLogger("dovira")
 
 
-class InFlight(BaseMiddleware):
-    """Tracks running handler tasks so shutdown can wait for them (stop_polling does not)."""
+class UpdateGuard(BaseMiddleware):
+    """Around every update: track it while it runs (shutdown waits for it; stop_polling does not),
+    and turn a failure into a "try again" for the user and a log line that holds no personal data."""
 
-    def __init__(self) -> None:
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
         self.tasks: set[asyncio.Task[Any]] = set()
 
     async def __call__(
@@ -40,33 +42,8 @@ class InFlight(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         task = asyncio.current_task()
-        if task is None:
-            return await handler(event, data)
-        self.tasks.add(task)
-        try:
-            return await handler(event, data)
-        finally:
-            self.tasks.discard(task)
-
-    async def drain(self, wait_seconds: float = 10.0) -> None:
-        current = asyncio.current_task()
-        pending = [t for t in self.tasks if t is not current and not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=wait_seconds)
-
-
-class ErrorReporting(BaseMiddleware):
-    """A failed handler tells the user to try again and logs what failed, never what was typed."""
-
-    def __init__(self, i18n: I18n) -> None:
-        self.i18n = i18n
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+        if task is not None:
+            self.tasks.add(task)
         try:
             return await handler(event, data)
         except Exception as exc:
@@ -79,6 +56,15 @@ class ErrorReporting(BaseMiddleware):
             log.error("handler failed on %s update: %s at %s", update_type, type(exc).__name__, where)
             await self._tell_user_to_retry(data)
             return None
+        finally:
+            if task is not None:
+                self.tasks.discard(task)
+
+    async def drain(self, wait_seconds: float = 10.0) -> None:
+        current = asyncio.current_task()
+        pending = [t for t in self.tasks if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=wait_seconds)
 
     async def _tell_user_to_retry(self, data: dict[str, Any]) -> None:
         bot: Bot | None = data.get("bot")
@@ -99,23 +85,9 @@ class ErrorReporting(BaseMiddleware):
             log.warning("could not tell the user about a failed handler")
 
 
-class PrivateChatsOnly(BaseMiddleware):
-    """Dovira talks to people one to one; updates from groups and channels are dropped unread."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        chat: Chat | None = data.get("event_chat")
-        if chat is None or chat.type != "private" or data.get("event_from_user") is None:
-            return None
-        return await handler(event, data)
-
-
-class UserProfileMiddleware(BaseMiddleware):
-    """Stores the user on first contact and hands handlers a `profile` (cached; writes on change)."""
+class PersonMiddleware(BaseMiddleware):
+    """Who is writing. Dovira talks to people one to one: updates from groups and channels are
+    dropped unread. The user is stored on first contact and handlers get a cached `profile`."""
 
     def __init__(self, users: UserService) -> None:
         self.users = users
@@ -126,7 +98,10 @@ class UserProfileMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        tg_user = data["event_from_user"]
+        chat: Chat | None = data.get("event_chat")
+        tg_user = data.get("event_from_user")
+        if chat is None or chat.type != "private" or tg_user is None:
+            return None
         message_id = None
         if isinstance(event, Update):
             if event.message is not None:

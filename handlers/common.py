@@ -21,8 +21,9 @@ def create_router() -> Router:
     router = Router(name="citizen-common")
 
     @router.message(CommandStart())
-    async def on_start(message: Message, state: FSMContext) -> None:
-        await state.clear()
+    async def on_start(message: Message, state: FSMContext, raw_state: str | None) -> None:
+        if raw_state is not None:  # /start leaves any dialog; most people are in none
+            await state.clear()
         await message.answer(_("start.text"), reply_markup=keyboards.main_menu())
 
     @router.message(Command("help"))

@@ -7,9 +7,10 @@ language, or a new 48-hour chat window for "clear chat".
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -56,6 +57,10 @@ def _profile(user: User, admin_ids: frozenset[int]) -> UserProfile:
     )
 
 
+# Per Telegram id: (message id, time, waiting future) of each touch waiting for the database.
+_Pending = dict[int, list[tuple[int | None, datetime, "asyncio.Future[UserProfile]"]]]
+
+
 class UserService:
     def __init__(
         self,
@@ -72,6 +77,8 @@ class UserService:
         self._cache_size = cache_size
         # Newest message id seen per chat, in memory only: "clear chat" deletes up to it.
         self._last_message_id: dict[int, int] = {}
+        self._pending: _Pending = {}
+        self._writer: asyncio.Task[None] | None = None
 
     def _remember(self, profile: UserProfile) -> UserProfile:
         self._cache[profile.telegram_id] = profile
@@ -93,25 +100,59 @@ class UserService:
         if cached is not None and (message_id is None or self._window_is_current(cached, now)):
             self._cache.move_to_end(telegram_id)
             return cached
-        try:
-            return await self._touch_db(telegram_id, message_id, now)
-        except IntegrityError:
-            # Two first updates of one new user raced; the other one created the row.
-            return await self._touch_db(telegram_id, message_id, now)
+        return await self._submit(telegram_id, message_id, now)
 
-    async def _touch_db(self, telegram_id: int, message_id: int | None, now: datetime) -> UserProfile:
+    # Group commit: touches that need the database while a write is under way wait for it and are
+    # then written together in one transaction. Each caller still gets its row before it goes on,
+    # but a burst of first contacts (long polling hands over up to 100 updates at once) costs one
+    # commit instead of one each: on SQLite the commit round trips are most of the cost.
+    async def _submit(self, telegram_id: int, message_id: int | None, now: datetime) -> UserProfile:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[UserProfile] = loop.create_future()
+        self._pending.setdefault(telegram_id, []).append((message_id, now, waiter))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_pending())
+        return await waiter
+
+    async def _write_pending(self) -> None:
+        await asyncio.sleep(0)  # let the other handlers of this batch of updates queue theirs
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            try:
+                try:
+                    profiles = await self._write(batch)
+                except IntegrityError:
+                    # Another process created one of these users meanwhile: read it back.
+                    profiles = await self._write(batch)
+            except Exception as exc:
+                for waiters in batch.values():
+                    for _, _, waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                continue
+            for telegram_id, waiters in batch.items():
+                profile = self._remember(profiles[telegram_id])
+                for _, _, waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(profile)
+
+    async def _write(self, batch: _Pending) -> dict[int, UserProfile]:
         async with self._sessionmaker() as session, session.begin():
-            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
-            if user is None:
-                user = User(telegram_id=telegram_id, roles=[])
-                session.add(user)
+            found = await session.scalars(select(User).where(User.telegram_id.in_(batch)))
+            users = {u.telegram_id: u for u in found}
+            for telegram_id, waiters in batch.items():
+                user = users.get(telegram_id)
+                if user is None:
+                    user = users[telegram_id] = User(telegram_id=telegram_id, roles=[])
+                    session.add(user)
+                known = _profile(user, self._admin_ids) if user.id else None
+                for message_id, now, _ in waiters:
+                    if message_id is not None and (known is None or not self._window_is_current(known, now)):
+                        user.window_first_message_id = message_id
+                        user.window_started_at = now
+                        break
             await session.flush()
-            profile = _profile(user, self._admin_ids)
-            if message_id is not None and not self._window_is_current(profile, now):
-                user.window_first_message_id = message_id
-                user.window_started_at = now
-                profile = replace(profile, window_first_message_id=message_id, window_started_at=now)
-        return self._remember(profile)
+            return {tid: _profile(u, self._admin_ids) for tid, u in users.items()}
 
     async def set_language(self, telegram_id: int, language: str) -> UserProfile:
         async with self._sessionmaker() as session, session.begin():

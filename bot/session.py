@@ -1,0 +1,43 @@
+"""The Bot API session: aiogram's aiohttp session, plus what Dovira needs of it.
+
+- 429 answers are waited out (RetryAfter middleware); aiogram itself only raises.
+- The fixed keyboards (built once per language, see keyboards.per_locale) are encoded to JSON once:
+  encoding a keyboard on every reply cost as much as all the rest of answering /start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiohttp import FormData
+
+from bot.keyboards import is_shared_markup
+from bot.middlewares import RetryAfter
+
+
+class DoviraSession(AiohttpSession):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.middleware(RetryAfter())
+        self._markup_json: dict[int, str] = {}
+
+    def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
+        markup = getattr(method, "reply_markup", None)
+        if markup is None or not is_shared_markup(markup):
+            return super().build_form_data(bot, method)
+        encoded = self._markup_json.get(id(markup))
+        if encoded is None:
+            encoded = self.prepare_value(markup.model_dump(warnings=False), bot=bot, files={})
+            self._markup_json[id(markup)] = encoded
+        form = FormData(quote_fields=False)
+        fields = method.model_dump(warnings=False, exclude={"reply_markup"}, exclude_none=True)
+        for key, value in fields.items():
+            prepared = self.prepare_value(value, bot=bot, files={})
+            if prepared:
+                form.add_field(key, prepared)
+        form.add_field("reply_markup", encoded)
+        return form
