@@ -20,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import PersonMiddleware, UpdateGuard
+from bot.services.cases import CaseService
+from bot.services.crypto import Cipher, load_or_create_key
 from bot.services.directory import Directory, load_directory
+from bot.services.staff import StaffService
 from bot.services.users import UserService
 from bot.session import DoviraSession
 from bot.settings import Settings
@@ -45,6 +48,8 @@ class App:
     directory: Directory
     users: UserService
     storage: SQLStorage
+    cases: CaseService
+    staff: StaffService
     dispatcher: Dispatcher
     guard: UpdateGuard
 
@@ -69,8 +74,17 @@ async def build_app(settings: Settings) -> App:
     sessionmaker = create_sessionmaker(engine)
     i18n = create_i18n(settings.default_language)
     users = UserService(sessionmaker, settings.admin_ids)
+    cipher = Cipher(load_or_create_key(settings.encryption_key, settings.key_file))
     # Reads are cached only when this process is the database's sole user (the SQLite default).
-    storage = SQLStorage(sessionmaker, cache=is_sqlite(settings.database_url))
+    # Dialog data can hold what a person typed (a description, a phone): it is encrypted too.
+    storage = SQLStorage(sessionmaker, cache=is_sqlite(settings.database_url), cipher=cipher)
+    cases = CaseService(
+        sessionmaker,
+        cipher,
+        accept_hours=settings.case_accept_hours,
+        referral_hours=settings.referral_answer_hours,
+    )
+    staff = StaffService(sessionmaker)
     guard = UpdateGuard(i18n)
 
     dp = Dispatcher(storage=storage)
@@ -82,8 +96,10 @@ async def build_app(settings: Settings) -> App:
     dp["directory"] = directory
     dp["users"] = users
     dp["fsm_storage"] = storage
+    dp["cases"] = cases
+    dp["staff"] = staff
     dp.startup.register(_on_startup)
-    return App(settings, engine, sessionmaker, i18n, directory, users, storage, dp, guard)
+    return App(settings, engine, sessionmaker, i18n, directory, users, storage, cases, staff, dp, guard)
 
 
 async def _on_startup(bot: Bot, i18n: I18n) -> None:

@@ -38,9 +38,12 @@ HOW_TO_SET = {
     "ADMIN_IDS": "Set ADMIN_IDS to Telegram user ids separated by commas, e.g. ADMIN_IDS=12345,67890.",
     "DEFAULT_LANGUAGE": "Set DEFAULT_LANGUAGE to uk or en (uk is the default).",
     "TIMEZONE": "Set TIMEZONE to an IANA time zone name, e.g. Europe/Kyiv (the default).",
+    "CASE_ACCEPT_HOURS": "Set CASE_ACCEPT_HOURS to the hours a new case may wait (default 4).",
+    "REFERRAL_ANSWER_HOURS": "Set REFERRAL_ANSWER_HOURS to the hours an organisation has (default 48).",
+    "CASE_RETENTION_DAYS": "Set CASE_RETENTION_DAYS to the days closed cases are kept (default 180).",
     "ENCRYPTION_KEY": (
         "Set ENCRYPTION_KEY to a Fernet key (44 characters of url-safe base64), e.g. the output of "
-        "`python -c \"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"`, "
+        '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`, '
         "or leave it unset to let Dovira keep a key file of its own."
     ),
 }
@@ -60,6 +63,10 @@ class Settings(BaseSettings):
     default_language: str = Field(default="uk", alias="DEFAULT_LANGUAGE")
     timezone: str = Field(default="Europe/Kyiv", alias="TIMEZONE")
     encryption_key: str | None = Field(default=None, alias="ENCRYPTION_KEY")
+    case_accept_hours: float = Field(default=4, gt=0, le=24 * 30, alias="CASE_ACCEPT_HOURS")
+    referral_answer_hours: float = Field(default=48, gt=0, le=24 * 90, alias="REFERRAL_ANSWER_HOURS")
+    case_retention_days: int = Field(default=180, ge=1, le=3650, alias="CASE_RETENTION_DAYS")
+    key_file: Path = Field(default=Path("dovira.key"), alias="KEY_FILE")
     data_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "data", alias="DATA_DIR")
 
     @field_validator("bot_token")

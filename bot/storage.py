@@ -16,6 +16,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.crypto import Cipher
 from db.models import FsmState
 
 _Record = tuple[str | None, dict[str, Any]]
@@ -29,7 +30,9 @@ class SQLStorage(BaseStorage):
         cache: bool = True,
         cache_size: int = 100_000,
         key_builder: KeyBuilder | None = None,
+        cipher: Cipher | None = None,
     ) -> None:
+        self._cipher = cipher
         self._sessionmaker = sessionmaker
         self._key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         self._use_cache = cache
@@ -47,7 +50,7 @@ class SQLStorage(BaseStorage):
             return self._cache[skey]
         async with self._sessionmaker() as session:
             row = await session.get(FsmState, skey)
-            record: _Record = (row.state, json.loads(row.data)) if row else (None, {})
+            record: _Record = (row.state, self._load(row.data)) if row else (None, {})
         self._remember(key, skey, record)
         return record
 
@@ -68,11 +71,25 @@ class SQLStorage(BaseStorage):
                 if row is not None:
                     await session.delete(row)
             elif row is None:
-                session.add(FsmState(key=skey, telegram_id=key.user_id, state=state, data=json.dumps(data)))
+                session.add(FsmState(key=skey, telegram_id=key.user_id, state=state, data=self._dump(data)))
             else:
                 row.state = state
-                row.data = json.dumps(data)
+                row.data = self._dump(data)
         self._remember(key, skey, (state, data))
+
+    def _dump(self, data: dict[str, Any]) -> str:
+        text = json.dumps(data, ensure_ascii=False)
+        if self._cipher is None:
+            return text
+        token = self._cipher.encrypt(text)
+        assert token is not None
+        return token.decode("ascii")
+
+    def _load(self, stored: str) -> dict[str, Any]:
+        if self._cipher is not None and not stored.startswith("{"):
+            stored = self._cipher.decrypt(stored.encode("ascii")) or "{}"
+        loaded: dict[str, Any] = json.loads(stored)
+        return loaded
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         new_state = state.state if isinstance(state, State) else state

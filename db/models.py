@@ -33,7 +33,9 @@ class User(Base):
 
 
 class UserRole(Base):
-    """A staff role granted to a user (admins come from ADMIN_IDS and are not stored)."""
+    """A staff role granted to a user, with its organisation and scope (admins come from ADMIN_IDS).
+
+    Scope: `oblast` always; `district` None means the whole oblast (a regional coordinator)."""
 
     __tablename__ = "user_roles"
     __table_args__ = (UniqueConstraint("user_id", "role", name="uq_user_roles_user_role"),)
@@ -41,6 +43,11 @@ class UserRole(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     role: Mapped[str] = mapped_column(String(32), nullable=False)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), nullable=True
+    )
+    oblast: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    district: Mapped[str | None] = mapped_column(String(60), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
     user: Mapped[User] = relationship(back_populates="roles")
@@ -59,3 +66,139 @@ class FsmState(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class Organisation(Base):
+    """A subject of the programme: social services centre, district administration, NGO, police HQ..."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False)
+    district: Mapped[str | None] = mapped_column(String(60), nullable=True)  # None: works region-wide
+    active: Mapped[bool] = mapped_column(default=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class Invite(Base):
+    """A one-time, expiring enrolment link. Only the token's hash is kept."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False)
+    district: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+class Case(Base):
+    """An anonymous help request. Free text, contact and the citizen's chat are encrypted at rest."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    situation: Mapped[str] = mapped_column(String(30), nullable=False)
+    needs: Mapped[str] = mapped_column(String(300), nullable=False, default="")  # comma-separated Need values
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False)
+    district: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    community: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    urgent: Mapped[bool] = mapped_column(default=False, nullable=False)
+    contact: Mapped[str] = mapped_column(String(10), nullable=False)  # "bot" or "phone"
+    description_enc: Mapped[bytes | None] = mapped_column(nullable=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(nullable=True)
+    citizen_chat_enc: Mapped[bytes | None] = mapped_column(nullable=True)
+    # Keyed hash of the citizen's Telegram id: finds "my requests" without storing the id in clear.
+    citizen_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    consent_orgs_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    consent_police_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sex: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    age_group: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    relay_open: Mapped[bool] = mapped_column(default=True, nullable=False)
+    victim_status_applied_on: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    victim_status_decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    victim_status_decided_on: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Referral(Base):
+    """A case sent to an organisation (or the police), which accepts or declines it."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    to_police: Mapped[bool] = mapped_column(default=False, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    reason_enc: Mapped[bytes | None] = mapped_column(nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    answered_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CaseEvent(Base):
+    """The case timeline: every move, timestamped. Holds no free text."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class CaseMessage(Base):
+    """A message relayed between the citizen and the staff on the case, encrypted."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    from_citizen: Mapped[bool] = mapped_column(nullable=False)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    body_enc: Mapped[bytes | None] = mapped_column(nullable=True)
+    photo_enc: Mapped[bytes | None] = mapped_column(nullable=True)  # Telegram file id of a photo
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class AuditEntry(Base):
+    """Who read which case's content, every change, and every refused staff action."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -50,12 +50,13 @@ async def server() -> AsyncIterator[FakeTelegramServer]:
 
 
 @pytest.fixture
-def settings(server: FakeTelegramServer, database_url: str) -> Settings:
+def settings(server: FakeTelegramServer, database_url: str, tmp_path: Path) -> Settings:
     return load_settings(
         _env_file=None,
         BOT_API_BASE=server.base_url,
         DATABASE_URL=database_url,
         ADMIN_IDS=str(ADMIN_ID),
+        KEY_FILE=str(tmp_path / "dovira.key"),
     )
 
 

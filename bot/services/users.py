@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.staff import StaffRole
 from db.models import FsmState, User
 
 # Telegram lets a bot delete messages in a private chat while they are under 48 hours old.
@@ -31,19 +32,26 @@ class UserProfile:
     id: int
     telegram_id: int
     language: str | None
-    roles: frozenset[str]
+    staff: tuple[StaffRole, ...]
     window_first_message_id: int | None
     window_started_at: datetime | None
 
     @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.staff)
+
+    @property
     def is_staff(self) -> bool:
-        return bool(self.roles)
+        return bool(self.staff)
+
+    def has(self, role: str) -> bool:
+        return any(r.role == role for r in self.staff)
 
 
 def _profile(user: User, admin_ids: frozenset[int]) -> UserProfile:
-    roles = {r.role for r in user.roles}
+    staff = [StaffRole(r.role, r.organisation_id, r.oblast, r.district) for r in user.roles]
     if user.telegram_id in admin_ids:
-        roles.add(ADMIN)
+        staff.append(StaffRole(ADMIN, None, None, None))
     started = user.window_started_at
     if started is not None and started.tzinfo is None:  # SQLite hands back naive datetimes
         started = started.replace(tzinfo=UTC)
@@ -51,7 +59,7 @@ def _profile(user: User, admin_ids: frozenset[int]) -> UserProfile:
         id=user.id,
         telegram_id=user.telegram_id,
         language=user.language,
-        roles=frozenset(roles),
+        staff=tuple(staff),
         window_first_message_id=user.window_first_message_id,
         window_started_at=started,
     )
@@ -177,6 +185,10 @@ class UserService:
 
     def last_message_id(self, telegram_id: int) -> int:
         return self._last_message_id.get(telegram_id, 0)
+
+    def invalidate(self, telegram_id: int) -> None:
+        """Roles changed (enrolled, removed): read the profile again on the next update."""
+        self._cache.pop(telegram_id, None)
 
     def cached(self, telegram_id: int) -> UserProfile | None:
         return self._cache.get(telegram_id)

@@ -1,0 +1,829 @@
+"""Anonymous help requests -> cases: routing, statuses, referrals, relay, deadlines, retention.
+
+No Telegram types. Access is decided here from the actor's roles and scope, never from callback
+data. Free text, the phone number, the citizen's chat id and relayed messages are stored encrypted;
+every read of case content and every change is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.crypto import Cipher
+from bot.services.staff import AccessDenied, Role, StaffRole
+from db.models import AuditEntry, Case, CaseEvent, CaseMessage, Organisation, Referral, User, UserRole
+
+# Codes people can dictate over the phone: no 0/O, 1/I/L look-alikes.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+# Cyrillic letters that look like Latin ones, as typed on a Ukrainian keyboard.
+_LOOKALIKES = str.maketrans("АВЕКМНОРСТХІаеорсхікмнтв", "ABEKMHOPCTXIAEOPCXIKMHTB")
+
+DESCRIPTION_LIMIT = 2000
+MESSAGE_LIMIT = 2000
+PAGE_SIZE = 8
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    REFERRED = "referred"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    HELPED = "helped"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
+    UNREACHABLE = "unreachable"
+    DECLINED = "declined"
+    DUPLICATE = "duplicate"
+
+
+class Situation(StrEnum):
+    LABOUR = "labour"
+    SEXUAL = "sexual"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    MISSING_PERSON = "missing_person"
+    JOB_OFFER = "job_offer"
+    OTHER = "other"
+
+
+ALLOWED_MOVES: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.ACCEPTED, Status.CLOSED}),
+    Status.ACCEPTED: frozenset({Status.REFERRED, Status.IN_PROGRESS, Status.CLOSED}),
+    Status.REFERRED: frozenset({Status.REFERRED, Status.IN_PROGRESS, Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.REFERRED, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+SEXES = ("female", "male")
+AGE_GROUPS = ("0-17", "18-29", "30-59", "60+")
+
+
+class CaseError(Exception):
+    """A refused case action; str() is the i18n key of the explanation shown to the person."""
+
+
+@dataclass
+class CaseDraft:
+    situation: Situation
+    needs: list[str]
+    oblast: str
+    district: str | None
+    community: str | None
+    urgent: bool
+    contact: str  # "bot" or "phone"
+    consent_orgs: bool
+    consent_police: bool
+    description: str | None = None
+    phone: str | None = None
+    sex: str | None = None
+    age_group: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """The minimum data: what a coordinator needs to decide, nothing that identifies anyone."""
+
+    id: int
+    code: str
+    status: Status
+    outcome: str | None
+    situation: str
+    needs: tuple[str, ...]
+    oblast: str
+    district: str | None
+    urgent: bool
+    contact: str
+    created_at: datetime
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class CaseCard:
+    summary: CaseSummary
+    description: str | None
+    phone: str | None
+    consent_orgs: bool
+    consent_police: bool
+    sex: str | None
+    age_group: str | None
+    owner_is_me: bool
+    victim_status: tuple[datetime | None, str | None, datetime | None]
+    referrals: tuple[tuple[int, str, str, bool], ...]  # (id, organisation name, status, to police)
+    timeline: tuple[tuple[datetime, str, str | None], ...]
+    messages: tuple[tuple[datetime, bool, str | None, bool], ...]  # (at, from citizen, text, has photo)
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    id: int
+    case: CaseSummary
+    organisation_id: int
+    status: str
+    to_police: bool
+    description: str | None  # shared only once the organisation has accepted
+    phone: str | None
+
+
+@dataclass
+class Notice:
+    """A message the bot sends on its own: to whom (Telegram ids), which kind, about which case."""
+
+    kind: str
+    recipients: list[int]
+    case: CaseSummary
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def normalise_code(raw: str) -> str | None:
+    """The code as typed (any case, Cyrillic look-alikes, spaces or dashes) -> canonical, or None."""
+    cleaned = "".join(ch for ch in raw.translate(_LOOKALIKES).upper() if ch.isalnum())
+    if len(cleaned) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in cleaned):
+        return None
+    return cleaned
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _summary(case: Case, overdue: bool = False) -> CaseSummary:
+    return CaseSummary(
+        id=case.id,
+        code=case.code,
+        status=Status(case.status),
+        outcome=case.outcome,
+        situation=case.situation,
+        needs=tuple(n for n in case.needs.split(",") if n),
+        oblast=case.oblast,
+        district=case.district,
+        urgent=case.urgent,
+        contact=case.contact,
+        created_at=_aware(case.created_at) or case.created_at,
+        overdue=overdue,
+    )
+
+
+class CaseService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        cipher: Cipher,
+        *,
+        accept_hours: float = 4,
+        referral_hours: float = 48,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sm = sessionmaker
+        self._cipher = cipher
+        self.accept_within = timedelta(hours=accept_hours)
+        self.referral_within = timedelta(hours=referral_hours)
+        self._clock = clock
+
+    # --- citizen ---------------------------------------------------------------------------------
+    async def create(self, draft: CaseDraft, citizen_chat_id: int) -> CaseSummary:
+        if draft.description is not None and len(draft.description) > DESCRIPTION_LIMIT:
+            raise CaseError("request.too_long")
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = Case(
+                code=await self._new_code(session),
+                status=Status.NEW.value,
+                situation=draft.situation.value,
+                needs=",".join(draft.needs),
+                oblast=draft.oblast,
+                district=draft.district,
+                community=draft.community,
+                urgent=draft.urgent,
+                contact=draft.contact,
+                description_enc=self._cipher.encrypt(draft.description or None),
+                phone_enc=self._cipher.encrypt(draft.phone) if draft.contact == "phone" else None,
+                citizen_chat_enc=self._cipher.encrypt(str(citizen_chat_id)),
+                citizen_key=self._cipher.lookup_key(citizen_chat_id),
+                consent_orgs_at=now if draft.consent_orgs else None,
+                consent_police_at=now if draft.consent_police else None,
+                sex=draft.sex if draft.sex in SEXES else None,
+                age_group=draft.age_group if draft.age_group in AGE_GROUPS else None,
+                created_at=now,
+            )
+            session.add(case)
+            await session.flush()
+            session.add(CaseEvent(case_id=case.id, at=now, kind="created"))
+            if draft.consent_orgs:
+                session.add(CaseEvent(case_id=case.id, at=now, kind="consent", detail="organisations"))
+            if draft.consent_police:
+                session.add(CaseEvent(case_id=case.id, at=now, kind="consent", detail="police"))
+            session.add(AuditEntry(at=now, action="case.create", case_id=case.id))
+            return _summary(case)
+
+    async def _new_code(self, session: AsyncSession) -> str:
+        while True:  # 31^8 codes: a clash is rare, but look anyway
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            if await session.scalar(select(Case.id).where(Case.code == code)) is None:
+                return code
+
+    async def by_code(self, raw_code: str) -> CaseSummary | None:
+        """Status by code. A wrong code finds nothing and suggests nothing."""
+        code = normalise_code(raw_code)
+        if code is None:
+            return None
+        async with self._sm() as session:
+            case = await session.scalar(select(Case).where(Case.code == code, Case.purged_at.is_(None)))
+            return _summary(case) if case else None
+
+    async def of_citizen(self, citizen_chat_id: int) -> list[CaseSummary]:
+        async with self._sm() as session:
+            cases = await session.scalars(
+                select(Case)
+                .where(Case.citizen_key == self._cipher.lookup_key(citizen_chat_id), Case.purged_at.is_(None))
+                .order_by(Case.created_at.desc())
+                .limit(10)
+            )
+            return [_summary(c) for c in cases]
+
+    async def _citizen_case(self, session: AsyncSession, citizen_chat_id: int, case_id: int) -> Case:
+        case = await session.get(Case, case_id, with_for_update=True)
+        if case is None or case.citizen_key != self._cipher.lookup_key(citizen_chat_id) or case.purged_at:
+            raise CaseError("case.not_found")
+        return case
+
+    async def withdraw(self, citizen_chat_id: int, case_id: int) -> tuple[CaseSummary, int | None]:
+        """The citizen withdraws; returns the case and its owner's Telegram id to tell."""
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = await self._citizen_case(session, citizen_chat_id, case_id)
+            if case.status == Status.CLOSED:
+                raise CaseError("case.already_closed")
+            case.status, case.outcome, case.closed_at, case.relay_open = (
+                Status.CLOSED,
+                Outcome.DECLINED,
+                now,
+                False,
+            )
+            session.add(CaseEvent(case_id=case.id, at=now, kind="withdrawn"))
+            session.add(AuditEntry(at=now, action="case.withdraw", case_id=case.id))
+            owner = await self._telegram_id(session, case.owner_id)
+            return _summary(case), owner
+
+    async def citizen_message(
+        self, citizen_chat_id: int, case_id: int, text: str | None, photo: str | None
+    ) -> tuple[CaseSummary, int | None]:
+        """Store a citizen's message to the case owner; returns the owner's Telegram id to relay it to."""
+        if text is not None and len(text) > MESSAGE_LIMIT:
+            raise CaseError("relay.too_long")
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = await self._citizen_case(session, citizen_chat_id, case_id)
+            if case.status == Status.CLOSED or not case.relay_open:
+                raise CaseError("relay.closed")
+            session.add(
+                CaseMessage(
+                    case_id=case.id,
+                    from_citizen=True,
+                    at=now,
+                    body_enc=self._cipher.encrypt(text),
+                    photo_enc=self._cipher.encrypt(photo),
+                )
+            )
+            session.add(AuditEntry(at=now, action="case.message", case_id=case.id, detail="from citizen"))
+            return _summary(case), await self._telegram_id(session, case.owner_id)
+
+    async def close_conversation(self, citizen_chat_id: int, case_id: int) -> int | None:
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = await self._citizen_case(session, citizen_chat_id, case_id)
+            case.relay_open = False
+            session.add(CaseEvent(case_id=case.id, at=now, kind="conversation_closed"))
+            session.add(AuditEntry(at=now, action="case.conversation_close", case_id=case.id))
+            return await self._telegram_id(session, case.owner_id)
+
+    # --- access ----------------------------------------------------------------------------------
+    @staticmethod
+    def _coordinates(staff: Sequence[StaffRole], case: Case) -> bool:
+        return any(r.role == Role.COORDINATOR and r.covers(case.oblast, case.district) for r in staff)
+
+    async def _org_referral(
+        self, session: AsyncSession, staff: Sequence[StaffRole], case_id: int
+    ) -> Referral | None:
+        """The referral of this case to the actor's organisation, if there is one not declined."""
+        org_ids = {
+            r.organisation_id for r in staff if r.role in (Role.SPECIALIST, Role.POLICE) and r.organisation_id
+        }
+        if not org_ids:
+            return None
+        return await session.scalar(
+            select(Referral)
+            .where(
+                Referral.case_id == case_id,
+                Referral.organisation_id.in_(org_ids),
+                Referral.status != "declined",
+            )
+            .order_by(Referral.id.desc())
+        )
+
+    async def record_denial(self, actor_id: int | None, denial: AccessDenied) -> None:
+        """Audit a refused staff action, after (and outside) the transaction it stopped."""
+        async with self._sm() as session, session.begin():
+            case_id = denial.case_id
+            if case_id is not None and await session.get(Case, case_id) is None:
+                case_id = None  # a forged id: keep the attempt, not a dangling reference
+            session.add(
+                AuditEntry(
+                    at=self._clock(), actor_id=actor_id, action="denied." + denial.action, case_id=case_id
+                )
+            )
+
+    async def _case_for_coordinator(
+        self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int, action: str
+    ) -> Case:
+        case = await session.get(Case, case_id)
+        if case is None or case.purged_at is not None or not self._coordinates(staff, case):
+            raise AccessDenied(action, case_id)
+        return case
+
+    # --- coordinator -----------------------------------------------------------------------------
+    async def coordinators_for(
+        self, oblast: str, district: str | None, *, regional_only: bool = False
+    ) -> list[int]:
+        async with self._sm() as session:
+            rows = (
+                await session.execute(
+                    select(UserRole, User.telegram_id).join(User).where(UserRole.role == Role.COORDINATOR)
+                )
+            ).all()
+        return sorted(
+            {
+                tid
+                for role, tid in rows
+                if role.oblast == oblast
+                and (role.district is None or (not regional_only and role.district == district))
+            }
+        )
+
+    async def accept(self, actor_id: int, staff: Sequence[StaffRole], case_id: int) -> CaseSummary:
+        """The first coordinator in scope to accept owns the case; the others are told it is taken."""
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            await self._case_for_coordinator(session, actor_id, staff, case_id, "accept")
+            # One conditional UPDATE decides the race between two coordinators pressing at once.
+            won = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.status == Status.NEW)
+                .values(status=Status.ACCEPTED, owner_id=actor_id, accepted_at=now)
+            )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                raise CaseError("case.already_taken")
+            session.add(CaseEvent(case_id=case_id, at=now, actor_id=actor_id, kind="accepted"))
+            session.add(AuditEntry(at=now, actor_id=actor_id, action="case.accept", case_id=case_id))
+        async with self._sm() as session:
+            accepted = await session.get(Case, case_id)
+            assert accepted is not None
+            return _summary(accepted)
+
+    async def card(self, actor_id: int, staff: Sequence[StaffRole], case_id: int) -> CaseCard:
+        """The case with its content, for a coordinator in scope. The read is audited."""
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = await self._case_for_coordinator(session, actor_id, staff, case_id, "read")
+            referrals = (
+                await session.execute(
+                    select(Referral, Organisation.name)
+                    .join(Organisation)
+                    .where(Referral.case_id == case_id)
+                    .order_by(Referral.id)
+                )
+            ).all()
+            events = await session.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+            )
+            messages = await session.scalars(
+                select(CaseMessage)
+                .where(CaseMessage.case_id == case_id)
+                .order_by(CaseMessage.id.desc())
+                .limit(5)
+            )
+            session.add(AuditEntry(at=now, actor_id=actor_id, action="case.read", case_id=case_id))
+            return CaseCard(
+                summary=_summary(case, self._is_overdue(case, now)),
+                description=self._cipher.decrypt(case.description_enc),
+                phone=self._cipher.decrypt(case.phone_enc),
+                consent_orgs=case.consent_orgs_at is not None,
+                consent_police=case.consent_police_at is not None,
+                sex=case.sex,
+                age_group=case.age_group,
+                owner_is_me=case.owner_id == actor_id,
+                victim_status=(
+                    _aware(case.victim_status_applied_on),
+                    case.victim_status_decision,
+                    _aware(case.victim_status_decided_on),
+                ),
+                referrals=tuple((r.id, name, r.status, r.to_police) for r, name in referrals),
+                timeline=tuple((_aware(e.at) or e.at, e.kind, e.detail) for e in events),
+                messages=tuple(
+                    (
+                        _aware(m.at) or m.at,
+                        m.from_citizen,
+                        self._cipher.decrypt(m.body_enc),
+                        m.photo_enc is not None,
+                    )
+                    for m in reversed(list(messages))
+                ),
+            )
+
+    async def _owned(
+        self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int, action: str
+    ) -> Case:
+        case = await self._case_for_coordinator(session, actor_id, staff, case_id, action)
+        if case.owner_id != actor_id:
+            raise CaseError("case.not_owner")
+        return case
+
+    def _move(
+        self,
+        session: AsyncSession,
+        case: Case,
+        to: Status,
+        actor_id: int | None,
+        now: datetime,
+        detail: str | None = None,
+    ) -> None:
+        if to not in ALLOWED_MOVES[Status(case.status)]:
+            raise CaseError("case.illegal_move")
+        case.status = to.value
+        session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, kind=to.value, detail=detail))
+        session.add(
+            AuditEntry(at=now, actor_id=actor_id, action=f"case.{to.value}", case_id=case.id, detail=detail)
+        )
+
+    async def refer(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int, organisation_id: int
+    ) -> tuple[CaseSummary, list[int]]:
+        """Refer to an organisation (the police HQ counts as one); returns whom to notify there."""
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = await self._owned(session, actor_id, staff, case_id, "refer")
+            org = await session.get(Organisation, organisation_id)
+            if org is None or not org.active or org.oblast != case.oblast:
+                raise CaseError("referral.unknown_organisation")
+            to_police = org.kind == "police"
+            if to_police and case.consent_police_at is None:
+                raise CaseError("referral.no_police_consent")
+            if not to_police and case.consent_orgs_at is None:
+                raise CaseError("referral.no_consent")
+            open_ref = await session.scalar(
+                select(Referral.id).where(
+                    Referral.case_id == case_id,
+                    Referral.organisation_id == organisation_id,
+                    Referral.status != "declined",
+                )
+            )
+            if open_ref is not None:
+                raise CaseError("referral.duplicate")
+            self._move(session, case, Status.REFERRED, actor_id, now, detail=f"org={organisation_id}")
+            session.add(
+                Referral(
+                    case_id=case_id,
+                    organisation_id=organisation_id,
+                    to_police=to_police,
+                    created_by=actor_id,
+                    created_at=now,
+                )
+            )
+            role = Role.POLICE if to_police else Role.SPECIALIST
+            recipients = (
+                await session.scalars(
+                    select(User.telegram_id)
+                    .join(UserRole)
+                    .where(
+                        UserRole.organisation_id == organisation_id,
+                        UserRole.role.in_([role, Role.SPECIALIST]),
+                    )
+                )
+            ).all()
+            return _summary(case), sorted(set(recipients))
+
+    async def set_status(
+        self,
+        actor_id: int,
+        staff: Sequence[StaffRole],
+        case_id: int,
+        to: Status,
+        outcome: Outcome | None = None,
+    ) -> tuple[CaseSummary, int | None]:
+        """Move an owned case to in_progress or closed(outcome); returns the citizen's chat to tell."""
+        now = self._clock()
+        if to == Status.CLOSED and outcome is None:
+            raise CaseError("case.outcome_needed")
+        if to not in (Status.IN_PROGRESS, Status.CLOSED):
+            raise CaseError("case.illegal_move")
+        async with self._sm() as session, session.begin():
+            case = await self._owned(session, actor_id, staff, case_id, to.value)
+            self._move(session, case, to, actor_id, now, detail=outcome.value if outcome else None)
+            if to == Status.CLOSED:
+                case.outcome, case.closed_at, case.relay_open = outcome, now, False
+            return _summary(case), self._citizen_chat(case)
+
+    def _citizen_chat(self, case: Case) -> int | None:
+        chat = self._cipher.decrypt(case.citizen_chat_enc)
+        return int(chat) if chat else None
+
+    async def record_victim_status(
+        self,
+        actor_id: int,
+        staff: Sequence[StaffRole],
+        case_id: int,
+        *,
+        applied_on: datetime | None,
+        decision: str | None,
+        decided_on: datetime | None,
+    ) -> None:
+        if decision not in (None, "pending", "granted", "refused"):
+            raise CaseError("victim_status.bad_decision")
+        if applied_on and decided_on and decided_on < applied_on:
+            raise CaseError("victim_status.bad_dates")
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = await self._owned(session, actor_id, staff, case_id, "victim_status")
+            case.victim_status_applied_on, case.victim_status_decision = applied_on, decision
+            case.victim_status_decided_on = decided_on
+            session.add(
+                CaseEvent(case_id=case_id, at=now, actor_id=actor_id, kind="victim_status", detail=decision)
+            )
+            session.add(AuditEntry(at=now, actor_id=actor_id, action="case.victim_status", case_id=case_id))
+
+    async def staff_message(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int, text: str | None, photo: str | None
+    ) -> tuple[CaseSummary, int]:
+        """The case owner writes to the citizen; returns the citizen's chat to relay to."""
+        if text is not None and len(text) > MESSAGE_LIMIT:
+            raise CaseError("relay.too_long")
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            case = await self._owned(session, actor_id, staff, case_id, "message")
+            chat = self._citizen_chat(case)
+            if case.status == Status.CLOSED or not case.relay_open or chat is None:
+                raise CaseError("relay.closed")
+            session.add(
+                CaseMessage(
+                    case_id=case_id,
+                    from_citizen=False,
+                    sender_id=actor_id,
+                    at=now,
+                    body_enc=self._cipher.encrypt(text),
+                    photo_enc=self._cipher.encrypt(photo),
+                )
+            )
+            session.add(
+                AuditEntry(
+                    at=now, actor_id=actor_id, action="case.message", case_id=case_id, detail="to citizen"
+                )
+            )
+            return _summary(case), chat
+
+    async def list_for_coordinator(
+        self, staff: Sequence[StaffRole], status: Status | None, page: int
+    ) -> tuple[list[CaseSummary], int]:
+        """Cases in scope: overdue first, then newest; open ones unless a status is asked for."""
+        scopes = [r for r in staff if r.role == Role.COORDINATOR]
+        if not scopes:
+            return [], 0
+        now = self._clock()
+        conditions = [
+            and_(Case.oblast == r.oblast, Case.district == r.district)
+            if r.district
+            else Case.oblast == r.oblast
+            for r in scopes
+        ]
+        query = select(Case).where(or_(*conditions), Case.purged_at.is_(None))
+        query = query.where(Case.status == status) if status else query.where(Case.status != Status.CLOSED)
+        async with self._sm() as session:
+            total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+            deadline = now - self.accept_within
+            overdue_first = (and_(Case.status == Status.NEW, Case.created_at < deadline)).desc()
+            cases = await session.scalars(
+                query.order_by(overdue_first, Case.created_at.desc())
+                .offset(page * PAGE_SIZE)
+                .limit(PAGE_SIZE)
+            )
+            return [_summary(c, self._is_overdue(c, now)) for c in cases], total
+
+    def _is_overdue(self, case: Case, now: datetime) -> bool:
+        created = _aware(case.created_at)
+        return case.status == Status.NEW and created is not None and now - created > self.accept_within
+
+    # --- organisations (specialists, police liaison) ---------------------------------------------
+    async def referrals_for(self, staff: Sequence[StaffRole], page: int) -> tuple[list[ReferralView], int]:
+        org_ids = {
+            r.organisation_id for r in staff if r.role in (Role.SPECIALIST, Role.POLICE) and r.organisation_id
+        }
+        if not org_ids:
+            return [], 0
+        async with self._sm() as session:
+            base = (
+                select(Referral, Case)
+                .join(Case)
+                .where(
+                    Referral.organisation_id.in_(org_ids),
+                    Referral.status != "declined",
+                    Case.purged_at.is_(None),
+                    Case.status != Status.CLOSED,
+                )
+            )
+            total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+            rows = (
+                await session.execute(
+                    base.order_by(Referral.created_at.desc()).offset(page * PAGE_SIZE).limit(PAGE_SIZE)
+                )
+            ).all()
+            return [self._referral_view(r, c, with_content=False) for r, c in rows], total
+
+    def _referral_view(self, referral: Referral, case: Case, *, with_content: bool) -> ReferralView:
+        shared = with_content and referral.status == "accepted"
+        return ReferralView(
+            id=referral.id,
+            case=_summary(case),
+            organisation_id=referral.organisation_id,
+            status=referral.status,
+            to_police=referral.to_police,
+            description=self._cipher.decrypt(case.description_enc) if shared else None,
+            phone=self._cipher.decrypt(case.phone_enc) if shared else None,
+        )
+
+    async def referral(self, actor_id: int, staff: Sequence[StaffRole], referral_id: int) -> ReferralView:
+        """What the referral shares with the organisation; content only once accepted (audited)."""
+        async with self._sm() as session, session.begin():
+            referral = await session.get(Referral, referral_id)
+            mine = referral is not None and await self._org_referral(session, staff, referral.case_id)
+            if referral is None or not mine or mine.id != referral.id:
+                raise AccessDenied("referral.read", referral.case_id if referral else None)
+            case = await session.get(Case, referral.case_id)
+            assert case is not None
+            if case.purged_at is not None:
+                raise CaseError("case.not_found")
+            if referral.status == "accepted":
+                session.add(
+                    AuditEntry(
+                        at=self._clock(),
+                        actor_id=actor_id,
+                        action="case.read",
+                        case_id=case.id,
+                        detail=f"referral={referral.id}",
+                    )
+                )
+            return self._referral_view(referral, case, with_content=True)
+
+    async def answer_referral(
+        self,
+        actor_id: int,
+        staff: Sequence[StaffRole],
+        referral_id: int,
+        accept: bool,
+        reason: str | None = None,
+    ) -> tuple[ReferralView, int | None]:
+        """The organisation accepts or declines; returns the case owner's Telegram id to tell."""
+        now = self._clock()
+        async with self._sm() as session, session.begin():
+            referral = await session.get(Referral, referral_id, with_for_update=True)
+            mine = referral is not None and await self._org_referral(session, staff, referral.case_id)
+            if referral is None or not mine or mine.id != referral.id:
+                raise AccessDenied("referral.answer", referral.case_id if referral else None)
+            if referral.status != "pending":
+                raise CaseError("referral.already_answered")
+            case = await session.get(Case, referral.case_id)
+            assert case is not None
+            if case.status == Status.CLOSED:
+                raise CaseError("case.already_closed")
+            referral.status = "accepted" if accept else "declined"
+            referral.answered_at, referral.answered_by = now, actor_id
+            referral.reason_enc = self._cipher.encrypt(reason[:500] if reason else None)
+            kind = "referral_accepted" if accept else "referral_declined"
+            session.add(
+                CaseEvent(
+                    case_id=case.id,
+                    at=now,
+                    actor_id=actor_id,
+                    kind=kind,
+                    detail=f"org={referral.organisation_id}",
+                )
+            )
+            session.add(
+                AuditEntry(at=now, actor_id=actor_id, action=f"referral.{referral.status}", case_id=case.id)
+            )
+            if accept and case.status == Status.REFERRED:
+                self._move(
+                    session, case, Status.IN_PROGRESS, actor_id, now, detail=f"org={referral.organisation_id}"
+                )
+            owner = await self._telegram_id(session, case.owner_id)
+            return self._referral_view(referral, case, with_content=True), owner
+
+    async def declined_reason(self, referral_id: int) -> str | None:
+        async with self._sm() as session:
+            referral = await session.get(Referral, referral_id)
+            return self._cipher.decrypt(referral.reason_enc) if referral else None
+
+    # --- deadlines and retention -----------------------------------------------------------------
+    async def due_notices(self) -> list[Notice]:
+        """Overdue steps at this instant. Each is raised once (the case or referral is marked)."""
+        now = self._clock()
+        notices: list[Notice] = []
+        async with self._sm() as session, session.begin():
+            late = await session.scalars(
+                select(Case).where(
+                    Case.status == Status.NEW,
+                    Case.created_at < now - self.accept_within,
+                    Case.purged_at.is_(None),
+                )
+            )
+            for case in late:
+                if case.reminded_at is None:
+                    case.reminded_at = now
+                    notices.append(
+                        Notice(
+                            "case.remind",
+                            await self.coordinators_for(case.oblast, case.district),
+                            _summary(case, True),
+                        )
+                    )
+                elif (
+                    case.escalated_at is None
+                    and now - (_aware(case.reminded_at) or now) >= self.accept_within
+                ):
+                    case.escalated_at = now
+                    regional = await self.coordinators_for(case.oblast, case.district, regional_only=True)
+                    notices.append(Notice("case.escalate", regional, _summary(case, True), {"admins": "1"}))
+            pending = (
+                await session.execute(
+                    select(Referral, Case)
+                    .join(Case)
+                    .where(
+                        Referral.status == "pending",
+                        Referral.created_at < now - self.referral_within,
+                        Referral.reminded_at.is_(None),
+                        Case.status != Status.CLOSED,
+                    )
+                )
+            ).all()
+            for referral, case in pending:
+                referral.reminded_at = now
+                recipients = (
+                    await session.scalars(
+                        select(User.telegram_id)
+                        .join(UserRole)
+                        .where(UserRole.organisation_id == referral.organisation_id)
+                    )
+                ).all()
+                notices.append(
+                    Notice(
+                        "referral.remind",
+                        sorted(set(recipients)),
+                        _summary(case),
+                        {"referral": str(referral.id)},
+                    )
+                )
+            for notice in notices:
+                session.add(AuditEntry(at=now, action=notice.kind, case_id=notice.case.id))
+        return notices
+
+    async def purge_closed(self, retention_days: int) -> int:
+        """Closed cases older than the retention period lose content, contact and messages; the
+        anonymous statistics (situation, needs, district, sex, age group, outcome, dates) stay."""
+        now = self._clock()
+        cutoff = now - timedelta(days=retention_days)
+        async with self._sm() as session, session.begin():
+            cases = list(
+                await session.scalars(
+                    select(Case).where(
+                        Case.status == Status.CLOSED, Case.closed_at < cutoff, Case.purged_at.is_(None)
+                    )
+                )
+            )
+            for case in cases:
+                case.description_enc = case.phone_enc = case.citizen_chat_enc = None
+                case.citizen_key = None
+                case.purged_at = now
+                for message in await session.scalars(
+                    select(CaseMessage).where(CaseMessage.case_id == case.id)
+                ):
+                    await session.delete(message)
+                for referral in await session.scalars(select(Referral).where(Referral.case_id == case.id)):
+                    referral.reason_enc = None
+                session.add(AuditEntry(at=now, action="case.purge", case_id=case.id))
+            return len(cases)
+
+    @staticmethod
+    async def _telegram_id(session: AsyncSession, user_id: int | None) -> int | None:
+        if user_id is None:
+            return None
+        return await session.scalar(select(User.telegram_id).where(User.id == user_id))

@@ -1,0 +1,257 @@
+"""Staff: organisations, roles with their scope, one-time invites, removal. No Telegram types.
+
+Every check of who may do what lives here and in cases.py, on the server side: callback data can be
+forged by any client, so handlers never decide access from what a button says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import AuditEntry, Invite, Organisation, User, UserRole
+
+
+class Role(StrEnum):
+    SPECIALIST = "specialist"
+    COORDINATOR = "coordinator"
+    POLICE = "police"
+    ADMIN = "admin"
+
+
+ORGANISATION_KINDS = (
+    "social_services",
+    "administration",
+    "community",
+    "ngo",
+    "employment",
+    "legal_aid",
+    "migration",
+    "labour_inspection",
+    "school",
+    "police",
+    "health",
+    "children_service",
+)
+INVITE_TTL = timedelta(hours=72)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRole:
+    role: str
+    organisation_id: int | None
+    oblast: str | None
+    district: str | None  # None: the whole oblast
+
+    def covers(self, oblast: str, district: str | None) -> bool:
+        """Whether a case or organisation in (oblast, district) is in this role's scope."""
+        if self.oblast != oblast:
+            return False
+        return self.district is None or self.district == district
+
+
+class AccessDenied(Exception):
+    """A staff action this person may not take. Handlers answer with a polite refusal; it is audited."""
+
+    def __init__(self, action: str, case_id: int | None = None) -> None:
+        super().__init__(action)
+        self.action = action
+        self.case_id = case_id
+
+
+class InviteError(Exception):
+    """The invite link is unknown, used or expired; str() is the i18n key of the explanation."""
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    id: int
+    name: str
+    kind: str
+    oblast: str
+    district: str | None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class StaffService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+
+    # --- organisations -------------------------------------------------------------------------
+    async def add_organisation(
+        self, actor: int, name: str, kind: str, oblast: str, district: str | None
+    ) -> OrganisationView:
+        if kind not in ORGANISATION_KINDS:
+            raise ValueError(f"unknown organisation kind {kind}")
+        async with self._sessionmaker() as session, session.begin():
+            org = Organisation(name=name.strip()[:300], kind=kind, oblast=oblast, district=district)
+            session.add(org)
+            await session.flush()
+            session.add(AuditEntry(actor_id=actor, action="organisation.add", detail=f"org={org.id}"))
+            return _org_view(org)
+
+    async def organisations(
+        self, oblast: str | None = None, district: str | None = None
+    ) -> list[OrganisationView]:
+        """Active organisations; with a district, those of the district and the region-wide ones."""
+        async with self._sessionmaker() as session:
+            query = select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)
+            if oblast is not None:
+                query = query.where(Organisation.oblast == oblast)
+            orgs = list(await session.scalars(query))
+        if district is not None:
+            orgs = [o for o in orgs if o.district in (None, district)]
+        return [_org_view(o) for o in orgs]
+
+    async def organisation(self, organisation_id: int) -> OrganisationView | None:
+        async with self._sessionmaker() as session:
+            org = await session.get(Organisation, organisation_id)
+            return _org_view(org) if org is not None and org.active else None
+
+    # --- invites -------------------------------------------------------------------------------
+    async def create_invite(
+        self,
+        actor_id: int,
+        actor_roles: tuple[StaffRole, ...],
+        *,
+        role: Role,
+        organisation_id: int | None,
+        oblast: str,
+        district: str | None,
+    ) -> str:
+        """A one-time token for `t.me/<bot>?start=inv_<token>`; only its hash is stored."""
+        is_admin = any(r.role == Role.ADMIN for r in actor_roles)
+        org = await self.organisation(organisation_id) if organisation_id is not None else None
+        if organisation_id is not None and org is None:
+            raise AccessDenied("unknown organisation")
+        if not is_admin:
+            # A coordinator enrols specialists of organisations inside their own scope, nothing else.
+            coordinator = [r for r in actor_roles if r.role == Role.COORDINATOR]
+            if (
+                role != Role.SPECIALIST
+                or org is None
+                or not any(r.covers(org.oblast, org.district) for r in coordinator)
+            ):
+                raise AccessDenied("coordinators invite specialists of their own area only")
+        if role in (Role.SPECIALIST, Role.POLICE) and org is None:
+            raise AccessDenied("a specialist or police liaison belongs to an organisation")
+        token = secrets.token_urlsafe(18)
+        now = self._clock()
+        async with self._sessionmaker() as session, session.begin():
+            session.add(
+                Invite(
+                    token_hash=hash_token(token),
+                    role=role.value,
+                    organisation_id=organisation_id,
+                    oblast=org.oblast if org else oblast,
+                    district=org.district if org and district is None else district,
+                    created_by=actor_id,
+                    created_at=now,
+                    expires_at=now + INVITE_TTL,
+                )
+            )
+            session.add(AuditEntry(actor_id=actor_id, action="invite.create", detail=f"role={role.value}"))
+        return token
+
+    async def redeem_invite(self, user_id: int, token: str) -> StaffRole:
+        """Enrol the user; the invite is used up in the same transaction (a second use fails)."""
+        now = self._clock()
+        async with self._sessionmaker() as session, session.begin():
+            invite = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
+            if invite is None:
+                raise InviteError("invite.unknown")
+            if invite.used_at is not None:
+                raise InviteError("invite.used")
+            expires = invite.expires_at if invite.expires_at.tzinfo else invite.expires_at.replace(tzinfo=UTC)
+            if expires <= now:
+                raise InviteError("invite.expired")
+            claimed = await session.execute(
+                update(Invite)
+                .where(Invite.id == invite.id, Invite.used_at.is_(None))
+                .values(used_at=now, used_by=user_id)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise InviteError("invite.used")
+            await session.execute(
+                delete(UserRole).where(UserRole.user_id == user_id, UserRole.role == invite.role)
+            )
+            session.add(
+                UserRole(
+                    user_id=user_id,
+                    role=invite.role,
+                    organisation_id=invite.organisation_id,
+                    oblast=invite.oblast,
+                    district=invite.district,
+                )
+            )
+            session.add(AuditEntry(actor_id=user_id, action="invite.redeem", detail=f"role={invite.role}"))
+            return StaffRole(invite.role, invite.organisation_id, invite.oblast, invite.district)
+
+    # --- staff ---------------------------------------------------------------------------------
+    async def staff_in_scope(self, actor_roles: tuple[StaffRole, ...]) -> list[tuple[int, int, StaffRole]]:
+        """(user id, telegram id, role) of staff the actor may see and remove."""
+        is_admin = any(r.role == Role.ADMIN for r in actor_roles)
+        async with self._sessionmaker() as session:
+            rows = (await session.execute(select(UserRole, User.telegram_id).join(User))).all()
+        result = []
+        for row, telegram_id in rows:
+            role = StaffRole(row.role, row.organisation_id, row.oblast, row.district)
+            if is_admin or any(
+                r.role == Role.COORDINATOR
+                and role.role == Role.SPECIALIST
+                and role.oblast is not None
+                and r.covers(role.oblast, role.district)
+                for r in actor_roles
+            ):
+                result.append((row.user_id, telegram_id, role))
+        return result
+
+    async def remove_staff(
+        self, actor_id: int, actor_roles: tuple[StaffRole, ...], user_id: int, role: str
+    ) -> None:
+        allowed = {(uid, r.role) for uid, _, r in await self.staff_in_scope(actor_roles)}
+        if (user_id, role) not in allowed:
+            raise AccessDenied("not in scope")
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(delete(UserRole).where(UserRole.user_id == user_id, UserRole.role == role))
+            session.add(
+                AuditEntry(actor_id=actor_id, action="staff.remove", detail=f"user={user_id} role={role}")
+            )
+
+    async def telegram_ids(self, predicate: Callable[[StaffRole], bool]) -> list[int]:
+        """Telegram ids of staff with a role matching `predicate` (for notifications)."""
+        async with self._sessionmaker() as session:
+            rows = (await session.execute(select(UserRole, User.telegram_id).join(User))).all()
+        return sorted(
+            {
+                tid
+                for row, tid in rows
+                if predicate(StaffRole(row.role, row.organisation_id, row.oblast, row.district))
+            }
+        )
+
+    async def audit(
+        self, actor_id: int | None, action: str, case_id: int | None = None, detail: str | None = None
+    ) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            session.add(AuditEntry(actor_id=actor_id, action=action, case_id=case_id, detail=detail))
+
+
+def _org_view(org: Organisation) -> OrganisationView:
+    return OrganisationView(org.id, org.name, org.kind, org.oblast, org.district)
