@@ -104,15 +104,30 @@ def back_to_menu_row() -> list[InlineKeyboardButton]:
     return [button(_("button.menu"), Menu(to="main"))]
 
 
-@per_locale
-def main_menu() -> InlineKeyboardMarkup:
-    return _rows(
+def _main_rows() -> list[list[InlineKeyboardButton]]:
+    return [
         [button(_("menu.danger"), Menu(to="danger"))],
+        [button(_("menu.request"), Menu(to="request")), button(_("menu.my_request"), Menu(to="mycase"))],
         [button(_("menu.hotlines"), Menu(to="hotlines"))],
         [button(_("menu.where"), Menu(to="where"))],
         [button(_("menu.advice"), Menu(to="advice")), button(_("menu.check"), Menu(to="check"))],
         [button(_("menu.privacy"), Menu(to="privacy")), button(_("menu.language"), Menu(to="language"))],
-    )
+    ]
+
+
+@per_locale
+def main_menu() -> InlineKeyboardMarkup:
+    return _rows(*_main_rows())
+
+
+@per_locale
+def staff_main_menu() -> InlineKeyboardMarkup:
+    """The same menu with the way into the staff workspace; citizens never see it."""
+    return _rows(*_main_rows(), [button(_("menu.staff"), Menu(to="staff"))])
+
+
+def menu_for(is_staff: bool) -> InlineKeyboardMarkup:
+    return staff_main_menu() if is_staff else main_menu()
 
 
 @per_locale

@@ -7,7 +7,8 @@ from html import escape
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.directory import Entry
+from bot.services.cases import CaseCard, CaseSummary, ReferralView
+from bot.services.directory import Directory, Entry
 from bot.services.selfcheck import Verdict
 
 ENTRIES_PER_PAGE = 4
@@ -76,3 +77,123 @@ def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
         return text
     cut = text.rfind("\n\n", 0, limit - 2)
     return text[: cut if cut > 0 else limit - 2].rstrip() + "\n…"
+
+
+# --- cases -------------------------------------------------------------------------------------
+def code(raw: str) -> str:
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def _place(directory: Directory, oblast: str, district: str | None, lang: str) -> str:
+    place = directory.oblast(oblast)
+    name = place.name.get(lang) if place else oblast
+    found = directory.district(district) if district else None
+    return f"{found.name.get(lang)}, {name}" if found else name
+
+
+def case_summary(case: CaseSummary, directory: Directory, lang: str) -> str:
+    """The minimum data: code, situation, needs, place, urgency, how to reach the person."""
+    needs = ", ".join(_(f"need.{n}") for n in case.needs) or "—"
+    lines = [
+        f"<b>{code(case.code)}</b> · {_(f'status.{case.status.value}')}" + (" · ⏰" if case.overdue else ""),
+        _("case.situation") + " " + _(f"situation.{case.situation}"),
+        _("case.needs") + " " + needs,
+        _("case.place") + " " + escape(_place(directory, case.oblast, case.district, lang)),
+        _("case.contact") + " " + _(f"contact.{case.contact}"),
+    ]
+    if case.urgent:
+        lines.insert(1, _("case.urgent"))
+    return "\n".join(lines)
+
+
+def case_card(card: CaseCard, directory: Directory, lang: str) -> str:
+    """Everything a coordinator in scope may read; what the person typed is escaped."""
+    parts = [case_summary(card.summary, directory, lang)]
+    if card.summary.outcome:
+        parts.append(_("case.outcome") + " " + _(f"outcome.{card.summary.outcome}"))
+    parts.append(_("case.description") + "\n" + (escape(card.description) if card.description else "—"))
+    if card.phone:
+        parts.append(_("case.phone") + " " + escape(card.phone))
+    consents = [
+        _("case.consent_orgs") if card.consent_orgs else "",
+        _("case.consent_police") if card.consent_police else "",
+    ]
+    parts.append(_("case.consents") + " " + (", ".join(c for c in consents if c) or _("case.no_consent")))
+    if card.sex or card.age_group:
+        parts.append(
+            _("case.stats")
+            + " "
+            + ", ".join(v for v in (_(f"sex.{card.sex}") if card.sex else "", card.age_group or "") if v)
+        )
+    applied, decision, _decided = card.victim_status
+    if applied or decision:
+        parts.append(_("case.victim_status") + " " + _(f"victim_status.{decision or 'applied'}"))
+    if card.referrals:
+        parts.append(
+            _("case.referrals")
+            + "\n"
+            + "\n".join(
+                f"• {escape(name)} — {_(f'referral.status.{status}')}"
+                for _id, name, status, _p in card.referrals
+            )
+        )
+    if card.messages:
+        lines = []
+        for at, from_citizen, text, has_photo in card.messages:
+            who = _("case.from_citizen") if from_citizen else _("case.from_staff")
+            body = escape(text) if text else ""
+            lines.append(f"{at:%d.%m %H:%M} {who}: {body}{' 📷' if has_photo else ''}")
+        parts.append(_("case.messages") + "\n" + "\n".join(lines))
+    parts.append(
+        _("case.timeline")
+        + "\n"
+        + "\n".join(f"{at:%d.%m %H:%M} {_(f'event.{kind}')}" for at, kind, _detail in card.timeline[-8:])
+    )
+    return fit("\n\n".join(parts))
+
+
+def citizen_status(case: CaseSummary) -> str:
+    text = _("mycase.title").format(code=code(case.code)) + "\n" + _(f"status.citizen.{case.status.value}")
+    if case.outcome:
+        text += "\n" + _(f"outcome.citizen.{case.outcome}")
+    return text
+
+
+def request_summary(data: dict[str, object], directory: Directory, lang: str) -> str:
+    """What the person is about to send, to check before sending."""
+    needs = data.get("needs") or []
+    lines = [
+        _("request.check_title"),
+        _("case.situation") + " " + _(f"situation.{data.get('situation')}"),
+        _("case.needs")
+        + " "
+        + (", ".join(_(f"need.{n}") for n in needs) if isinstance(needs, list) and needs else "—"),
+        _("case.place")
+        + " "
+        + escape(_place(directory, str(data.get("oblast")), data.get("district") or None, lang)),  # type: ignore[arg-type]
+        _("case.urgent") if data.get("urgent") else _("case.not_urgent"),
+        _("case.description") + " " + (escape(str(data["description"])) if data.get("description") else "—"),
+        _("case.contact")
+        + " "
+        + _(f"contact.{data.get('contact', 'bot')}")
+        + (f" ({escape(str(data['phone']))})" if data.get("phone") else ""),
+        _("case.consent_orgs") + ": " + (_("button.yes") if data.get("consent_orgs") else _("button.no")),
+        _("case.consent_police") + ": " + (_("button.yes") if data.get("consent_police") else _("button.no")),
+    ]
+    return fit("\n".join(lines))
+
+
+def referral_card(view: ReferralView, directory: Directory, lang: str) -> str:
+    """What a referral shares with the organisation: the minimum until it accepts, then the content."""
+    parts = [
+        _("referral.title"),
+        case_summary(view.case, directory, lang),
+        _("referral.status_line") + " " + _(f"referral.status.{view.status}"),
+    ]
+    if view.status == "accepted":
+        parts.append(_("case.description") + "\n" + (escape(view.description) if view.description else "—"))
+        if view.phone:
+            parts.append(_("case.phone") + " " + escape(view.phone))
+    elif view.status == "pending":
+        parts.append(_("referral.accept_to_see"))
+    return fit("\n\n".join(parts))

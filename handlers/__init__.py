@@ -7,13 +7,27 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import advice, common, fallback, privacy, selfcheck, where
+from handlers import (
+    advice,
+    citizen_case,
+    citizen_request,
+    common,
+    fallback,
+    privacy,
+    selfcheck,
+    staff_cases,
+    where,
+)
 
 
 def build_routers() -> list[Router]:
+    # admin first: it takes `/start inv_<token>` before the citizen /start.
     # fallback last: it answers whatever no other router took.
     return [
         common.create_router(),
+        citizen_request.create_router(),
+        citizen_case.create_router(),
+        staff_cases.create_router(),
         where.create_router(),
         advice.create_router(),
         selfcheck.create_router(),

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards, render
 from bot.keyboards import Lang, Menu
 from bot.services.directory import Directory
-from bot.services.users import UserService
+from bot.services.users import UserProfile, UserService
 from bot.settings import SUPPORTED_LANGUAGES
 from handlers.ui import show, stale_button
 
@@ -21,10 +21,12 @@ def create_router() -> Router:
     router = Router(name="citizen-common")
 
     @router.message(CommandStart())
-    async def on_start(message: Message, state: FSMContext, raw_state: str | None) -> None:
+    async def on_start(
+        message: Message, state: FSMContext, raw_state: str | None, profile: UserProfile
+    ) -> None:
         if raw_state is not None:  # /start leaves any dialog; most people are in none
             await state.clear()
-        await message.answer(_("start.text"), reply_markup=keyboards.main_menu())
+        await message.answer(_("start.text"), reply_markup=keyboards.menu_for(profile.is_staff))
 
     @router.message(Command("help"))
     async def on_help(message: Message) -> None:
@@ -46,9 +48,9 @@ def create_router() -> Router:
         await message.answer(_("language.choose"), reply_markup=keyboards.languages(i18n.current_locale))
 
     @router.callback_query(Menu.filter(F.to == "main"))
-    async def on_menu(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
+    async def on_menu(callback: CallbackQuery, bot: Bot, state: FSMContext, profile: UserProfile) -> None:
         await state.clear()
-        await show(callback, bot, _("menu.text"), keyboards.main_menu())
+        await show(callback, bot, _("menu.text"), keyboards.menu_for(profile.is_staff))
 
     @router.callback_query(Menu.filter(F.to == "danger"))
     async def on_danger(callback: CallbackQuery, bot: Bot) -> None:
@@ -78,4 +80,3 @@ def create_router() -> Router:
         await show(callback, bot, _("language.done") + "\n\n" + _("menu.text"), keyboards.main_menu())
 
     return router
-

@@ -195,7 +195,7 @@ class CaseService:
     # --- citizen ---------------------------------------------------------------------------------
     async def create(self, draft: CaseDraft, citizen_chat_id: int) -> CaseSummary:
         if draft.description is not None and len(draft.description) > DESCRIPTION_LIMIT:
-            raise CaseError("request.too_long")
+            raise CaseError("request.description_too_long")
         now = self._clock()
         async with self._sm() as session, session.begin():
             case = Case(

@@ -1,0 +1,308 @@
+"""Keyboards and callback data of the help request dialog and the case workflow.
+
+Callback data is never trusted: every id in it is looked up again and access is checked by the
+services (cases.py, staff.py) from the person's roles, not from the button.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.keyboards import NEED_CODES, back_to_menu_row, button, per_locale
+from bot.services.cases import AGE_GROUPS, SEXES, CaseSummary, Outcome, Situation, Status
+from bot.services.directory import Directory, Oblast
+from bot.services.staff import OrganisationView
+
+
+class Rq(CallbackData, prefix="rq"):
+    """A choice in the help request dialog: step and value."""
+
+    step: str
+    v: str = ""
+
+
+class Cz(CallbackData, prefix="cz"):
+    """A citizen's action on their own case."""
+
+    a: str  # view, write, endchat, withdraw, withdraw_yes, code
+    id: int = 0
+
+
+class Cs(CallbackData, prefix="cs"):
+    """A coordinator's action on a case."""
+
+    a: str  # open, accept, refer, refer_to, progress, close, close_with, write, vs, list
+    id: int = 0
+    v: str = ""
+    p: int = 0
+
+
+class Rf(CallbackData, prefix="rf"):
+    """An organisation's action on a referral."""
+
+    a: str  # open, accept, decline, decline_with, list
+    id: int = 0
+    v: str = ""
+    p: int = 0
+
+
+DECLINE_REASONS = ("not_our_profile", "no_capacity", "outside_area", "other")
+VICTIM_STATUS_STEPS = ("applied", "granted", "refused")
+
+
+def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
+
+
+def _pairs(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def cancel_row() -> list[InlineKeyboardButton]:
+    return [button(_("request.cancel"), Rq(step="cancel"))]
+
+
+# --- the request dialog ------------------------------------------------------------------------
+@per_locale
+def situations() -> InlineKeyboardMarkup:
+    return _markup(
+        *[[button(_(f"situation.{s.value}"), Rq(step="sit", v=s.value))] for s in Situation], cancel_row()
+    )
+
+
+def needs(chosen: list[str]) -> InlineKeyboardMarkup:
+    items = [
+        button(("✅ " if need.value in chosen else "") + _(f"need.{need.value}"), Rq(step="need", v=code))
+        for need, code in NEED_CODES.items()
+    ]
+    return _markup(*_pairs(items), [button(_("request.needs_done"), Rq(step="needs_done"))], cancel_row())
+
+
+def oblasts(oblast_list: tuple[Oblast, ...], lang: str) -> InlineKeyboardMarkup:
+    return _markup(*[[button(o.name.get(lang), Rq(step="obl", v=o.id))] for o in oblast_list], cancel_row())
+
+
+def districts(oblast: Oblast, lang: str) -> InlineKeyboardMarkup:
+    items = [button(d.name.get(lang), Rq(step="dis", v=d.id)) for d in oblast.districts]
+    return _markup(
+        *_pairs(items), [button(_("request.district_unknown"), Rq(step="dis", v="*"))], cancel_row()
+    )
+
+
+def communities(directory: Directory, district_id: str, lang: str) -> InlineKeyboardMarkup:
+    district = directory.district(district_id)
+    assert district is not None
+    items = [button(c.name.get(lang), Rq(step="com", v=str(i))) for i, c in enumerate(district.communities)]
+    return _markup(*_pairs(items), [button(_("where.whole_district"), Rq(step="com", v="*"))], cancel_row())
+
+
+@per_locale
+def urgency() -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_("request.urgent_yes"), Rq(step="urg", v="1"))],
+        [button(_("request.urgent_no"), Rq(step="urg", v="0"))],
+        cancel_row(),
+    )
+
+
+@per_locale
+def skip_description() -> InlineKeyboardMarkup:
+    return _markup([button(_("request.skip"), Rq(step="desc_skip"))], cancel_row())
+
+
+@per_locale
+def contact() -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_("request.contact_bot"), Rq(step="contact", v="bot"))],
+        [button(_("request.contact_phone"), Rq(step="contact", v="phone"))],
+        cancel_row(),
+    )
+
+
+@per_locale
+def consent_orgs() -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_("button.yes"), Rq(step="c_orgs", v="1")), button(_("button.no"), Rq(step="c_orgs", v="0"))],
+        cancel_row(),
+    )
+
+
+@per_locale
+def consent_police() -> InlineKeyboardMarkup:
+    return _markup(
+        [
+            button(_("button.yes"), Rq(step="c_police", v="1")),
+            button(_("button.no"), Rq(step="c_police", v="0")),
+        ],
+        cancel_row(),
+    )
+
+
+@per_locale
+def sex() -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_(f"sex.{s}"), Rq(step="sex", v=s)) for s in SEXES],
+        [button(_("request.prefer_not"), Rq(step="sex", v="-"))],
+        cancel_row(),
+    )
+
+
+@per_locale
+def age() -> InlineKeyboardMarkup:
+    return _markup(
+        [button(a, Rq(step="age", v=a)) for a in AGE_GROUPS],
+        [button(_("request.prefer_not"), Rq(step="age", v="-"))],
+        cancel_row(),
+    )
+
+
+@per_locale
+def confirm() -> InlineKeyboardMarkup:
+    return _markup([button(_("request.send"), Rq(step="send"))], cancel_row())
+
+
+# --- the citizen's own case --------------------------------------------------------------------
+def my_cases(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
+    rows = [
+        [button(f"{c.code[:4]}-{c.code[4:]} · {_(f'status.{c.status.value}')}", Cz(a="view", id=c.id))]
+        for c in cases
+    ]
+    return _markup(*rows, [button(_("mycase.enter_code"), Cz(a="code"))], back_to_menu_row())
+
+
+def my_case(case: CaseSummary, relay_open: bool) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    if case.status != Status.CLOSED:
+        if relay_open and case.status != Status.NEW:
+            rows.append([button(_("mycase.write"), Cz(a="write", id=case.id))])
+            rows.append([button(_("mycase.end_chat"), Cz(a="endchat", id=case.id))])
+        rows.append([button(_("mycase.withdraw"), Cz(a="withdraw", id=case.id))])
+    rows.append([button(_("menu.my_request"), Cz(a="list"))])
+    rows.append(back_to_menu_row())
+    return _markup(*rows)
+
+
+def withdraw_confirm(case_id: int) -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_("mycase.withdraw_yes"), Cz(a="withdraw_yes", id=case_id))],
+        [button(_("mycase.withdraw_no"), Cz(a="view", id=case_id))],
+    )
+
+
+def stop_writing(case_id: int) -> InlineKeyboardMarkup:
+    return _markup([button(_("relay.stop"), Cz(a="view", id=case_id))])
+
+
+# --- staff -------------------------------------------------------------------------------------
+def new_case_notice(case_id: int) -> InlineKeyboardMarkup:
+    return _markup(
+        [
+            button(_("staff.accept"), Cs(a="accept", id=case_id)),
+            button(_("staff.open"), Cs(a="open", id=case_id)),
+        ]
+    )
+
+
+def case_actions(case: CaseSummary, mine: bool, relay_open: bool) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    if case.status == Status.NEW:
+        rows.append([button(_("staff.accept"), Cs(a="accept", id=case.id))])
+    elif mine and case.status != Status.CLOSED:
+        rows.append([button(_("staff.refer"), Cs(a="refer", id=case.id))])
+        if case.status != Status.IN_PROGRESS:
+            rows.append([button(_("staff.in_progress"), Cs(a="progress", id=case.id))])
+        if relay_open:
+            rows.append([button(_("staff.write"), Cs(a="write", id=case.id))])
+        rows.append([button(_("staff.victim_status"), Cs(a="vs", id=case.id))])
+        rows.append([button(_("staff.close"), Cs(a="close", id=case.id))])
+    rows.append([button(_("staff.list"), Cs(a="list"))])
+    return _markup(*rows)
+
+
+def organisations(case_id: int, orgs: list[OrganisationView]) -> InlineKeyboardMarkup:
+    rows = [[button(o.name[:60], Cs(a="refer_to", id=case_id, v=str(o.id)))] for o in orgs[:30]]
+    return _markup(*rows, [button(_("button.back"), Cs(a="open", id=case_id))])
+
+
+def outcomes(case_id: int) -> InlineKeyboardMarkup:
+    rows = [[button(_(f"outcome.{o.value}"), Cs(a="close_with", id=case_id, v=o.value))] for o in Outcome]
+    return _markup(*rows, [button(_("button.back"), Cs(a="open", id=case_id))])
+
+
+def victim_status(case_id: int) -> InlineKeyboardMarkup:
+    rows = [[button(_(f"victim_status.{s}"), Cs(a="vs_set", id=case_id, v=s))] for s in VICTIM_STATUS_STEPS]
+    return _markup(*rows, [button(_("button.back"), Cs(a="open", id=case_id))])
+
+
+def case_list(cases: list[CaseSummary], page: int, pages: int, status: str) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            button(
+                ("⏰ " if c.overdue else "") + f"{c.code[:4]}-{c.code[4:]} · {_(f'status.{c.status.value}')}",
+                Cs(a="open", id=c.id),
+            )
+        ]
+        for c in cases
+    ]
+    nav = []
+    if page > 0:
+        nav.append(button(_("button.prev"), Cs(a="list", v=status, p=page - 1)))
+    if page + 1 < pages:
+        nav.append(button(_("button.next"), Cs(a="list", v=status, p=page + 1)))
+    filters = [
+        button(("• " if status == s else "") + _(f"filter.{s or 'open'}"), Cs(a="list", v=s))
+        for s in ("", Status.NEW.value, Status.CLOSED.value)
+    ]
+    return _markup(*rows, nav, filters, back_to_menu_row())
+
+
+def referral_list(items: list[tuple[int, str]], page: int, pages: int) -> InlineKeyboardMarkup:
+    rows = [[button(label, Rf(a="open", id=rid))] for rid, label in items]
+    nav = []
+    if page > 0:
+        nav.append(button(_("button.prev"), Rf(a="list", p=page - 1)))
+    if page + 1 < pages:
+        nav.append(button(_("button.next"), Rf(a="list", p=page + 1)))
+    return _markup(*rows, nav, back_to_menu_row())
+
+
+def referral_actions(referral_id: int, pending: bool) -> InlineKeyboardMarkup:
+    rows = []
+    if pending:
+        rows.append(
+            [
+                button(_("referral.accept"), Rf(a="accept", id=referral_id)),
+                button(_("referral.decline"), Rf(a="decline", id=referral_id)),
+            ]
+        )
+    rows.append([button(_("referral.list"), Rf(a="list"))])
+    return _markup(*rows)
+
+
+def decline_reasons(referral_id: int) -> InlineKeyboardMarkup:
+    rows = [[button(_(f"decline.{r}"), Rf(a="decline_with", id=referral_id, v=r))] for r in DECLINE_REASONS]
+    return _markup(*rows, [button(_("button.back"), Rf(a="open", id=referral_id))])
+
+
+def reply_to_citizen(case_id: int) -> InlineKeyboardMarkup:
+    return _markup(
+        [
+            button(_("staff.reply"), Cs(a="write", id=case_id)),
+            button(_("staff.open"), Cs(a="open", id=case_id)),
+        ]
+    )
+
+
+def stop_staff_writing(case_id: int) -> InlineKeyboardMarkup:
+    return _markup([button(_("relay.stop"), Cs(a="open", id=case_id))])
+
+
+@per_locale
+def workspace() -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_("staff.cases"), Cs(a="list"))],
+        [button(_("staff.referrals"), Rf(a="list"))],
+        back_to_menu_row(),
+    )

@@ -1,0 +1,82 @@
+"""Messages the bot sends on its own to staff (new cases, relayed messages, deadlines).
+
+Each goes out in the recipient's own language. A failure to reach one person (blocked the bot,
+deleted the chat) is logged without identities and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+
+from bot import case_keyboards as ck
+from bot import render
+from bot.services.cases import CaseSummary
+from bot.services.directory import Directory
+from bot.services.users import UserService
+
+log = logging.getLogger("dovira")
+
+
+def language_of(users: UserService, i18n: I18n, telegram_id: int) -> str:
+    profile = users.cached(telegram_id)
+    return profile.language if profile is not None and profile.language else i18n.default_locale
+
+
+async def send_to(
+    bot: Bot, telegram_id: int, text: str, markup: InlineKeyboardMarkup | None = None, *, protect: bool = True
+) -> bool:
+    try:
+        await bot.send_message(telegram_id, text, reply_markup=markup, protect_content=protect)
+        return True
+    except TelegramAPIError as exc:
+        log.warning("could not deliver a notification: %s", type(exc).__name__)
+        return False
+
+
+async def notify_new_case(
+    bot: Bot,
+    i18n: I18n,
+    users: UserService,
+    recipients: list[int],
+    case: CaseSummary,
+    directory: Directory,
+    kind: str = "case.new",
+) -> int:
+    """Tell coordinators about a case, with the minimum data and buttons to accept or open it."""
+    sent = 0
+    for telegram_id in recipients:
+        lang = language_of(users, i18n, telegram_id)
+        with i18n.use_locale(lang):
+            text = i18n.gettext(f"notice.{kind}") + "\n\n" + render.case_summary(case, directory, lang)
+            markup = ck.new_case_notice(case.id) if case.status == "new" else None
+            sent += await send_to(bot, telegram_id, text, markup)
+    return sent
+
+
+async def relay(
+    bot: Bot,
+    chat_id: int,
+    header: str,
+    text: str | None,
+    photo: str | None,
+    markup: InlineKeyboardMarkup | None = None,
+) -> bool:
+    """Pass a message on with no trace of who sent it; protected from forwarding and saving."""
+    body = header + ("\n\n" + escape(text) if text else "")
+    try:
+        if photo:
+            await bot.send_photo(
+                chat_id, photo, caption=render.fit(body, 1024), reply_markup=markup, protect_content=True
+            )
+        else:
+            await bot.send_message(chat_id, render.fit(body), reply_markup=markup, protect_content=True)
+        return True
+    except TelegramAPIError as exc:
+        log.warning("could not relay a message: %s", type(exc).__name__)
+        return False

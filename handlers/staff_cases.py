@@ -1,0 +1,308 @@
+"""Staff: the workspace. Coordinators take, route and close cases in their scope; specialists and
+the police liaison answer referrals to their organisation. Access is checked by the services from
+the person's roles on every action; a refused one is audited and answered politely."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot import case_keyboards as ck
+from bot import keyboards, render
+from bot.case_keyboards import DECLINE_REASONS, Cs, Rf
+from bot.keyboards import Menu
+from bot.services.cases import PAGE_SIZE, CaseError, CaseService, Outcome, Status
+from bot.services.directory import Directory
+from bot.services.staff import AccessDenied, Role, StaffService
+from bot.services.users import UserProfile, UserService
+from handlers.notify import language_of, relay, send_to
+from handlers.ui import chat_id_of, show
+
+
+class StaffWriting(StatesGroup):
+    message = State()
+
+
+CASE_ROLES = {Role.COORDINATOR.value}
+REFERRAL_ROLES = {Role.SPECIALIST.value, Role.POLICE.value}
+
+
+def create_router() -> Router:
+    router = Router(name="staff-cases")
+
+    async def refuse(
+        callback: CallbackQuery, bot: Bot, cases: CaseService, profile: UserProfile, denial: AccessDenied
+    ) -> None:
+        await cases.record_denial(profile.id, denial)
+        await callback.answer(_("staff.denied"), show_alert=True)
+        await bot.send_message(
+            chat_id_of(callback), _("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff)
+        )
+
+    async def open_card(
+        callback: CallbackQuery,
+        bot: Bot,
+        cases: CaseService,
+        profile: UserProfile,
+        directory: Directory,
+        lang: str,
+        case_id: int,
+        note: str = "",
+    ) -> None:
+        card = await cases.card(profile.id, profile.staff, case_id)
+        text = (note + "\n\n" if note else "") + render.case_card(card, directory, lang)
+        markup = ck.case_actions(
+            card.summary, card.owner_is_me, relay_open=card.summary.status != Status.CLOSED
+        )
+        await callback.answer()
+        # Case content: always a new protected message, never an edit of a notification.
+        await bot.send_message(
+            chat_id_of(callback), render.fit(text), reply_markup=markup, protect_content=True
+        )
+
+    @router.message(Command("staff"))
+    async def on_staff_command(message: Message, profile: UserProfile) -> None:
+        if not profile.is_staff:
+            await message.answer(_("fallback.unknown_command"), reply_markup=keyboards.main_menu())
+            return
+        await message.answer(_("staff.workspace"), reply_markup=ck.workspace())
+
+    @router.callback_query(Menu.filter(F.to == "staff"))
+    async def on_workspace(
+        callback: CallbackQuery, bot: Bot, profile: UserProfile, cases: CaseService
+    ) -> None:
+        if not profile.is_staff:
+            await refuse(callback, bot, cases, profile, AccessDenied("workspace"))
+            return
+        await show(callback, bot, _("staff.workspace"), ck.workspace())
+
+    # --- coordinators --------------------------------------------------------------------------
+    @router.callback_query(Cs.filter())
+    async def on_case_action(
+        callback: CallbackQuery,
+        callback_data: Cs,
+        bot: Bot,
+        state: FSMContext,
+        profile: UserProfile,
+        cases: CaseService,
+        staff: StaffService,
+        directory: Directory,
+        users: UserService,
+        i18n: I18n,
+    ) -> None:
+        lang = i18n.current_locale
+        action, case_id = callback_data.a, callback_data.id
+        try:
+            if not CASE_ROLES & profile.roles:
+                raise AccessDenied("case." + action, case_id or None)
+            if action == "list":
+                await state.clear()
+                status = Status(callback_data.v) if callback_data.v in {s.value for s in Status} else None
+                page = max(0, callback_data.p)
+                items, total = await cases.list_for_coordinator(profile.staff, status, page)
+                pages = max(1, -(-total // PAGE_SIZE))
+                text = _("staff.case_list").format(count=total) if total else _("staff.no_cases")
+                await show(callback, bot, text, ck.case_list(items, page, pages, callback_data.v))
+            elif action == "open":
+                await state.clear()
+                await open_card(callback, bot, cases, profile, directory, lang, case_id)
+            elif action == "accept":
+                try:
+                    await cases.accept(profile.id, profile.staff, case_id)
+                except CaseError as exc:
+                    await callback.answer(_(str(exc)), show_alert=True)
+                    return
+                await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
+            elif action == "refer":
+                card = await cases.card(profile.id, profile.staff, case_id)
+                orgs = await staff.organisations(card.summary.oblast, card.summary.district)
+                text = _("staff.choose_org") if orgs else _("staff.no_orgs")
+                await show(callback, bot, text, ck.organisations(case_id, orgs))
+            elif action == "refer_to":
+                if not callback_data.v.isdigit():
+                    raise AccessDenied("case.refer", case_id)
+                try:
+                    case, recipients = await cases.refer(
+                        profile.id, profile.staff, case_id, int(callback_data.v)
+                    )
+                except CaseError as exc:
+                    await callback.answer(_(str(exc)), show_alert=True)
+                    return
+                for telegram_id in recipients:
+                    with i18n.use_locale(language_of(users, i18n, telegram_id)):
+                        await send_to(
+                            bot,
+                            telegram_id,
+                            _("notice.referral.new")
+                            + "\n\n"
+                            + render.case_summary(case, directory, i18n.current_locale),
+                            ck.InlineKeyboardMarkup(
+                                inline_keyboard=[[ck.button(_("referral.list"), Rf(a="list"))]]
+                            ),
+                        )
+                await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.referred"))
+            elif action in ("progress", "close_with"):
+                outcome = Outcome(callback_data.v) if callback_data.v in {o.value for o in Outcome} else None
+                to = Status.IN_PROGRESS if action == "progress" else Status.CLOSED
+                try:
+                    case, citizen = await cases.set_status(profile.id, profile.staff, case_id, to, outcome)
+                except CaseError as exc:
+                    await callback.answer(_(str(exc)), show_alert=True)
+                    return
+                if citizen is not None:
+                    await send_to(
+                        bot, citizen, render.citizen_status(case), ck.my_case(case, relay_open=False)
+                    )
+                await open_card(callback, bot, cases, profile, directory, lang, case_id)
+            elif action == "close":
+                await cases.card(profile.id, profile.staff, case_id)  # scope check before offering
+                await show(callback, bot, _("staff.choose_outcome"), ck.outcomes(case_id))
+            elif action == "vs":
+                await cases.card(profile.id, profile.staff, case_id)
+                await show(callback, bot, _("staff.victim_status_prompt"), ck.victim_status(case_id))
+            elif action == "vs_set":
+                if callback_data.v not in ck.VICTIM_STATUS_STEPS:
+                    raise AccessDenied("case.victim_status", case_id)
+                today = datetime.now(UTC)
+                card = await cases.card(profile.id, profile.staff, case_id)
+                applied = card.victim_status[0] or today
+                decided = today if callback_data.v != "applied" else None
+                decision = "pending" if callback_data.v == "applied" else callback_data.v
+                try:
+                    await cases.record_victim_status(
+                        profile.id,
+                        profile.staff,
+                        case_id,
+                        applied_on=applied,
+                        decision=decision,
+                        decided_on=decided,
+                    )
+                except CaseError as exc:
+                    await callback.answer(_(str(exc)), show_alert=True)
+                    return
+                await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.saved"))
+            elif action == "write":
+                card = await cases.card(profile.id, profile.staff, case_id)
+                if not card.owner_is_me or card.summary.status == Status.CLOSED:
+                    await callback.answer(_("relay.closed"), show_alert=True)
+                    return
+                await state.set_state(StaffWriting.message)
+                await state.update_data(case_id=case_id)
+                await callback.answer()
+                await bot.send_message(
+                    chat_id_of(callback),
+                    _("relay.staff_prompt").format(code=render.code(card.summary.code)),
+                    reply_markup=ck.stop_staff_writing(case_id),
+                )
+            else:
+                raise AccessDenied("case." + action[:20], case_id or None)
+        except AccessDenied as denial:
+            await refuse(callback, bot, cases, profile, denial)
+
+    @router.message(StaffWriting.message, F.text | F.photo)
+    async def on_staff_message(
+        message: Message, state: FSMContext, bot: Bot, profile: UserProfile, cases: CaseService
+    ) -> None:
+        case_id = int((await state.get_data()).get("case_id", 0))
+        photo = message.photo[-1].file_id if message.photo else None
+        text = message.text or message.caption
+        try:
+            case, citizen = await cases.staff_message(profile.id, profile.staff, case_id, text, photo)
+        except AccessDenied as denial:
+            await state.clear()
+            await cases.record_denial(profile.id, denial)
+            await message.answer(_("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff))
+            return
+        except CaseError as exc:
+            if str(exc) != "relay.too_long":
+                await state.clear()
+            await message.answer(_(str(exc)), reply_markup=ck.stop_staff_writing(case_id))
+            return
+        # The citizen reads it in the language they use with the bot: the default unless they chose.
+        header = _("relay.to_citizen").format(code=render.code(case.code))
+        delivered = await relay(bot, citizen, header, text, photo, ck.my_case(case, relay_open=True))
+        await message.answer(
+            _("relay.sent") if delivered else _("relay.not_delivered"),
+            reply_markup=ck.stop_staff_writing(case_id),
+        )
+
+    @router.message(StaffWriting.message)
+    async def on_staff_other(message: Message, state: FSMContext) -> None:
+        case_id = int((await state.get_data()).get("case_id", 0))
+        await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_staff_writing(case_id))
+
+    # --- organisations: specialists, police liaison ---------------------------------------------
+    @router.callback_query(Rf.filter())
+    async def on_referral_action(
+        callback: CallbackQuery,
+        callback_data: Rf,
+        bot: Bot,
+        profile: UserProfile,
+        cases: CaseService,
+        directory: Directory,
+        users: UserService,
+        i18n: I18n,
+    ) -> None:
+        lang = i18n.current_locale
+        try:
+            if not REFERRAL_ROLES & profile.roles:
+                raise AccessDenied("referral." + callback_data.a[:20])
+            if callback_data.a == "list":
+                page = max(0, callback_data.p)
+                items, total = await cases.referrals_for(profile.staff, page)
+                pages = max(1, -(-total // PAGE_SIZE))
+                labels = [
+                    (r.id, f"{render.code(r.case.code)} · {_(f'referral.status.{r.status}')}") for r in items
+                ]
+                text = _("referral.list_title").format(count=total) if total else _("referral.none")
+                await show(callback, bot, text, ck.referral_list(labels, page, pages))
+                return
+            if callback_data.a == "open":
+                view = await cases.referral(profile.id, profile.staff, callback_data.id)
+            elif callback_data.a in ("accept", "decline_with"):
+                accept = callback_data.a == "accept"
+                if not accept and callback_data.v not in DECLINE_REASONS:
+                    raise AccessDenied("referral.answer")
+                try:
+                    view, owner = await cases.answer_referral(
+                        profile.id,
+                        profile.staff,
+                        callback_data.id,
+                        accept,
+                        None if accept else callback_data.v,
+                    )
+                except CaseError as exc:
+                    await callback.answer(_(str(exc)), show_alert=True)
+                    return
+                if owner is not None:
+                    with i18n.use_locale(language_of(users, i18n, owner)):
+                        key = "notice.referral.accepted" if accept else "notice.referral.declined"
+                        note = _(key).format(code=render.code(view.case.code))
+                        if not accept:
+                            note += "\n" + _(f"decline.{callback_data.v}")
+                        await send_to(bot, owner, note, ck.reply_to_citizen(view.case.id))
+            elif callback_data.a == "decline":
+                await cases.referral(profile.id, profile.staff, callback_data.id)  # scope check
+                await show(callback, bot, _("referral.choose_reason"), ck.decline_reasons(callback_data.id))
+                return
+            else:
+                raise AccessDenied("referral." + callback_data.a[:20])
+            text = render.referral_card(view, directory, lang)
+            await callback.answer()
+            await bot.send_message(
+                chat_id_of(callback),
+                text,
+                protect_content=True,
+                reply_markup=ck.referral_actions(view.id, view.status == "pending"),
+            )
+        except AccessDenied as denial:
+            await refuse(callback, bot, cases, profile, denial)
+
+    return router

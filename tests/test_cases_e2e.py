@@ -1,0 +1,241 @@
+"""The case workflow end to end: a citizen's anonymous request reaches the right coordinator, is
+referred to an organisation, messages are relayed without identities, and the case closes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.services.staff import Role
+from bot.settings import Settings
+from bot.telegram_emulator.server import FakeTelegramServer
+from db.engine import create_engine, create_sessionmaker
+from db.models import AuditEntry, Case, Organisation, User, UserRole
+from tests.conftest import Person, RunningBot
+from tests.test_citizen_e2e import text_of
+
+CITIZEN, COORD, OTHER_COORD, SPECIALIST, POLICE = 1001, 2001, 2002, 3001, 4001
+DESCRIPTION = "Мене змусили працювати на складі без оплати, паспорт забрали"
+CITIZEN_SAYS = "Дякую, я можу говорити ввечері"
+STAFF_SAYS = "Добрий день, ми вам допоможемо. Коли зручно поговорити?"
+
+
+async def enrol(settings: Settings, server: FakeTelegramServer) -> dict[str, int]:
+    """Staff as invites would leave them: two district coordinators, a specialist, a police liaison.
+    Each has opened the bot (Telegram lets a bot write only to people who have)."""
+    for telegram_id in (COORD, OTHER_COORD, SPECIALIST, POLICE, 2003):
+        server.add_user(telegram_id)
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        centre = Organisation(name="Обласний центр соціальних служб", kind="social_services", oblast="kharkiv",
+                              district=None)
+        police = Organisation(name="ГУНП в Харківській області", kind="police", oblast="kharkiv", district=None)
+        session.add_all([centre, police])
+        await session.flush()
+        for telegram_id, role, district, org in (
+            (COORD, Role.COORDINATOR, "kharkiv-bohodukhiv", None),
+            (OTHER_COORD, Role.COORDINATOR, "kharkiv-izium", None),
+            (SPECIALIST, Role.SPECIALIST, None, centre.id),
+            (POLICE, Role.POLICE, None, police.id),
+        ):
+            user = User(telegram_id=telegram_id, roles=[])
+            session.add(user)
+            await session.flush()
+            session.add(UserRole(user_id=user.id, role=role.value, oblast="kharkiv", district=district,
+                                 organisation_id=org))
+        ids = {"centre": centre.id, "police": police.id}
+    await engine.dispose()
+    return ids
+
+
+async def file_request(citizen: Person, *, contact_phone: str | None = None) -> str:
+    """The whole request dialog as a person goes through it; returns the case code shown."""
+    step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
+    step = await citizen.press("Примусова праця", step)
+    step = await citizen.press("Правова", step)
+    step = await citizen.press("Психологічна", step)
+    assert "✅ ⚖️ Правова допомога" in citizen.labels(step)
+    step = await citizen.press("Готово", step)
+    step = await citizen.press("Харківська", step)
+    step = await citizen.press("Богодухівський", step)
+    step = await citizen.press("Ні, не терміново", step)
+    step = await citizen.say(DESCRIPTION)
+    if contact_phone:
+        step = await citizen.press("Зателефонуйте мені", step)
+        step = await citizen.say(contact_phone)
+    else:
+        step = await citizen.press("Лише через цей бот", step)
+    step = await citizen.press("Так", step)  # to organisations
+    step = await citizen.press("Ні", step)  # not to the police
+    step = await citizen.press("Не вказувати", step)
+    step = await citizen.press("Не вказувати", step)
+    assert DESCRIPTION in text_of(step)  # shown back to check before sending
+    sent = await citizen.press("Надіслати", step)
+    match = re.search(r"Код запиту: ([A-Z0-9]{4}-[A-Z0-9]{4})", text_of(sent))
+    assert match, text_of(sent)
+    return match.group(1)
+
+
+def staff_messages(server: FakeTelegramServer, chat_id: int) -> list[dict[str, Any]]:
+    return server.bot_messages(chat_id)
+
+
+async def test_request_to_closed_case_end_to_end(bot: RunningBot, server: FakeTelegramServer) -> None:
+    await enrol(bot.settings, server)
+    citizen, coord, specialist = Person(server, CITIZEN), Person(server, COORD), Person(server, SPECIALIST)
+
+    code = await file_request(citizen)
+
+    # The coordinator of that district is notified with the minimum data; the other district's is not.
+    notice = await server.wait_for_bot_message(COORD)
+    assert code in text_of(notice) and DESCRIPTION not in text_of(notice)
+    await server.wait_idle(quiet=0.2)
+    assert staff_messages(server, OTHER_COORD) == []
+
+    card = await coord.press("Прийняти", notice)
+    assert DESCRIPTION in text_of(card) and card.get("has_protected_content") is not False
+    assert str(CITIZEN) not in text_of(card)
+
+    choose = await coord.press("Направити", card)
+    await coord.press("Обласний центр соціальних служб", choose)
+    referral_notice = await server.wait_for_bot_message(SPECIALIST)
+    assert code in text_of(referral_notice)
+
+    listing = await specialist.press("Направлення", referral_notice)
+    opened = await specialist.press(code, listing)
+    assert DESCRIPTION not in text_of(opened)  # minimum data until the organisation accepts
+    accepted = await specialist.press("Прийняти", opened)
+    assert DESCRIPTION in text_of(accepted)
+    told = await server.wait_until(lambda: next(
+        (m for m in staff_messages(server, COORD) if "прийняла направлення" in text_of(m)), None))
+    assert code in text_of(told)
+
+    # Relay: coordinator -> citizen, no identity, protected from forwarding.
+    card = await coord.press("Відкрити", told)
+    prompt = await coord.press("Написати людині", card)
+    mark = len(server.calls)
+    await coord.say(STAFF_SAYS)
+    to_citizen = await server.wait_for_call(
+        "sendMessage", lambda c: c.params.get("chat_id") in (CITIZEN, str(CITIZEN)), after=mark)
+    assert STAFF_SAYS in to_citizen.params["text"] and to_citizen.params.get("protect_content") is True
+    assert str(COORD) not in to_citizen.params["text"]
+    await coord.press("Завершити", prompt)
+
+    # Relay: citizen -> coordinator.
+    mine = await citizen.press("Мій запит", await citizen.say("/start"))
+    view = await citizen.press(code, mine)
+    assert "працюють" in text_of(view)  # in progress, in plain words
+    await citizen.press("Написати координатору", view)
+    mark = len(server.calls)
+    await citizen.say(CITIZEN_SAYS)
+    to_coord = await server.wait_for_call(
+        "sendMessage", lambda c: c.params.get("chat_id") in (COORD, str(COORD)), after=mark)
+    assert CITIZEN_SAYS in to_coord.params["text"] and to_coord.params.get("protect_content") is True
+    assert str(CITIZEN) not in to_coord.params["text"] and "Test" not in to_coord.params["text"]
+
+    # Close with an outcome; the citizen sees it.
+    card = await coord.press("Відкрити", server.get_message(COORD, to_coord.result["message_id"]))
+    outcomes = await coord.press("Закрити справу", card)
+    mark = len(server.calls)
+    await coord.press("Допомогу надано", outcomes)
+    closed = await server.wait_for_call(
+        "sendMessage", lambda c: c.params.get("chat_id") in (CITIZEN, str(CITIZEN)), after=mark)
+    assert "Допомогу надано" in closed.params["text"]
+    view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
+    assert "закрито" in text_of(view).lower()
+
+
+async def test_no_plaintext_of_case_content_in_the_database_file(
+    bot: RunningBot, server: FakeTelegramServer, settings: Settings
+) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        return  # the file check is about the embedded default; PostgreSQL stores the same ciphertext
+    await enrol(bot.settings, server)
+    citizen, coord = Person(server, CITIZEN), Person(server, COORD)
+    await file_request(citizen, contact_phone="067 123 45 67")
+    card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    assert "+380671234567" in text_of(card)
+    await coord.press("Написати людині", card)
+    await coord.say(STAFF_SAYS)
+    mine = await citizen.press("Мій запит", await citizen.say("/start"))
+    await citizen.press("Написати координатору", await citizen.press("-", mine))
+    await citizen.say(CITIZEN_SAYS)
+    await server.wait_idle(quiet=0.3)
+
+    db_file = Path(settings.database_url.split("///", 1)[1])
+    raw = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
+    for secret in (DESCRIPTION, CITIZEN_SAYS, STAFF_SAYS, "0671234567", "671234567", "067 123 45 67"):
+        assert secret.encode() not in raw, f"plaintext {secret!r} found in the database files"
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        case = await session.scalar(select(Case))
+        assert case is not None and case.description_enc and DESCRIPTION.encode() not in case.description_enc
+    await engine.dispose()
+
+
+async def test_forged_staff_callbacks_show_no_case_data(bot: RunningBot, server: FakeTelegramServer) -> None:
+    await enrol(bot.settings, server)
+    citizen, intruder, other = Person(server, CITIZEN), Person(server, 1002), Person(server, OTHER_COORD)
+    await file_request(citizen)
+    notice = await server.wait_for_bot_message(COORD)
+    accept = Person(server, COORD).button_data("Прийняти", notice)
+    case_id = int(accept.split(":")[2])
+
+    menu = await intruder.say("/start")
+    for data in (f"cs:open:{case_id}::0", f"cs:accept:{case_id}::0", f"cs:list:0::0", f"rf:open:1::0",
+                 f"rf:accept:1::0", f"cs:refer_to:{case_id}:1:0", "m:staff"):
+        mark = len(server.calls)
+        answer = await intruder.press_data(data, menu["message_id"])
+        assert answer.params.get("text") == "Ця дія вам недоступна.", data
+        await server.wait_idle(quiet=0.1)
+        for call in server.calls[mark:]:
+            assert DESCRIPTION not in str(call.params) and "Примусова" not in str(call.params), data
+
+    # A coordinator of another district: refused too, even with the right case id.
+    other_menu = await other.say("/start")
+    answer = await other.press_data(f"cs:open:{case_id}::0", other_menu["message_id"])
+    assert answer.params.get("text") == "Ця дія вам недоступна."
+    answer = await other.press_data(f"cs:accept:{case_id}::0", other_menu["message_id"])
+    assert answer.params.get("text") == "Ця дія вам недоступна."
+    await server.wait_idle(quiet=0.2)
+    assert all(DESCRIPTION not in text_of(m) for m in server.bot_messages(OTHER_COORD))
+
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        denied = await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("denied.%")))
+        owner = await session.scalar(select(Case.owner_id))
+    await engine.dispose()
+    assert denied is not None and denied >= 9
+    assert owner is None  # nobody took the case through a forged button
+
+
+async def test_two_coordinators_accept_at_the_same_instant(bot: RunningBot, server: FakeTelegramServer) -> None:
+    await enrol(bot.settings, server)
+    # A second coordinator for the same district.
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        user = User(telegram_id=2003, roles=[])
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role="coordinator", oblast="kharkiv", district=None))
+    await file_request(Person(server, CITIZEN))
+    first = await server.wait_for_bot_message(COORD)
+    second = await server.wait_for_bot_message(2003)
+    mark = len(server.calls)
+    server.press_button(COORD, first["message_id"], Person(server, COORD).button_data("Прийняти", first))
+    server.press_button(2003, second["message_id"], Person(server, 2003).button_data("Прийняти", second))
+    answers = [await server.wait_for_call("answerCallbackQuery", after=mark)]
+    answers.append(await server.wait_for_call("answerCallbackQuery", after=server.calls.index(answers[0]) + 1))
+    await server.wait_idle(quiet=0.3)
+    taken = [a for a in answers if a.params.get("text") == "Цю справу вже прийняв інший координатор."]
+    assert len(taken) == 1
+    async with create_sessionmaker(engine)() as session:
+        owners = (await session.scalars(select(Case.owner_id))).all()
+    await engine.dispose()
+    assert len(owners) == 1 and owners[0] is not None
+    await asyncio.sleep(0)
