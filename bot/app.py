@@ -31,6 +31,7 @@ from bot.storage import SQLStorage
 from db.engine import create_engine, create_sessionmaker, is_sqlite
 from db.migrate import upgrade_to_head
 from handlers import build_routers
+from scheduler.jobs import JobContext, create_scheduler
 
 log = logging.getLogger("dovira")
 
@@ -99,11 +100,31 @@ async def build_app(settings: Settings) -> App:
     dp["cases"] = cases
     dp["staff"] = staff
     dp.startup.register(_on_startup)
+    dp.shutdown.register(_on_shutdown)
     return App(settings, engine, sessionmaker, i18n, directory, users, storage, cases, staff, dp, guard)
 
 
-async def _on_startup(bot: Bot, i18n: I18n) -> None:
+async def _on_startup(
+    bot: Bot,
+    i18n: I18n,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    cases: CaseService,
+    users: UserService,
+    directory: Directory,
+) -> None:
     await register_commands(bot, i18n)
+    # APScheduler needs the running loop: start it here, not when the dispatcher is built.
+    ctx = JobContext(bot, cases, users, i18n, directory, settings.admin_ids, settings.case_retention_days)
+    scheduler = create_scheduler(ctx, settings.timezone)
+    scheduler.start()
+    dispatcher["scheduler"] = scheduler
+
+
+async def _on_shutdown(dispatcher: Dispatcher) -> None:
+    scheduler = dispatcher.workflow_data.pop("scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
+    admin,
     advice,
     citizen_case,
     citizen_request,
@@ -24,6 +25,7 @@ def build_routers() -> list[Router]:
     # admin first: it takes `/start inv_<token>` before the citizen /start.
     # fallback last: it answers whatever no other router took.
     return [
+        admin.create_router(),
         common.create_router(),
         citizen_request.create_router(),
         citizen_case.create_router(),

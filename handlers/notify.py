@@ -52,7 +52,8 @@ async def notify_new_case(
     sent = 0
     for telegram_id in recipients:
         lang = language_of(users, i18n, telegram_id)
-        with i18n.use_locale(lang):
+        # context(): this also runs from scheduler jobs, outside any update's i18n middleware.
+        with i18n.context(), i18n.use_locale(lang):
             text = i18n.gettext(f"notice.{kind}") + "\n\n" + render.case_summary(case, directory, lang)
             markup = ck.new_case_notice(case.id) if case.status == "new" else None
             sent += await send_to(bot, telegram_id, text, markup)

@@ -31,9 +31,12 @@ async def enrol(settings: Settings, server: FakeTelegramServer) -> dict[str, int
         server.add_user(telegram_id)
     engine = create_engine(settings.database_url)
     async with create_sessionmaker(engine)() as session, session.begin():
-        centre = Organisation(name="Обласний центр соціальних служб", kind="social_services", oblast="kharkiv",
-                              district=None)
-        police = Organisation(name="ГУНП в Харківській області", kind="police", oblast="kharkiv", district=None)
+        centre = Organisation(
+            name="Обласний центр соціальних служб", kind="social_services", oblast="kharkiv", district=None
+        )
+        police = Organisation(
+            name="ГУНП в Харківській області", kind="police", oblast="kharkiv", district=None
+        )
         session.add_all([centre, police])
         await session.flush()
         for telegram_id, role, district, org in (
@@ -45,8 +48,11 @@ async def enrol(settings: Settings, server: FakeTelegramServer) -> dict[str, int
             user = User(telegram_id=telegram_id, roles=[])
             session.add(user)
             await session.flush()
-            session.add(UserRole(user_id=user.id, role=role.value, oblast="kharkiv", district=district,
-                                 organisation_id=org))
+            session.add(
+                UserRole(
+                    user_id=user.id, role=role.value, oblast="kharkiv", district=district, organisation_id=org
+                )
+            )
         ids = {"centre": centre.id, "police": police.id}
     await engine.dispose()
     return ids
@@ -110,8 +116,9 @@ async def test_request_to_closed_case_end_to_end(bot: RunningBot, server: FakeTe
     assert DESCRIPTION not in text_of(opened)  # minimum data until the organisation accepts
     accepted = await specialist.press("Прийняти", opened)
     assert DESCRIPTION in text_of(accepted)
-    told = await server.wait_until(lambda: next(
-        (m for m in staff_messages(server, COORD) if "прийняла направлення" in text_of(m)), None))
+    told = await server.wait_until(
+        lambda: next((m for m in staff_messages(server, COORD) if "прийняла направлення" in text_of(m)), None)
+    )
     assert code in text_of(told)
 
     # Relay: coordinator -> citizen, no identity, protected from forwarding.
@@ -120,7 +127,8 @@ async def test_request_to_closed_case_end_to_end(bot: RunningBot, server: FakeTe
     mark = len(server.calls)
     await coord.say(STAFF_SAYS)
     to_citizen = await server.wait_for_call(
-        "sendMessage", lambda c: c.params.get("chat_id") in (CITIZEN, str(CITIZEN)), after=mark)
+        "sendMessage", lambda c: c.params.get("chat_id") in (CITIZEN, str(CITIZEN)), after=mark
+    )
     assert STAFF_SAYS in to_citizen.params["text"] and to_citizen.params.get("protect_content") is True
     assert str(COORD) not in to_citizen.params["text"]
     await coord.press("Завершити", prompt)
@@ -133,7 +141,8 @@ async def test_request_to_closed_case_end_to_end(bot: RunningBot, server: FakeTe
     mark = len(server.calls)
     await citizen.say(CITIZEN_SAYS)
     to_coord = await server.wait_for_call(
-        "sendMessage", lambda c: c.params.get("chat_id") in (COORD, str(COORD)), after=mark)
+        "sendMessage", lambda c: c.params.get("chat_id") in (COORD, str(COORD)), after=mark
+    )
     assert CITIZEN_SAYS in to_coord.params["text"] and to_coord.params.get("protect_content") is True
     assert str(CITIZEN) not in to_coord.params["text"] and "Test" not in to_coord.params["text"]
 
@@ -143,7 +152,8 @@ async def test_request_to_closed_case_end_to_end(bot: RunningBot, server: FakeTe
     mark = len(server.calls)
     await coord.press("Допомогу надано", outcomes)
     closed = await server.wait_for_call(
-        "sendMessage", lambda c: c.params.get("chat_id") in (CITIZEN, str(CITIZEN)), after=mark)
+        "sendMessage", lambda c: c.params.get("chat_id") in (CITIZEN, str(CITIZEN)), after=mark
+    )
     assert "Допомогу надано" in closed.params["text"]
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     assert "закрито" in text_of(view).lower()
@@ -186,8 +196,15 @@ async def test_forged_staff_callbacks_show_no_case_data(bot: RunningBot, server:
     case_id = int(accept.split(":")[2])
 
     menu = await intruder.say("/start")
-    for data in (f"cs:open:{case_id}::0", f"cs:accept:{case_id}::0", f"cs:list:0::0", f"rf:open:1::0",
-                 f"rf:accept:1::0", f"cs:refer_to:{case_id}:1:0", "m:staff"):
+    for data in (
+        f"cs:open:{case_id}::0",
+        f"cs:accept:{case_id}::0",
+        "cs:list:0::0",
+        "rf:open:1::0",
+        "rf:accept:1::0",
+        f"cs:refer_to:{case_id}:1:0",
+        "m:staff",
+    ):
         mark = len(server.calls)
         answer = await intruder.press_data(data, menu["message_id"])
         assert answer.params.get("text") == "Ця дія вам недоступна.", data
@@ -207,14 +224,17 @@ async def test_forged_staff_callbacks_show_no_case_data(bot: RunningBot, server:
     engine = create_engine(bot.settings.database_url)
     async with create_sessionmaker(engine)() as session:
         denied = await session.scalar(
-            select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("denied.%")))
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("denied.%"))
+        )
         owner = await session.scalar(select(Case.owner_id))
     await engine.dispose()
     assert denied is not None and denied >= 9
     assert owner is None  # nobody took the case through a forged button
 
 
-async def test_two_coordinators_accept_at_the_same_instant(bot: RunningBot, server: FakeTelegramServer) -> None:
+async def test_two_coordinators_accept_at_the_same_instant(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
     await enrol(bot.settings, server)
     # A second coordinator for the same district.
     engine = create_engine(bot.settings.database_url)
@@ -230,7 +250,9 @@ async def test_two_coordinators_accept_at_the_same_instant(bot: RunningBot, serv
     server.press_button(COORD, first["message_id"], Person(server, COORD).button_data("Прийняти", first))
     server.press_button(2003, second["message_id"], Person(server, 2003).button_data("Прийняти", second))
     answers = [await server.wait_for_call("answerCallbackQuery", after=mark)]
-    answers.append(await server.wait_for_call("answerCallbackQuery", after=server.calls.index(answers[0]) + 1))
+    answers.append(
+        await server.wait_for_call("answerCallbackQuery", after=server.calls.index(answers[0]) + 1)
+    )
     await server.wait_idle(quiet=0.3)
     taken = [a for a in answers if a.params.get("text") == "Цю справу вже прийняв інший координатор."]
     assert len(taken) == 1

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import COMMANDS
+from bot.case_keyboards import DECLINE_REASONS
 from bot.i18n import load_catalog
 from bot.keyboards import ADVICE_TOPICS
-from bot.services.directory import Need
-from bot.case_keyboards import DECLINE_REASONS
 from bot.services.cases import SEXES, Outcome, Situation, Status
+from bot.services.directory import Need
 from bot.services.selfcheck import QUESTIONS, Risk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +35,19 @@ def _keys_in_code() -> set[str]:
 
 
 ERROR_KEY = re.compile(r"""(?:CaseError|InviteError)\(\s*["']([a-z_.]+)["']""")
-EVENT_KINDS = ("created", "consent", "accepted", "referred", "in_progress", "closed", "withdrawn",
-               "conversation_closed", "referral_accepted", "referral_declined", "victim_status")
+EVENT_KINDS = (
+    "created",
+    "consent",
+    "accepted",
+    "referred",
+    "in_progress",
+    "closed",
+    "withdrawn",
+    "conversation_closed",
+    "referral_accepted",
+    "referral_declined",
+    "victim_status",
+)
 
 
 def _dynamic_keys() -> set[str]:
@@ -68,7 +79,9 @@ def test_every_dynamic_key_pattern_is_enumerated() -> None:
             for pair in DYNAMIC_KEY.findall(path.read_text("utf-8")):
                 pattern = pair[0] or pair[1]
                 shape = re.compile("^" + re.sub(r"\\\{[^}]*\\\}", "[a-z_0-9.+-]+", re.escape(pattern)) + "$")
-                assert any(shape.match(k) for k in dynamic), f"{path.name}: add {pattern!r} to _dynamic_keys()"
+                assert any(shape.match(k) for k in dynamic), (
+                    f"{path.name}: add {pattern!r} to _dynamic_keys()"
+                )
 
 
 @pytest.mark.parametrize("language", ["uk", "en"])

@@ -190,13 +190,13 @@ class CaseService:
         self._cipher = cipher
         self.accept_within = timedelta(hours=accept_hours)
         self.referral_within = timedelta(hours=referral_hours)
-        self._clock = clock
+        self.clock = clock
 
     # --- citizen ---------------------------------------------------------------------------------
     async def create(self, draft: CaseDraft, citizen_chat_id: int) -> CaseSummary:
         if draft.description is not None and len(draft.description) > DESCRIPTION_LIMIT:
             raise CaseError("request.description_too_long")
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = Case(
                 code=await self._new_code(session),
@@ -261,7 +261,7 @@ class CaseService:
 
     async def withdraw(self, citizen_chat_id: int, case_id: int) -> tuple[CaseSummary, int | None]:
         """The citizen withdraws; returns the case and its owner's Telegram id to tell."""
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._citizen_case(session, citizen_chat_id, case_id)
             if case.status == Status.CLOSED:
@@ -283,7 +283,7 @@ class CaseService:
         """Store a citizen's message to the case owner; returns the owner's Telegram id to relay it to."""
         if text is not None and len(text) > MESSAGE_LIMIT:
             raise CaseError("relay.too_long")
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._citizen_case(session, citizen_chat_id, case_id)
             if case.status == Status.CLOSED or not case.relay_open:
@@ -301,7 +301,7 @@ class CaseService:
             return _summary(case), await self._telegram_id(session, case.owner_id)
 
     async def close_conversation(self, citizen_chat_id: int, case_id: int) -> int | None:
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._citizen_case(session, citizen_chat_id, case_id)
             case.relay_open = False
@@ -341,7 +341,7 @@ class CaseService:
                 case_id = None  # a forged id: keep the attempt, not a dangling reference
             session.add(
                 AuditEntry(
-                    at=self._clock(), actor_id=actor_id, action="denied." + denial.action, case_id=case_id
+                    at=self.clock(), actor_id=actor_id, action="denied." + denial.action, case_id=case_id
                 )
             )
 
@@ -357,12 +357,19 @@ class CaseService:
     async def coordinators_for(
         self, oblast: str, district: str | None, *, regional_only: bool = False
     ) -> list[int]:
+        """Telegram ids of the coordinators whose scope covers (oblast, district)."""
         async with self._sm() as session:
-            rows = (
-                await session.execute(
-                    select(UserRole, User.telegram_id).join(User).where(UserRole.role == Role.COORDINATOR)
-                )
-            ).all()
+            return await self._coordinators(session, oblast, district, regional_only)
+
+    @staticmethod
+    async def _coordinators(
+        session: AsyncSession, oblast: str, district: str | None, regional_only: bool
+    ) -> list[int]:
+        rows = (
+            await session.execute(
+                select(UserRole, User.telegram_id).join(User).where(UserRole.role == Role.COORDINATOR)
+            )
+        ).all()
         return sorted(
             {
                 tid
@@ -374,7 +381,7 @@ class CaseService:
 
     async def accept(self, actor_id: int, staff: Sequence[StaffRole], case_id: int) -> CaseSummary:
         """The first coordinator in scope to accept owns the case; the others are told it is taken."""
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             await self._case_for_coordinator(session, actor_id, staff, case_id, "accept")
             # One conditional UPDATE decides the race between two coordinators pressing at once.
@@ -394,7 +401,7 @@ class CaseService:
 
     async def card(self, actor_id: int, staff: Sequence[StaffRole], case_id: int) -> CaseCard:
         """The case with its content, for a coordinator in scope. The read is audited."""
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._case_for_coordinator(session, actor_id, staff, case_id, "read")
             referrals = (
@@ -471,7 +478,7 @@ class CaseService:
         self, actor_id: int, staff: Sequence[StaffRole], case_id: int, organisation_id: int
     ) -> tuple[CaseSummary, list[int]]:
         """Refer to an organisation (the police HQ counts as one); returns whom to notify there."""
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._owned(session, actor_id, staff, case_id, "refer")
             org = await session.get(Organisation, organisation_id)
@@ -523,7 +530,7 @@ class CaseService:
         outcome: Outcome | None = None,
     ) -> tuple[CaseSummary, int | None]:
         """Move an owned case to in_progress or closed(outcome); returns the citizen's chat to tell."""
-        now = self._clock()
+        now = self.clock()
         if to == Status.CLOSED and outcome is None:
             raise CaseError("case.outcome_needed")
         if to not in (Status.IN_PROGRESS, Status.CLOSED):
@@ -553,7 +560,7 @@ class CaseService:
             raise CaseError("victim_status.bad_decision")
         if applied_on and decided_on and decided_on < applied_on:
             raise CaseError("victim_status.bad_dates")
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._owned(session, actor_id, staff, case_id, "victim_status")
             case.victim_status_applied_on, case.victim_status_decision = applied_on, decision
@@ -569,7 +576,7 @@ class CaseService:
         """The case owner writes to the citizen; returns the citizen's chat to relay to."""
         if text is not None and len(text) > MESSAGE_LIMIT:
             raise CaseError("relay.too_long")
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._owned(session, actor_id, staff, case_id, "message")
             chat = self._citizen_chat(case)
@@ -599,7 +606,7 @@ class CaseService:
         scopes = [r for r in staff if r.role == Role.COORDINATOR]
         if not scopes:
             return [], 0
-        now = self._clock()
+        now = self.clock()
         conditions = [
             and_(Case.oblast == r.oblast, Case.district == r.district)
             if r.district
@@ -675,7 +682,7 @@ class CaseService:
             if referral.status == "accepted":
                 session.add(
                     AuditEntry(
-                        at=self._clock(),
+                        at=self.clock(),
                         actor_id=actor_id,
                         action="case.read",
                         case_id=case.id,
@@ -693,7 +700,7 @@ class CaseService:
         reason: str | None = None,
     ) -> tuple[ReferralView, int | None]:
         """The organisation accepts or declines; returns the case owner's Telegram id to tell."""
-        now = self._clock()
+        now = self.clock()
         async with self._sm() as session, session.begin():
             referral = await session.get(Referral, referral_id, with_for_update=True)
             mine = referral is not None and await self._org_referral(session, staff, referral.case_id)
@@ -736,7 +743,7 @@ class CaseService:
     # --- deadlines and retention -----------------------------------------------------------------
     async def due_notices(self) -> list[Notice]:
         """Overdue steps at this instant. Each is raised once (the case or referral is marked)."""
-        now = self._clock()
+        now = self.clock()
         notices: list[Notice] = []
         async with self._sm() as session, session.begin():
             late = await session.scalars(
@@ -752,7 +759,7 @@ class CaseService:
                     notices.append(
                         Notice(
                             "case.remind",
-                            await self.coordinators_for(case.oblast, case.district),
+                            await self._coordinators(session, case.oblast, case.district, False),
                             _summary(case, True),
                         )
                     )
@@ -761,7 +768,7 @@ class CaseService:
                     and now - (_aware(case.reminded_at) or now) >= self.accept_within
                 ):
                     case.escalated_at = now
-                    regional = await self.coordinators_for(case.oblast, case.district, regional_only=True)
+                    regional = await self._coordinators(session, case.oblast, case.district, True)
                     notices.append(Notice("case.escalate", regional, _summary(case, True), {"admins": "1"}))
             pending = (
                 await session.execute(
@@ -799,7 +806,7 @@ class CaseService:
     async def purge_closed(self, retention_days: int) -> int:
         """Closed cases older than the retention period lose content, contact and messages; the
         anonymous statistics (situation, needs, district, sex, age group, outcome, dates) stay."""
-        now = self._clock()
+        now = self.clock()
         cutoff = now - timedelta(days=retention_days)
         async with self._sm() as session, session.begin():
             cases = list(

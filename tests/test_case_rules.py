@@ -1,0 +1,266 @@
+"""Case rules on the real database at chosen instants: deadlines, retention, statuses, consent,
+codes, the key file. The scheduler's jobs run here exactly as APScheduler would call them."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.app import App, build_app
+from bot.services.cases import (
+    CODE_ALPHABET,
+    CaseDraft,
+    CaseError,
+    Outcome,
+    Situation,
+    Status,
+    format_code,
+    normalise_code,
+)
+from bot.services.crypto import load_or_create_key
+from bot.services.staff import AccessDenied, Role, StaffRole
+from bot.settings import Settings
+from bot.telegram_emulator.server import FakeTelegramServer
+from db.models import Case, CaseMessage, Organisation, User, UserRole
+from scheduler.jobs import JobContext, case_deadlines, retention_purge
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+COORD = StaffRole(Role.COORDINATOR, None, "kharkiv", "kharkiv-bohodukhiv")
+REGIONAL = StaffRole(Role.COORDINATOR, None, "kharkiv", None)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    built = await build_app(settings)
+    yield built
+    await built.close()
+
+
+async def add_staff(app: App, telegram_id: int, role: StaffRole) -> int:
+    async with app.sessionmaker() as session, session.begin():
+        user = User(telegram_id=telegram_id, roles=[])
+        session.add(user)
+        await session.flush()
+        session.add(
+            UserRole(
+                user_id=user.id,
+                role=role.role,
+                oblast=role.oblast,
+                district=role.district,
+                organisation_id=role.organisation_id,
+            )
+        )
+        return user.id
+
+
+def draft(**changes: object) -> CaseDraft:
+    base = CaseDraft(
+        situation=Situation.LABOUR,
+        needs=["legal_aid"],
+        oblast="kharkiv",
+        district="kharkiv-bohodukhiv",
+        community=None,
+        urgent=False,
+        contact="bot",
+        consent_orgs=True,
+        consent_police=False,
+        description="опис",
+    )
+    for key, value in changes.items():
+        setattr(base, key, value)
+    return base
+
+
+async def test_deadline_reminds_then_escalates_once_each(app: App, server: FakeTelegramServer) -> None:
+    clock = Clock()
+    app.cases.clock = clock
+    await add_staff(app, 2001, COORD)
+    await add_staff(app, 2002, REGIONAL)
+    for telegram_id in (2001, 2002, 900):
+        server.add_user(telegram_id)
+    case = await app.cases.create(draft(), citizen_chat_id=1001)
+    bot = server.create_bot()
+    ctx = JobContext(bot, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180)
+    try:
+        clock.now = T0 + timedelta(hours=3, minutes=59)
+        assert await case_deadlines(ctx) == 0  # not yet overdue
+        clock.now = T0 + timedelta(hours=4, minutes=1)
+        assert await case_deadlines(ctx) == 2  # the district's and the regional coordinator
+        assert await case_deadlines(ctx) == 0  # never twice
+        clock.now = T0 + timedelta(hours=8, minutes=2)
+        assert await case_deadlines(ctx) == 2  # escalation: the regional coordinator and the admin
+        assert await case_deadlines(ctx) == 0
+        texts = {
+            m["chat"]["id"]: [x["text"] for x in server.bot_messages(m["chat"]["id"])]
+            for m in server.bot_messages(2002) + server.bot_messages(900)
+        }
+        assert any("ніхто не прийняв" in t for t in texts[900])
+        assert all(format_code(case.code) in t for t in texts[2002])
+    finally:
+        await bot.session.close()
+
+
+async def test_unanswered_referral_reminds_the_organisation(app: App, server: FakeTelegramServer) -> None:
+    clock = Clock()
+    app.cases.clock = clock
+    coord_id = await add_staff(app, 2001, COORD)
+    async with app.sessionmaker() as session, session.begin():
+        org = Organisation(name="Центр", kind="social_services", oblast="kharkiv", district=None)
+        session.add(org)
+        await session.flush()
+        org_id = org.id
+    await add_staff(app, 3001, StaffRole(Role.SPECIALIST, org_id, "kharkiv", None))
+    server.add_user(3001)
+    case = await app.cases.create(draft(), citizen_chat_id=1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    _summary, recipients = await app.cases.refer(coord_id, [COORD], case.id, org_id)
+    assert recipients == [3001]
+    bot = server.create_bot()
+    ctx = JobContext(bot, app.cases, app.users, app.i18n, app.directory, frozenset(), 180)
+    try:
+        clock.now = T0 + timedelta(hours=47)
+        assert await case_deadlines(ctx) == 0
+        clock.now = T0 + timedelta(hours=48, minutes=1)
+        assert await case_deadlines(ctx) == 1
+        assert "Направлення чекає" in server.bot_messages(3001)[-1]["text"]
+        assert await case_deadlines(ctx) == 0
+    finally:
+        await bot.session.close()
+
+
+async def test_retention_purges_content_and_keeps_statistics(app: App, server: FakeTelegramServer) -> None:
+    clock = Clock()
+    app.cases.clock = clock
+    coord_id = await add_staff(app, 2001, COORD)
+    case = await app.cases.create(draft(phone="+380671234567", contact="phone", sex="female"), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    await app.cases.staff_message(coord_id, [COORD], case.id, "повідомлення", None)
+    await app.cases.set_status(coord_id, [COORD], case.id, Status.CLOSED, Outcome.HELPED)
+    ctx = JobContext(server.create_bot(), app.cases, app.users, app.i18n, app.directory, frozenset(), 180)
+    try:
+        clock.now = T0 + timedelta(days=179)
+        assert await retention_purge(ctx) == 0
+        clock.now = T0 + timedelta(days=181)
+        assert await retention_purge(ctx) == 1
+        assert await retention_purge(ctx) == 0
+    finally:
+        await ctx.bot.session.close()
+    async with app.sessionmaker() as session:
+        stored = await session.scalar(select(Case).where(Case.id == case.id))
+        assert stored is not None
+        assert stored.description_enc is None and stored.phone_enc is None and stored.citizen_chat_enc is None
+        assert (stored.situation, stored.sex, stored.outcome, stored.district) == (
+            "labour",
+            "female",
+            "helped",
+            "kharkiv-bohodukhiv",
+        )
+        assert (await session.scalars(select(CaseMessage))).all() == []
+    assert await app.cases.of_citizen(1001) == []  # nothing left to look up from the chat
+
+
+async def test_illegal_moves_and_missing_consent_are_refused(app: App) -> None:
+    coord_id = await add_staff(app, 2001, COORD)
+    async with app.sessionmaker() as session, session.begin():
+        police = Organisation(name="ГУНП", kind="police", oblast="kharkiv", district=None)
+        session.add(police)
+        await session.flush()
+        police_id = police.id
+    case = await app.cases.create(draft(consent_orgs=True, consent_police=False), 1001)
+    with pytest.raises(CaseError, match=r"^case\.not_owner$"):
+        await app.cases.set_status(coord_id, [COORD], case.id, Status.IN_PROGRESS)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    with pytest.raises(CaseError, match=r"^case\.already_taken$"):
+        await app.cases.accept(coord_id, [COORD], case.id)
+    with pytest.raises(CaseError, match=r"^referral\.no_police_consent$"):
+        await app.cases.refer(coord_id, [COORD], case.id, police_id)
+    with pytest.raises(CaseError, match=r"^case\.outcome_needed$"):
+        await app.cases.set_status(coord_id, [COORD], case.id, Status.CLOSED)
+    await app.cases.set_status(coord_id, [COORD], case.id, Status.CLOSED, Outcome.DUPLICATE)
+    with pytest.raises(CaseError, match=r"^case\.illegal_move$"):
+        await app.cases.set_status(coord_id, [COORD], case.id, Status.IN_PROGRESS, None)
+    no_consent = await app.cases.create(draft(consent_orgs=False), 1002)
+    await app.cases.accept(coord_id, [COORD], no_consent.id)
+    async with app.sessionmaker() as session, session.begin():
+        org = Organisation(name="НУО", kind="ngo", oblast="kharkiv", district=None)
+        session.add(org)
+        await session.flush()
+        org_id = org.id
+    with pytest.raises(CaseError, match=r"^referral\.no_consent$"):
+        await app.cases.refer(coord_id, [COORD], no_consent.id, org_id)
+
+
+async def test_out_of_scope_is_refused_and_audited(app: App) -> None:
+    other = StaffRole(Role.COORDINATOR, None, "kharkiv", "kharkiv-izium")
+    elsewhere = StaffRole(Role.COORDINATOR, None, "zhytomyr", None)
+    other_id = await add_staff(app, 2002, other)
+    case = await app.cases.create(draft(), 1001)
+    for staff in ([other], [elsewhere], [], [StaffRole(Role.SPECIALIST, None, "kharkiv", None)]):
+        with pytest.raises(AccessDenied):
+            await app.cases.card(other_id, staff, case.id)
+    with pytest.raises(AccessDenied):
+        await app.cases.accept(other_id, [other], case.id)
+    # A regional coordinator of the same oblast covers every district.
+    regional_id = await add_staff(app, 2003, REGIONAL)
+    card = await app.cases.card(regional_id, [REGIONAL], case.id)
+    assert card.description == "опис"
+
+
+async def test_concurrent_accept_has_exactly_one_owner(app: App) -> None:
+    ids = [await add_staff(app, 2100 + i, COORD) for i in range(5)]
+    case = await app.cases.create(draft(), 1001)
+    results = await asyncio.gather(
+        *(app.cases.accept(i, [COORD], case.id) for i in ids), return_exceptions=True
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, CaseError) for r in results if isinstance(r, BaseException))
+    async with app.sessionmaker() as session:
+        assert (await session.scalar(select(Case.owner_id))) in ids
+
+
+async def test_a_long_description_is_refused_with_a_stated_limit(app: App) -> None:
+    with pytest.raises(CaseError, match=r"^request\.description_too_long$"):
+        await app.cases.create(draft(description="я" * 10_000), 1001)
+
+
+async def test_codes_are_dictatable_and_typos_find_nothing_else(app: App) -> None:
+    codes = {(await app.cases.create(draft(), 1000 + i)).code for i in range(30)}
+    assert len(codes) == 30
+    assert all(set(c) <= set(CODE_ALPHABET) and not set(c) & set("01OIL") for c in codes)
+    code = sorted(codes)[0]
+    typed = format_code(code).lower().replace("-", " ")
+    assert (await app.cases.by_code(typed)) is not None
+    wrong = code[:-1] + next(ch for ch in CODE_ALPHABET if ch != code[-1])
+    found = await app.cases.by_code(wrong)
+    assert found is None or found.code == wrong  # a different code is a different case, never a suggestion
+    assert await app.cases.by_code("") is None and await app.cases.by_code("' OR 1=1 --") is None
+
+
+@given(st.text(max_size=30))
+def test_normalise_code_never_crashes_and_only_returns_valid_codes(raw: str) -> None:
+    code = normalise_code(raw)
+    assert code is None or (len(code) == 8 and set(code) <= set(CODE_ALPHABET))
+
+
+def test_key_file_is_created_once_and_readable_only_by_its_owner(tmp_path: Path) -> None:
+    key_file = tmp_path / "dovira.key"
+    first = load_or_create_key(None, key_file)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert load_or_create_key(None, key_file) == first  # the same key on the next start
+    assert load_or_create_key("x" * 44, key_file) == "x" * 44  # a configured key wins
