@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Chat, TelegramObject, Update
 from aiogram.utils.i18n import I18n
@@ -49,10 +49,7 @@ class UpdateGuard(BaseMiddleware):
         except Exception as exc:
             update_type = event.event_type if isinstance(event, Update) else type(event).__name__
             # Exception text may quote user input or SQL parameters: log its type and place only.
-            tb = exc.__traceback__
-            while tb is not None and tb.tb_next is not None:
-                tb = tb.tb_next
-            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+            where = _our_frame(exc)
             log.error("handler failed on %s update: %s at %s", update_type, type(exc).__name__, where)
             await self._tell_user_to_retry(data)
             return None
@@ -83,6 +80,18 @@ class UpdateGuard(BaseMiddleware):
                 await bot.send_message(chat.id, _("error.try_again"), reply_markup=keyboards.only_menu())
         except TelegramAPIError:
             log.warning("could not tell the user about a failed handler")
+
+
+def _our_frame(exc: BaseException) -> str:
+    """The innermost frame of Dovira's own code in the traceback (aiogram's frames say nothing)."""
+    where = "?"
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if "site-packages" not in filename and "/lib/python" not in filename:
+            where = f"{filename.rsplit('/', 2)[-2]}/{filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 class PersonMiddleware(BaseMiddleware):
@@ -141,3 +150,22 @@ class RetryAfter(BaseRequestMiddleware):
                 log.info("429 on %s: waiting %s s", type(method).__name__, exc.retry_after)
                 await self.sleep(float(exc.retry_after))
         raise AssertionError("unreachable")
+
+
+class BestEffortCallbackAnswers(BaseRequestMiddleware):
+    """Answering a button press only stops the client's spinner. A press too old to answer (after a
+    restart or a backlog) must not abort the reply itself, which may be 102/112 for someone in danger."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as exc:
+            if not isinstance(method, AnswerCallbackQuery):
+                raise
+            log.info("a callback query could not be answered (%s); carrying on", type(exc).__name__)
+            return Response[TelegramType](ok=True, result=cast(TelegramType, True))

@@ -19,7 +19,7 @@ def _date(value: date) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-def entry_card(entry: Entry, language: str, *, with_source: bool = True) -> str:
+def entry_card(entry: Entry, language: str, *, with_checked_date: bool = True) -> str:
     lines = [f"<b>{escape(entry.name.get(language))}</b>"]
     if entry.phones:
         phones = ", ".join(f"<b>{escape(p)}</b>" for p in entry.phones)
@@ -35,16 +35,16 @@ def entry_card(entry: Entry, language: str, *, with_source: bool = True) -> str:
     lines.append(escape(entry.description.get(language)))
     if entry.eligibility:
         lines.append(f"<i>{escape(entry.eligibility.get(language))}</i>")
-    if with_source:
-        source = _("entry.source").format(source=escape(entry.source), date=_date(entry.checked_on))
-        lines.append(f"<i>{source}</i>")
+    if with_checked_date:
+        # The provenance (`source`) is for coordinators and auditors; people see when it was checked.
+        lines.append("<i>" + _("entry.source").format(date=_date(entry.checked_on)) + "</i>")
     return "\n".join(lines)
 
 
 def hotlines_text(hotlines: list[Entry], language: str) -> str:
-    cards = [entry_card(e, language, with_source=False) for e in hotlines]
-    sources = sorted({f"{e.source} ({_date(e.checked_on)})" for e in hotlines})
-    footer = "<i>" + _("hotlines.sources").format(sources=escape("; ".join(sources))) + "</i>"
+    cards = [entry_card(e, language, with_checked_date=False) for e in hotlines]
+    oldest = min((e.checked_on for e in hotlines), default=None)
+    footer = "<i>" + _("hotlines.sources").format(date=_date(oldest)) + "</i>" if oldest else ""
     return fit("\n\n".join([_("hotlines.title"), *cards, footer]))
 
 

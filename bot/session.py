@@ -13,16 +13,18 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile
 from aiohttp import FormData
 
 from bot.keyboards import is_shared_markup
-from bot.middlewares import RetryAfter
+from bot.middlewares import BestEffortCallbackAnswers, RetryAfter
 
 
 class DoviraSession(AiohttpSession):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.middleware(RetryAfter())
+        self.middleware(BestEffortCallbackAnswers())
         self._markup_json: dict[int, str] = {}
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
@@ -33,11 +35,15 @@ class DoviraSession(AiohttpSession):
         if encoded is None:
             encoded = self.prepare_value(markup.model_dump(warnings=False), bot=bot, files={})
             self._markup_json[id(markup)] = encoded
+        # The rest as aiogram's AiohttpSession.build_form_data does it, uploads included.
         form = FormData(quote_fields=False)
+        files: dict[str, InputFile] = {}
         fields = method.model_dump(warnings=False, exclude={"reply_markup"}, exclude_none=True)
         for key, value in fields.items():
-            prepared = self.prepare_value(value, bot=bot, files={})
+            prepared = self.prepare_value(value, bot=bot, files=files)
             if prepared:
                 form.add_field(key, prepared)
         form.add_field("reply_markup", encoded)
+        for key, file in files.items():
+            form.add_field(key, file.read(bot), filename=file.filename or key)
         return form

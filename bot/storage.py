@@ -61,7 +61,13 @@ class SQLStorage(BaseStorage):
         self._cache.move_to_end(skey)
         self._keys_by_user.setdefault(key.user_id, set()).add(skey)
         while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+            evicted, _record = self._cache.popitem(last=False)
+            parts = evicted.split(":")  # fsm:<bot>:<chat>:<user>:<destiny>
+            user_id = int(parts[3]) if len(parts) > 3 and parts[3].lstrip("-").isdigit() else None
+            if user_id is not None and user_id in self._keys_by_user:
+                self._keys_by_user[user_id].discard(evicted)
+                if not self._keys_by_user[user_id]:
+                    del self._keys_by_user[user_id]
 
     async def _write(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
         skey = self._key_builder.build(key)

@@ -126,7 +126,7 @@ def create_router() -> Router:
                 text = _("staff.choose_org") if orgs else _("staff.no_orgs")
                 await show(callback, bot, text, ck.organisations(case_id, orgs))
             elif action == "refer_to":
-                if not callback_data.v.isdigit():
+                if not (callback_data.v.isascii() and callback_data.v.isdigit()):
                     raise AccessDenied("case.refer", case_id)
                 try:
                     case, recipients = await cases.refer(

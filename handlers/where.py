@@ -61,7 +61,7 @@ async def _step(callback: CallbackQuery, step: Where, bot: Bot, directory: Direc
             await show(callback, bot, _("where.choose_community"), markup)
             return
         if step.c and step.c != WHOLE:
-            if not step.c.isdigit() or int(step.c) >= len(district.communities):
+            if not (step.c.isascii() and step.c.isdigit()) or int(step.c) >= len(district.communities):
                 await stale_button(callback, bot)
                 return
             community = district.communities[int(step.c)]

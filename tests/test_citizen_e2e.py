@@ -57,7 +57,7 @@ async def test_hotlines_come_from_the_directory_with_sources(bot: RunningBot, pe
     text = text_of(reply)
     for number in ("1547", "527", "0 800 505 501", "116 123", "116 111", "0 800 213 103"):
         assert number in text
-    assert "Джерела:" in text
+    assert "Номери перевірено" in text
 
 
 async def test_where_to_get_help_by_district_and_need(bot: RunningBot, person: Person) -> None:
@@ -78,7 +78,7 @@ async def test_where_to_get_help_by_district_and_need(bot: RunningBot, person: P
     first_page = expected[:4]
     for entry in first_page:
         assert entry.name.uk in text
-    assert "перевірено" in text  # each entry carries its checked-on date
+    assert "Перевірено 23.11.2026" in text  # each entry carries its checked-on date
     if len(expected) > 4:
         nxt = await person.press("Наступні", result)
         assert expected[4].name.uk in text_of(nxt)
@@ -101,7 +101,7 @@ async def test_where_with_nothing_regional_still_points_to_1547(bot: RunningBot,
 
 async def test_self_check_all_yes_is_high_risk_with_advice(bot: RunningBot, person: Person) -> None:
     await person.say("/start")
-    step = await person.press("Перевірити роботу")
+    step = await person.press("Перевірити пропозицію")
     assert "1 з 8" in text_of(step)
     for _ in range(8):
         step = await person.press("Так", step)
@@ -112,7 +112,7 @@ async def test_self_check_all_yes_is_high_risk_with_advice(bot: RunningBot, pers
 
 async def test_self_check_all_no_is_low_risk(bot: RunningBot, person: Person) -> None:
     await person.say("/start")
-    step = await person.press("Перевірити роботу")
+    step = await person.press("Перевірити пропозицію")
     for _ in range(8):
         step = await person.press("Ні", step)
     assert "Явних ознак не видно" in text_of(step) and "ризик" not in text_of(step).split("\n")[0]

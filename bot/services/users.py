@@ -103,7 +103,10 @@ class UserService:
         """Record the user on first contact and keep the chat window; writes only on change."""
         now = self._clock()
         if message_id is not None and message_id > self._last_message_id.get(telegram_id, 0):
+            self._last_message_id.pop(telegram_id, None)  # re-insert: the dict keeps recency order
             self._last_message_id[telegram_id] = message_id
+            if len(self._last_message_id) > self._cache_size:
+                del self._last_message_id[next(iter(self._last_message_id))]
         cached = self._cache.get(telegram_id)
         if cached is not None and (message_id is None or self._window_is_current(cached, now)):
             self._cache.move_to_end(telegram_id)
