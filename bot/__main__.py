@@ -43,8 +43,9 @@ def _configure_logging(*, quiet: bool) -> None:
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # One line per update or migration plugin is noise; these carry no personal data either way.
-    for name in ("aiogram.event", "alembic"):
+    # One line per update or migration plugin is noise. The database drivers log statements with
+    # their parameters (Telegram ids, ciphertext) at DEBUG: keep them out even in a debug run.
+    for name in ("aiogram.event", "alembic", "aiosqlite", "sqlalchemy.engine", "asyncpg"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -264,3 +264,84 @@ def test_key_file_is_created_once_and_readable_only_by_its_owner(tmp_path: Path)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert load_or_create_key(None, key_file) == first  # the same key on the next start
     assert load_or_create_key("x" * 44, key_file) == "x" * 44  # a configured key wins
+
+
+async def test_victim_status_procedure_is_recorded(app: App) -> None:
+    clock = Clock()
+    app.cases.clock = clock
+    coord_id = await add_staff(app, 2001, COORD)
+    case = await app.cases.create(draft(), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    applied = T0 + timedelta(days=1)
+    with pytest.raises(CaseError, match=r"^victim_status\.bad_dates$"):
+        await app.cases.record_victim_status(
+            coord_id,
+            [COORD],
+            case.id,
+            applied_on=applied,
+            decision="granted",
+            decided_on=applied - timedelta(days=2),
+        )
+    with pytest.raises(CaseError, match=r"^victim_status\.bad_decision$"):
+        await app.cases.record_victim_status(
+            coord_id, [COORD], case.id, applied_on=applied, decision="maybe", decided_on=None
+        )
+    await app.cases.record_victim_status(
+        coord_id,
+        [COORD],
+        case.id,
+        applied_on=applied,
+        decision="granted",
+        decided_on=applied + timedelta(days=30),
+    )
+    card = await app.cases.card(coord_id, [COORD], case.id)
+    assert card.victim_status == (applied, "granted", applied + timedelta(days=30))
+    assert "victim_status" in [kind for _at, kind, _d in card.timeline]
+
+
+async def test_police_get_a_case_only_with_the_citizens_consent(app: App, server: FakeTelegramServer) -> None:
+    coord_id = await add_staff(app, 2001, COORD)
+    async with app.sessionmaker() as session, session.begin():
+        police = Organisation(
+            name="ГУНП в Харківській області", kind="police", oblast="kharkiv", district=None
+        )
+        session.add(police)
+        await session.flush()
+        police_id = police.id
+    liaison_id = await add_staff(app, 4001, StaffRole(Role.POLICE, police_id, "kharkiv", None))
+    case = await app.cases.create(draft(consent_police=True), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    _summary, recipients = await app.cases.refer(coord_id, [COORD], case.id, police_id)
+    assert recipients == [4001]
+    liaison = [StaffRole(Role.POLICE, police_id, "kharkiv", None)]
+    items, total = await app.cases.referrals_for(liaison, 0)
+    assert total == 1 and items[0].to_police and items[0].description is None  # minimum data until accepted
+    view, owner = await app.cases.answer_referral(liaison_id, liaison, items[0].id, accept=True)
+    assert view.description == "опис" and owner == 2001
+
+
+async def test_every_read_of_case_content_and_every_change_is_audited(app: App) -> None:
+    from db.models import AuditEntry
+
+    coord_id = await add_staff(app, 2001, COORD)
+    case = await app.cases.create(draft(), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    await app.cases.card(coord_id, [COORD], case.id)
+    await app.cases.set_status(coord_id, [COORD], case.id, Status.IN_PROGRESS)
+    await app.cases.set_status(coord_id, [COORD], case.id, Status.CLOSED, Outcome.HELPED)
+    async with app.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(AuditEntry.action, AuditEntry.actor_id)
+                .where(AuditEntry.case_id == case.id)
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert [a for a, _ in rows] == [
+        "case.create",
+        "case.accept",
+        "case.read",
+        "case.in_progress",
+        "case.closed",
+    ]
+    assert all(actor == coord_id for action, actor in rows if action != "case.create")

@@ -4,10 +4,12 @@ referred to an organisation, messages are relayed without identities, and the ca
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.services.staff import Role
@@ -90,7 +92,10 @@ def staff_messages(server: FakeTelegramServer, chat_id: int) -> list[dict[str, A
     return server.bot_messages(chat_id)
 
 
-async def test_request_to_closed_case_end_to_end(bot: RunningBot, server: FakeTelegramServer) -> None:
+async def test_request_to_closed_case_end_to_end(
+    bot: RunningBot, server: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # what an operator runs with
     await enrol(bot.settings, server)
     citizen, coord, specialist = Person(server, CITIZEN), Person(server, COORD), Person(server, SPECIALIST)
 
@@ -157,6 +162,12 @@ async def test_request_to_closed_case_end_to_end(bot: RunningBot, server: FakeTe
     assert "Допомогу надано" in closed.params["text"]
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     assert "закрито" in text_of(view).lower()
+
+    # Nothing the person wrote, and no one's Telegram id, reaches the log.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert logged  # the bot did log
+    for secret in (DESCRIPTION, CITIZEN_SAYS, STAFF_SAYS, str(CITIZEN), str(COORD)):
+        assert secret not in logged
 
 
 async def test_no_plaintext_of_case_content_in_the_database_file(
