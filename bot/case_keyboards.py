@@ -172,10 +172,10 @@ def my_cases(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
     return _markup(*rows, [button(_("mycase.enter_code"), Cz(a="code"))], back_to_menu_row())
 
 
-def my_case(case: CaseSummary, relay_open: bool) -> InlineKeyboardMarkup:
+def my_case(case: CaseSummary) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if case.status != Status.CLOSED:
-        if relay_open and case.status != Status.NEW:
+        if case.relay_open and case.status != Status.NEW:
             rows.append([button(_("mycase.write"), Cz(a="write", id=case.id))])
             rows.append([button(_("mycase.end_chat"), Cz(a="endchat", id=case.id))])
         rows.append([button(_("mycase.withdraw"), Cz(a="withdraw", id=case.id))])
@@ -205,7 +205,7 @@ def new_case_notice(case_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def case_actions(case: CaseSummary, mine: bool, relay_open: bool) -> InlineKeyboardMarkup:
+def case_actions(case: CaseSummary, mine: bool) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if case.status == Status.NEW:
         rows.append([button(_("staff.accept"), Cs(a="accept", id=case.id))])
@@ -213,7 +213,7 @@ def case_actions(case: CaseSummary, mine: bool, relay_open: bool) -> InlineKeybo
         rows.append([button(_("staff.refer"), Cs(a="refer", id=case.id))])
         if case.status != Status.IN_PROGRESS:
             rows.append([button(_("staff.in_progress"), Cs(a="progress", id=case.id))])
-        if relay_open:
+        if case.relay_open:
             rows.append([button(_("staff.write"), Cs(a="write", id=case.id))])
         rows.append([button(_("staff.victim_status"), Cs(a="vs", id=case.id))])
         rows.append([button(_("staff.close"), Cs(a="close", id=case.id))])

@@ -99,8 +99,9 @@ class TerminalChat:
         )
 
 
-async def emulate(settings: Settings, *, user_id: int = 1001, stdin: TextIO | None = None,
-                  out: TextIO | None = None) -> int:
+async def emulate(
+    settings: Settings, *, user_id: int = 1001, stdin: TextIO | None = None, out: TextIO | None = None
+) -> int:
     from bot.app import run
 
     stdin = stdin or sys.stdin

@@ -178,8 +178,10 @@ def communities(directory: Directory, step: Where, language: str) -> InlineKeybo
 
 
 def needs(step: Where) -> InlineKeyboardMarkup:
-    items = [button(_(f"need.{need.value}"), Where(o=step.o, d=step.d, c=step.c, n=code))
-             for need, code in NEED_CODES.items()]
+    items = [
+        button(_(f"need.{need.value}"), Where(o=step.o, d=step.d, c=step.c, n=code))
+        for need, code in NEED_CODES.items()
+    ]
     rows = [items[i : i + 2] for i in range(0, len(items), 2)]
     rows.append([button(_("button.back"), Where(o=step.o, d="" if step.c in ("", WHOLE) else step.d))])
     rows.append(back_to_menu_row())

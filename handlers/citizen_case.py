@@ -37,7 +37,7 @@ def create_router() -> Router:
         if case is None:
             await stale_button(callback, bot)
             return
-        await show(callback, bot, render.citizen_status(case), ck.my_case(case, relay_open=True))
+        await show(callback, bot, render.citizen_status(case), ck.my_case(case))
 
     @router.callback_query(Menu.filter(F.to == "mycase"))
     @router.callback_query(Cz.filter(F.a == "list"))

@@ -32,6 +32,7 @@ from bot.services.cases import (
 )
 from bot.services.directory import Directory
 from bot.services.users import UserService
+from bot.settings import Settings
 from handlers.notify import notify_new_case
 from handlers.ui import chat_id_of, show, stale_button
 
@@ -392,6 +393,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
+        settings: Settings,
     ) -> None:
         data = await state.get_data()
         try:
@@ -424,10 +426,11 @@ def create_router() -> Router:
             callback,
             bot,
             _("request.sent").format(code=escape(render.code(case.code))),
-            ck.my_case(case, relay_open=True),
+            ck.my_case(case),
         )
         recipients = await cases.coordinators_for(case.oblast, case.district)
-        await notify_new_case(bot, i18n, users, recipients, case, directory)
+        # No coordinator covers the area yet: the deployment's admins must hear of it at once.
+        await notify_new_case(bot, i18n, users, recipients or sorted(settings.admin_ids), case, directory)
 
     # Anything but the expected answer while the dialog runs: say what is expected, ask again.
     @router.message(RequestForm.description)

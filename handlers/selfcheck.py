@@ -13,8 +13,10 @@ from handlers.ui import show, stale_button
 
 
 def _question(index: int) -> str:
-    return _("selfcheck.counter").format(n=index + 1, total=len(selfcheck.QUESTIONS)) + "\n\n" + _(
-        f"selfcheck.q.{selfcheck.QUESTIONS[index]}"
+    return (
+        _("selfcheck.counter").format(n=index + 1, total=len(selfcheck.QUESTIONS))
+        + "\n\n"
+        + _(f"selfcheck.q.{selfcheck.QUESTIONS[index]}")
     )
 
 

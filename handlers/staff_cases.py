@@ -58,9 +58,7 @@ def create_router() -> Router:
     ) -> None:
         card = await cases.card(profile.id, profile.staff, case_id)
         text = (note + "\n\n" if note else "") + render.case_card(card, directory, lang)
-        markup = ck.case_actions(
-            card.summary, card.owner_is_me, relay_open=card.summary.status != Status.CLOSED
-        )
+        markup = ck.case_actions(card.summary, card.owner_is_me)
         await callback.answer()
         # Case content: always a new protected message, never an edit of a notification.
         await bot.send_message(
@@ -157,9 +155,7 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 if citizen is not None:
-                    await send_to(
-                        bot, citizen, render.citizen_status(case), ck.my_case(case, relay_open=False)
-                    )
+                    await send_to(bot, citizen, render.citizen_status(case), ck.my_case(case))
                 await open_card(callback, bot, cases, profile, directory, lang, case_id)
             elif action == "close":
                 await cases.card(profile.id, profile.staff, case_id)  # scope check before offering
@@ -208,7 +204,13 @@ def create_router() -> Router:
 
     @router.message(StaffWriting.message, F.text | F.photo)
     async def on_staff_message(
-        message: Message, state: FSMContext, bot: Bot, profile: UserProfile, cases: CaseService
+        message: Message,
+        state: FSMContext,
+        bot: Bot,
+        profile: UserProfile,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
     ) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         photo = message.photo[-1].file_id if message.photo else None
@@ -225,9 +227,11 @@ def create_router() -> Router:
                 await state.clear()
             await message.answer(_(str(exc)), reply_markup=ck.stop_staff_writing(case_id))
             return
-        # The citizen reads it in the language they use with the bot: the default unless they chose.
-        header = _("relay.to_citizen").format(code=render.code(case.code))
-        delivered = await relay(bot, citizen, header, text, photo, ck.my_case(case, relay_open=True))
+        # The person reads it in the language they use with the bot.
+        with i18n.use_locale(language_of(users, i18n, citizen)):
+            header = _("relay.to_citizen").format(code=render.code(case.code))
+            markup = ck.my_case(case)
+        delivered = await relay(bot, citizen, header, text, photo, markup)
         await message.answer(
             _("relay.sent") if delivered else _("relay.not_delivered"),
             reply_markup=ck.stop_staff_writing(case_id),

@@ -104,6 +104,7 @@ class CaseSummary:
     contact: str
     created_at: datetime
     overdue: bool = False
+    relay_open: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def _summary(case: Case, overdue: bool = False) -> CaseSummary:
         contact=case.contact,
         created_at=_aware(case.created_at) or case.created_at,
         overdue=overdue,
+        relay_open=case.relay_open and case.status != Status.CLOSED,
     )
 
 

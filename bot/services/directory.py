@@ -85,8 +85,11 @@ class Entry(BaseModel):
 
     @model_validator(mode="after")
     def _scope_has_place(self) -> Entry:
-        needed = {"oblast": ("oblast",), "district": ("oblast", "district"),
-                  "community": ("oblast", "district", "community")}.get(self.scope, ())
+        needed = {
+            "oblast": ("oblast",),
+            "district": ("oblast", "district"),
+            "community": ("oblast", "district", "community"),
+        }.get(self.scope, ())
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:
             raise ValueError(f"entry {self.id}: scope {self.scope} needs {', '.join(missing)}")

@@ -23,8 +23,16 @@ QUESTIONS: tuple[str, ...] = (
 # Signs that on their own mean trafficking or forced labour is likely (documents taken away,
 # freedom restricted, work to pay off a debt); the others are warning signs of a deceptive offer.
 CRITICAL = frozenset({"documents", "movement", "debt"})
-WEIGHT = {"documents": 3, "movement": 3, "debt": 3, "visa": 2, "secrecy": 2,
-          "contract": 1, "too_good": 1, "unknown_employer": 1}
+WEIGHT = {
+    "documents": 3,
+    "movement": 3,
+    "debt": 3,
+    "visa": 2,
+    "secrecy": 2,
+    "contract": 1,
+    "too_good": 1,
+    "unknown_employer": 1,
+}
 HIGH_FROM = 4
 
 
