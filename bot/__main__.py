@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.settings import SettingsError, load_settings
 
@@ -16,10 +17,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run the bot with long polling (the default)")
     emulate = sub.add_parser("emulate", help="chat with the bot in this terminal: no token, no internet")
     emulate.add_argument("--user", type=int, default=1001, help="Telegram user id to start as")
+    catalogue = sub.add_parser("catalogue", help="the programme catalogue in data/programmes/")
+    catalogue.add_argument("action", choices=["check"], help="check: counts and the source's inconsistencies")
     args = parser.parse_args(argv)
 
     try:
         settings = load_settings()
+        if args.command == "catalogue":
+            return _catalogue_check(settings.data_dir)
         if args.command == "emulate":
             _configure_logging(quiet=True)  # the terminal is the chat: keep it readable
             from bot.emulate import emulate as run_emulator
@@ -35,6 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _catalogue_check(data_dir: Path) -> int:
+    from bot.services.catalogue import CatalogueError, load_catalogue, report
+
+    try:
+        print(report(load_catalogue(data_dir)))
+    except CatalogueError as exc:
+        print(f"The catalogue cannot be loaded: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

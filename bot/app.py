@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import PersonMiddleware, UpdateGuard
 from bot.services.cases import CaseService
+from bot.services.catalogue import load_catalogue
 from bot.services.crypto import Cipher, load_or_create_key
 from bot.services.directory import Directory, load_directory
+from bot.services.events import EventService, sync_catalogue
 from bot.services.staff import StaffService
 from bot.services.users import UserService
 from bot.session import DoviraSession
@@ -51,6 +53,7 @@ class App:
     storage: SQLStorage
     cases: CaseService
     staff: StaffService
+    events: EventService
     dispatcher: Dispatcher
     guard: UpdateGuard
 
@@ -69,10 +72,14 @@ def create_bot(settings: Settings, token: str) -> Bot:
 
 async def build_app(settings: Settings) -> App:
     """Migrate the database to the latest revision and wire the dispatcher."""
-    directory = load_directory(settings.data_dir)  # before touching the database: bad data stops here
+    # Data files first: a bad file stops start-up before the database is touched.
+    directory = load_directory(settings.data_dir)
+    programmes = load_catalogue(settings.data_dir, {o.id for o in directory.oblasts})
     engine = create_engine(settings.database_url)
     await upgrade_to_head(engine)
     sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker() as session, session.begin():
+        await sync_catalogue(session, programmes)
     i18n = create_i18n(settings.default_language)
     users = UserService(sessionmaker, settings.admin_ids)
     cipher = Cipher(load_or_create_key(settings.encryption_key, settings.key_file))
@@ -86,6 +93,7 @@ async def build_app(settings: Settings) -> App:
         referral_hours=settings.referral_answer_hours,
     )
     staff = StaffService(sessionmaker)
+    events = EventService(sessionmaker)
     guard = UpdateGuard(i18n)
 
     dp = Dispatcher(storage=storage)
@@ -99,9 +107,12 @@ async def build_app(settings: Settings) -> App:
     dp["fsm_storage"] = storage
     dp["cases"] = cases
     dp["staff"] = staff
+    dp["events"] = events
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
-    return App(settings, engine, sessionmaker, i18n, directory, users, storage, cases, staff, dp, guard)
+    return App(
+        settings, engine, sessionmaker, i18n, directory, users, storage, cases, staff, events, dp, guard
+    )
 
 
 async def _on_startup(

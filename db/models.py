@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
@@ -202,3 +202,86 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40), nullable=False)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ProgrammeRow(Base):
+    """A programme of the catalogue, loaded from data/programmes/ on start (the files are the source)."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False)
+    title_uk: Mapped[str] = mapped_column(Text, nullable=False)
+    title_en: Mapped[str] = mapped_column(Text, nullable=False)
+    first_year: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_year: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class MeasureRow(Base):
+    __tablename__ = "measures"
+    __table_args__ = (UniqueConstraint("programme_id", "task_number", "number", name="uq_measures_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.id"), nullable=False, index=True)
+    task_number: Mapped[str] = mapped_column(String(20), nullable=False)
+    task_title: Mapped[str] = mapped_column(Text, nullable=False)
+    number: Mapped[str] = mapped_column(String(20), nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    event_types: Mapped[str] = mapped_column(String(300), nullable=False, default="")  # comma-separated
+
+
+class IndicatorRow(Base):
+    __tablename__ = "indicators"
+    __table_args__ = (UniqueConstraint("programme_id", "key", name="uq_indicators_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.id"), nullable=False, index=True)
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"), nullable=True, index=True)
+    key: Mapped[str] = mapped_column(String(40), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    unit: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    feed: Mapped[str] = mapped_column(String(20), nullable=False)
+    total: Mapped[str | None] = mapped_column(String(40), nullable=True)  # decimal as text: exact
+    by_year: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON {year: value}
+
+
+class Event(Base):
+    """A programme event a specialist logged against a measure. Corrections keep every version."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.id"), nullable=False, index=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), nullable=False, index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    event_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    held_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False)
+    district: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    community: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    participants: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    breakdown: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON {group: count}
+    cost: Mapped[str | None] = mapped_column(String(40), nullable=True)  # UAH, decimal as text
+    funding_source: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    attachment_file_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attachment_kind: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="active", index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class EventVersion(Base):
+    """Every state an event has had: nothing is silently overwritten."""
+
+    __tablename__ = "event_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(12), nullable=False)  # logged, corrected, withdrawn
+    snapshot: Mapped[str] = mapped_column(Text, nullable=False)  # JSON of the event's fields
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

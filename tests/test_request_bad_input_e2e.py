@@ -155,3 +155,18 @@ async def test_long_case_lists_are_paged_within_telegram_limits(
     assert len([label for label in coord.labels(page3) if "·" in label]) == 4
     assert not any("Наступні" in label for label in coord.labels(page3))
     assert all(c.ok for c in server.calls if c.method in ("sendMessage", "editMessageText"))
+
+
+async def test_a_request_from_an_area_without_coordinators_reaches_the_admins(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    server.add_user(900)  # ADMIN_IDS in the test settings; no coordinator is enrolled at all
+    citizen = Person(server, 1001)
+    step = await _to_description(citizen)
+    step = await citizen.press("Пропустити", step)
+    step = await citizen.press("Лише через цей бот", step)
+    for label in ("Ні", "Ні", "Не вказувати", "Не вказувати"):
+        step = await citizen.press(label, step)
+    await citizen.press("Надіслати", step)
+    notice = await server.wait_for_bot_message(900)
+    assert "Новий запит" in text_of(notice) and "Бердичівський" in text_of(notice)
