@@ -8,11 +8,10 @@ person can compare it with the paper, while the numbers stay exactly as transcri
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -125,8 +124,7 @@ class CatalogueError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(NamedTuple):
     tasks: int
     measures: int
     indicators: int
@@ -147,11 +145,24 @@ def _adds_up(total: Number | None, by_year: dict[int, Number | None]) -> bool:
     return abs(Decimal(str(total)) - sum(Decimal(str(v)) for v in values)) < Decimal("0.01")
 
 
+def is_share(indicator: Indicator) -> bool:
+    """A percentage or share: its total is a level to reach, not the sum of the years."""
+    text = f"{indicator.name} {indicator.unit or ''}".casefold()
+    return "%" in text or "відсот" in text or "частка" in text
+
+
 def check(programme: Programme) -> list[str]:
     """What looks inconsistent in the source, one line each; the data is not changed."""
     findings: list[str] = []
     for indicator in programme.all_indicators():
-        if not _adds_up(indicator.total, indicator.by_year):
+        if is_share(indicator):
+            years = [v for v in indicator.by_year.values() if v is not None]
+            if indicator.total is not None and years and max(years) != indicator.total:
+                findings.append(
+                    f"indicator {indicator.id} «{indicator.name[:60]}»: the share's total {indicator.total} "
+                    f"is not the highest yearly level {max(years)}"
+                )
+        elif not _adds_up(indicator.total, indicator.by_year):
             findings.append(
                 f"indicator {indicator.id} «{indicator.name[:60]}»: yearly values "
                 f"{dict(indicator.by_year)} do not add up to the total {indicator.total}"
