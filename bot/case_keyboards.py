@@ -48,6 +48,13 @@ class Rf(CallbackData, prefix="rf"):
     p: int = 0
 
 
+class EvStart(CallbackData, prefix="ev"):
+    """The way into event logging (handled in handlers/specialist_events.py, same prefix there)."""
+
+    a: str
+    v: str = ""
+
+
 DECLINE_REASONS = ("not_our_profile", "no_capacity", "outside_area", "other")
 VICTIM_STATUS_STEPS = ("applied", "granted", "refused")
 
@@ -304,5 +311,6 @@ def workspace() -> InlineKeyboardMarkup:
     return _markup(
         [button(_("staff.cases"), Cs(a="list"))],
         [button(_("staff.referrals"), Rf(a="list"))],
+        [button(_("event.log"), EvStart(a="start")), button(_("event.mine"), EvStart(a="mine"))],
         back_to_menu_row(),
     )

@@ -16,6 +16,7 @@ from handlers import (
     fallback,
     privacy,
     selfcheck,
+    specialist_events,
     staff_cases,
     where,
 )
@@ -30,6 +31,7 @@ def build_routers() -> list[Router]:
         citizen_request.create_router(),
         citizen_case.create_router(),
         staff_cases.create_router(),
+        specialist_events.create_router(),
         where.create_router(),
         advice.create_router(),
         selfcheck.create_router(),

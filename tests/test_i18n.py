@@ -14,7 +14,9 @@ from bot.case_keyboards import DECLINE_REASONS
 from bot.i18n import load_catalog
 from bot.keyboards import ADVICE_TOPICS
 from bot.services.cases import SEXES, Outcome, Situation, Status
+from bot.services.catalogue import EventType
 from bot.services.directory import Need
+from bot.services.events import BREAKDOWN_GROUPS, FUNDING_SOURCES
 from bot.services.selfcheck import QUESTIONS, Risk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +36,7 @@ def _keys_in_code() -> set[str]:
     return keys
 
 
-ERROR_KEY = re.compile(r"""(?:CaseError|InviteError)\(\s*["']([a-z_.]+)["']""")
+ERROR_KEY = re.compile(r"""(?:CaseError|InviteError|EventError)\(\s*["']([a-z_.]+)["']""")
 EVENT_KINDS = (
     "created",
     "consent",
@@ -61,6 +63,9 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"referral.status.{v}" for v in ("pending", "accepted", "declined")}
     keys |= {f"filter.{v}" for v in ("open", "new", "closed")} | {f"event.{k}" for k in EVENT_KINDS}
     keys |= {f"notice.{k}" for k in ("case.new", "case.remind", "case.escalate", "referral.remind")}
+    keys |= {f"event_type.{t.value}" for t in EventType} | {f"group.{g}" for g in BREAKDOWN_GROUPS}
+    keys |= {f"funding.{f}" for f in FUNDING_SOURCES}
+    keys |= {f"event_action.{a}" for a in ("logged", "corrected", "withdrawn")}
     for path in (ROOT / "bot" / "services").glob("*.py"):  # errors a service raises are shown by key
         keys.update(ERROR_KEY.findall(path.read_text("utf-8")))
     keys |= {f"advice.button.{t}" for t in ADVICE_TOPICS}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -324,6 +325,17 @@ class EventService:
                 event.attachment_kind,
             )
 
+    async def of_author(self, actor_id: int) -> list[tuple[int, date, str, int, str]]:
+        """(id, date, type, participants, status) of the author's events, newest first."""
+        async with self._sm() as session:
+            rows = await session.scalars(
+                select(Event)
+                .where(Event.author_id == actor_id)
+                .order_by(Event.held_on.desc(), Event.id.desc())
+                .limit(50)
+            )
+            return [(e.id, e.held_on, e.event_type, e.participants, e.status) for e in rows]
+
     async def history(self, event_id: int) -> list[tuple[int, str, dict[str, object]]]:
         async with self._sm() as session:
             rows = await session.scalars(
@@ -374,7 +386,7 @@ class EventService:
             return result
 
     @staticmethod
-    def as_dict(draft: EventDraft) -> dict[str, object]:
+    def as_dict(draft: EventDraft) -> dict[str, Any]:
         data = asdict(draft)
         data["held_on"] = draft.held_on.isoformat()
         return data

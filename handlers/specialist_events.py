@@ -1,0 +1,523 @@
+"""Specialists (and coordinators): log a programme event in under a minute, list, correct and
+withdraw their own events. The common case: type -> measure -> date -> district -> participants
+(the one typed number) -> save: six taps."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from html import escape
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot import keyboards
+from bot.keyboards import button
+from bot.services.catalogue import EventType
+from bot.services.directory import Directory
+from bot.services.events import (
+    BREAKDOWN_GROUPS,
+    FUNDING_SOURCES,
+    MAX_PARTICIPANTS,
+    EventDraft,
+    EventError,
+    EventService,
+)
+from bot.services.staff import AccessDenied, Role
+from bot.services.users import UserProfile
+from handlers.ui import show, stale_button
+
+LOGGING_ROLES = {Role.SPECIALIST.value, Role.COORDINATOR.value}
+MAX_ATTACHMENT = 20 * 1024 * 1024  # what a bot can download from Telegram
+MEASURES_SHOWN = 6
+
+
+class Ev(CallbackData, prefix="ev"):
+    a: str
+    v: str = ""
+
+
+class EventForm(StatesGroup):
+    kind = State()
+    measure = State()
+    search = State()
+    date = State()
+    typed_date = State()
+    district = State()
+    participants = State()
+    extras = State()
+    breakdown = State()
+    cost = State()
+    funding = State()
+    attachment = State()
+
+
+def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
+
+
+def _cancel() -> list[InlineKeyboardButton]:
+    return [button(_("event.cancel"), Ev(a="cancel"))]
+
+
+def _kinds() -> InlineKeyboardMarkup:
+    items = [button(_(f"event_type.{t.value}"), Ev(a="kind", v=t.value)) for t in EventType]
+    return _markup(*[items[i : i + 2] for i in range(0, len(items), 2)], _cancel())
+
+
+def _parse_date(text: str) -> date | None:
+    match = re.fullmatch(r"\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})\s*", text)
+    if not match:
+        return None
+    try:
+        return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+    except ValueError:
+        return None
+
+
+def _parse_count(text: str) -> int | None:
+    cleaned = text.strip().replace(" ", "")
+    return int(cleaned) if re.fullmatch(r"-?\d{1,9}", cleaned) else None
+
+
+def create_router() -> Router:
+    router = Router(name="specialist-events")
+
+    def allowed(profile: UserProfile) -> bool:
+        return bool(LOGGING_ROLES & profile.roles)
+
+    def area(profile: UserProfile) -> tuple[str, str | None]:
+        role = next(r for r in profile.staff if r.role in LOGGING_ROLES and r.oblast)
+        return role.oblast or "", role.district
+
+    async def ask_measure(
+        target: CallbackQuery | Message,
+        bot: Bot,
+        events: EventService,
+        profile: UserProfile,
+        kind: str,
+        query: str | None = None,
+    ) -> None:
+        oblast, _district = area(profile)
+        measures = (await events.measures(oblast, kind, query))[:MEASURES_SHOWN]
+        rows = [
+            [button(f"{m.task_number}.{m.number} {m.title}"[:60], Ev(a="measure", v=str(m.id)))]
+            for m in measures
+        ]
+        markup = _markup(*rows, [button(_("event.search"), Ev(a="search"))], _cancel())
+        text = _("event.ask_measure") if measures else _("event.no_measures")
+        if isinstance(target, CallbackQuery):
+            await show(target, bot, text, markup)
+        else:
+            await target.answer(text, reply_markup=markup)
+
+    async def ask_participants(target: CallbackQuery | Message, bot: Bot) -> None:
+        text = _("event.ask_participants").format(max=MAX_PARTICIPANTS)
+        if isinstance(target, CallbackQuery):
+            await show(target, bot, text, _markup(_cancel()))
+        else:
+            await target.answer(text, reply_markup=_markup(_cancel()))
+
+    def extras_markup(data: dict[str, Any]) -> InlineKeyboardMarkup:
+        return _markup(
+            [button(_("event.add_breakdown"), Ev(a="breakdown"))],
+            [button(_("event.add_cost"), Ev(a="cost"))],
+            [button(_("event.add_attachment"), Ev(a="attach"))],
+            [button(_("event.save"), Ev(a="save"))],
+            _cancel(),
+        )
+
+    def summary(data: dict[str, Any], directory: Directory, lang: str) -> str:
+        district = directory.district(data["district"]) if data.get("district") else None
+        lines = [
+            _("event.summary_title"),
+            _("event.line_type").format(value=_(f"event_type.{data['kind']}")),
+            _("event.line_measure").format(value=escape(data.get("measure_title", ""))),
+            _("event.line_date").format(value=date.fromisoformat(data["held_on"]).strftime("%d.%m.%Y")),
+            _("event.line_district").format(
+                value=escape(district.name.get(lang)) if district else _("event.whole_oblast")
+            ),
+            _("event.line_participants").format(value=data["participants"]),
+        ]
+        if data.get("breakdown"):
+            lines.append(
+                _("event.line_breakdown").format(
+                    value=", ".join(f"{_(f'group.{g}')}: {n}" for g, n in data["breakdown"].items())
+                )
+            )
+        if data.get("cost"):
+            lines.append(_("event.line_cost").format(value=data["cost"]))
+        if data.get("attachment_kind"):
+            lines.append(_("event.line_attachment"))
+        return "\n".join(lines)
+
+    async def show_extras(
+        target: CallbackQuery | Message, bot: Bot, state: FSMContext, directory: Directory, lang: str
+    ) -> None:
+        await state.set_state(EventForm.extras)
+        data = await state.get_data()
+        text = summary(data, directory, lang) + "\n\n" + _("event.extras_hint")
+        if isinstance(target, CallbackQuery):
+            await show(target, bot, text, extras_markup(data))
+        else:
+            await target.answer(text, reply_markup=extras_markup(data))
+
+    @router.message(Command("event"))
+    async def on_event_command(message: Message, state: FSMContext, profile: UserProfile) -> None:
+        if not allowed(profile):
+            await message.answer(_("fallback.unknown_command"), reply_markup=keyboards.main_menu())
+            return
+        await state.clear()
+        await state.set_state(EventForm.kind)
+        await message.answer(_("event.ask_type"), reply_markup=_kinds())
+
+    @router.callback_query(Ev.filter())
+    async def on_event_button(
+        callback: CallbackQuery,
+        callback_data: Ev,
+        bot: Bot,
+        state: FSMContext,
+        profile: UserProfile,
+        events: EventService,
+        directory: Directory,
+        i18n: I18n,
+        raw_state: str | None,
+    ) -> None:
+        if not allowed(profile):
+            await callback.answer(_("staff.denied"), show_alert=True)
+            return
+        a, v = callback_data.a, callback_data.v
+        step = (raw_state or "").split(":")[-1]
+        lang = i18n.current_locale
+        oblast, own_district = area(profile)
+        if a == "start":
+            await state.clear()
+            await state.set_state(EventForm.kind)
+            await show(callback, bot, _("event.ask_type"), _kinds())
+        elif a == "cancel":
+            await state.clear()
+            await show(callback, bot, _("event.cancelled"), keyboards.menu_for(True))
+        elif a == "kind" and step == "kind" and v in {t.value for t in EventType}:
+            await state.update_data(kind=v)
+            await state.set_state(EventForm.measure)
+            await ask_measure(callback, bot, events, profile, v)
+        elif a == "search" and step in ("measure", "search"):
+            await state.set_state(EventForm.search)
+            await show(callback, bot, _("event.ask_search"), _markup(_cancel()))
+        elif a == "measure" and step in ("measure", "search") and v.isascii() and v.isdigit():
+            measure = next((m for m in await events.measures(oblast) if m.id == int(v)), None)
+            if measure is None:
+                await stale_button(callback, bot)
+                return
+            await state.update_data(
+                measure_id=measure.id,
+                measure_title=f"{measure.task_number}.{measure.number} {measure.title}"[:200],
+            )
+            await state.set_state(EventForm.date)
+            await show(
+                callback,
+                bot,
+                _("event.ask_date"),
+                _markup(
+                    [
+                        button(_("event.today"), Ev(a="date", v="0")),
+                        button(_("event.yesterday"), Ev(a="date", v="1")),
+                    ],
+                    [button(_("event.other_date"), Ev(a="date", v="other"))],
+                    _cancel(),
+                ),
+            )
+        elif a == "date" and step == "date" and v in ("0", "1", "other"):
+            if v == "other":
+                await state.set_state(EventForm.typed_date)
+                await show(callback, bot, _("event.ask_typed_date"), _markup(_cancel()))
+                return
+            held_on = events.clock().date() - timedelta(days=int(v))
+            await state.update_data(held_on=held_on.isoformat())
+            await ask_district(callback, bot, state, directory, oblast, own_district, lang)
+        elif a == "district" and step == "district":
+            district = directory.district(v) if v != "*" else None
+            if v != "*" and (
+                district is None or (directory.oblast_of(v) or directory.oblasts[0]).id != oblast
+            ):
+                await stale_button(callback, bot)
+                return
+            await state.update_data(district=None if v == "*" else v)
+            await state.set_state(EventForm.participants)
+            await ask_participants(callback, bot)
+        elif a == "breakdown" and step == "extras":
+            await state.set_state(EventForm.breakdown)
+            await show(callback, bot, _("event.ask_breakdown"), _markup(_cancel()))
+        elif a == "cost" and step == "extras":
+            await state.set_state(EventForm.cost)
+            await show(callback, bot, _("event.ask_cost"), _markup(_cancel()))
+        elif a == "funding" and step == "funding" and v in FUNDING_SOURCES:
+            await state.update_data(funding_source=v)
+            await show_extras(callback, bot, state, directory, lang)
+        elif a == "attach" and step == "extras":
+            await state.set_state(EventForm.attachment)
+            await show(callback, bot, _("event.ask_attachment"), _markup(_cancel()))
+        elif a == "save" and step == "extras":
+            await save(callback, bot, state, profile, events, directory, lang)
+        elif a == "mine":
+            await list_mine(callback, bot, profile, events)
+        elif a == "view" and v.isascii() and v.isdigit():
+            await view_event(callback, bot, profile, events, int(v))
+        elif a == "withdraw" and v.isascii() and v.isdigit():
+            try:
+                await events.withdraw(profile.id, int(v))
+            except (AccessDenied, EventError):
+                await stale_button(callback, bot)
+                return
+            await view_event(callback, bot, profile, events, int(v))
+        elif a == "fix" and v.isascii() and v.isdigit():
+            try:
+                draft = await events.draft_of(profile.id, int(v))
+            except AccessDenied:
+                await stale_button(callback, bot)
+                return
+            await state.clear()
+            await state.set_state(EventForm.participants)
+            await state.update_data(correcting=int(v), **EventService.as_dict(draft), kind=draft.event_type)
+            await ask_participants(callback, bot)
+        else:
+            await stale_button(callback, bot)
+
+    async def ask_district(
+        target: CallbackQuery | Message,
+        bot: Bot,
+        state: FSMContext,
+        directory: Directory,
+        oblast: str,
+        own_district: str | None,
+        lang: str,
+    ) -> None:
+        await state.set_state(EventForm.district)
+        place = directory.oblast(oblast)
+        districts = list(place.districts) if place else []
+        districts.sort(key=lambda d: d.id != own_district)  # the specialist's own district first
+        items = [button(d.name.get(lang), Ev(a="district", v=d.id)) for d in districts]
+        markup = _markup(
+            *[items[i : i + 2] for i in range(0, len(items), 2)],
+            [button(_("event.whole_oblast"), Ev(a="district", v="*"))],
+            _cancel(),
+        )
+        if isinstance(target, CallbackQuery):
+            await show(target, bot, _("event.ask_district"), markup)
+        else:
+            await target.answer(_("event.ask_district"), reply_markup=markup)
+
+    async def save(
+        callback: CallbackQuery,
+        bot: Bot,
+        state: FSMContext,
+        profile: UserProfile,
+        events: EventService,
+        directory: Directory,
+        lang: str,
+    ) -> None:
+        data = await state.get_data()
+        draft = EventDraft(
+            measure_id=int(data["measure_id"]),
+            event_type=data["kind"],
+            held_on=date.fromisoformat(data["held_on"]),
+            district=data.get("district"),
+            participants=int(data["participants"]),
+            breakdown={k: int(n) for k, n in (data.get("breakdown") or {}).items()},
+            cost=data.get("cost"),
+            funding_source=data.get("funding_source"),
+            attachment_file_id=data.get("attachment_file_id"),
+            attachment_kind=data.get("attachment_kind"),
+        )
+        try:
+            if data.get("correcting"):
+                await events.correct(profile.id, profile.staff, int(data["correcting"]), draft)
+                event_id = int(data["correcting"])
+            else:
+                event_id = await events.log(profile.id, profile.staff, draft)
+        except EventError as exc:
+            await show(callback, bot, _(str(exc)), extras_markup(data))
+            return
+        except AccessDenied:
+            await state.clear()
+            await stale_button(callback, bot)
+            return
+        await state.clear()
+        await show(
+            callback,
+            bot,
+            _("event.saved") + "\n\n" + summary(data, directory, lang),
+            _markup(
+                [button(_("event.another"), Ev(a="start")), button(_("event.mine"), Ev(a="mine"))],
+                [button(_("event.view"), Ev(a="view", v=str(event_id)))],
+                keyboards.back_to_menu_row(),
+            ),
+        )
+
+    async def list_mine(
+        callback: CallbackQuery, bot: Bot, profile: UserProfile, events: EventService
+    ) -> None:
+        items = await events.of_author(profile.id)
+        rows = [
+            [
+                button(
+                    f"{d:%d.%m} · {_(f'event_type.{k}')} · {n}" + (" ✖" if s != "active" else ""),
+                    Ev(a="view", v=str(i)),
+                )
+            ]
+            for i, d, k, n, s in items[:20]
+        ]
+        await show(
+            callback,
+            bot,
+            _("event.mine_title") if items else _("event.none"),
+            _markup(*rows, [button(_("event.another"), Ev(a="start"))], keyboards.back_to_menu_row()),
+        )
+
+    async def view_event(
+        callback: CallbackQuery, bot: Bot, profile: UserProfile, events: EventService, event_id: int
+    ) -> None:
+        try:
+            await events.draft_of(profile.id, event_id)  # the author's own events only
+        except AccessDenied:
+            await stale_button(callback, bot)
+            return
+        history = await events.history(event_id)
+        lines = [_("event.view_title").format(id=event_id)]
+        for version, action, snap in history:
+            lines.append(
+                _("event.history_line").format(
+                    version=version,
+                    action=_(f"event_action.{action}"),
+                    date=snap["held_on"],
+                    participants=snap["participants"],
+                )
+            )
+        active = history[-1][2].get("status") == "active" if history else False
+        rows = []
+        if active:
+            rows.append(
+                [
+                    button(_("event.fix"), Ev(a="fix", v=str(event_id))),
+                    button(_("event.withdraw"), Ev(a="withdraw", v=str(event_id))),
+                ]
+            )
+        rows.append([button(_("event.mine"), Ev(a="mine"))])
+        await show(callback, bot, "\n".join(lines), _markup(*rows))
+
+    @router.message(EventForm.search, F.text)
+    async def on_search(
+        message: Message, bot: Bot, state: FSMContext, profile: UserProfile, events: EventService
+    ) -> None:
+        data = await state.get_data()
+        await state.set_state(EventForm.measure)
+        await ask_measure(message, bot, events, profile, data.get("kind", ""), (message.text or "")[:100])
+
+    @router.message(EventForm.typed_date, F.text)
+    async def on_typed_date(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        profile: UserProfile,
+        events: EventService,
+        directory: Directory,
+        i18n: I18n,
+    ) -> None:
+        held_on = _parse_date(message.text or "")
+        if held_on is None:
+            await message.answer(_("event.bad_date"), reply_markup=_markup(_cancel()))
+            return
+        if held_on > events.clock().date():
+            await message.answer(_("event.date_future"), reply_markup=_markup(_cancel()))
+            return
+        await state.update_data(held_on=held_on.isoformat())
+        oblast, own_district = area(profile)
+        await ask_district(message, bot, state, directory, oblast, own_district, i18n.current_locale)
+
+    @router.message(EventForm.participants, F.text)
+    async def on_participants(
+        message: Message, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
+    ) -> None:
+        count = _parse_count(message.text or "")
+        if count is None or not 0 <= count <= MAX_PARTICIPANTS:
+            await message.answer(
+                _("event.participants_bad").format(max=MAX_PARTICIPANTS), reply_markup=_markup(_cancel())
+            )
+            return
+        await state.update_data(participants=count)
+        await show_extras(message, bot, state, directory, i18n.current_locale)
+
+    @router.message(EventForm.breakdown, F.text)
+    async def on_breakdown(
+        message: Message, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
+    ) -> None:
+        parts = [_parse_count(p) for p in re.split(r"[\s,;]+", (message.text or "").strip()) if p]
+        data = await state.get_data()
+        if (
+            len(parts) != len(BREAKDOWN_GROUPS)
+            or any(p is None or p < 0 for p in parts)
+            or sum(p or 0 for p in parts) > int(data.get("participants", 0))
+        ):
+            await message.answer(
+                _("event.bad_breakdown").format(total=data.get("participants", 0)),
+                reply_markup=_markup(_cancel()),
+            )
+            return
+        await state.update_data(breakdown=dict(zip(BREAKDOWN_GROUPS, parts, strict=True)))
+        await show_extras(message, bot, state, directory, i18n.current_locale)
+
+    @router.message(EventForm.cost, F.text)
+    async def on_cost(message: Message, state: FSMContext) -> None:
+        text = (message.text or "").strip().replace(" ", "").replace(",", ".")
+        if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", text):
+            await message.answer(_("event.bad_cost"), reply_markup=_markup(_cancel()))
+            return
+        await state.update_data(cost=text)
+        await state.set_state(EventForm.funding)
+        await message.answer(
+            _("event.ask_funding"),
+            reply_markup=_markup(
+                *[[button(_(f"funding.{f}"), Ev(a="funding", v=f))] for f in FUNDING_SOURCES], _cancel()
+            ),
+        )
+
+    @router.message(EventForm.attachment, F.photo | F.document)
+    async def on_attachment(
+        message: Message, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
+    ) -> None:
+        if message.document is not None and (message.document.file_size or 0) > MAX_ATTACHMENT:
+            await message.answer(_("event.attachment_too_big"), reply_markup=_markup(_cancel()))
+            return
+        if message.photo:
+            await state.update_data(attachment_file_id=message.photo[-1].file_id, attachment_kind="photo")
+        elif message.document is not None:
+            await state.update_data(attachment_file_id=message.document.file_id, attachment_kind="document")
+        await show_extras(message, bot, state, directory, i18n.current_locale)
+
+    @router.message(EventForm.kind)
+    @router.message(EventForm.measure)
+    @router.message(EventForm.date)
+    @router.message(EventForm.district)
+    @router.message(EventForm.extras)
+    @router.message(EventForm.funding)
+    async def on_button_expected(message: Message) -> None:
+        await message.answer(_("event.use_buttons"), reply_markup=_markup(_cancel()))
+
+    @router.message(EventForm.typed_date)
+    @router.message(EventForm.participants)
+    @router.message(EventForm.breakdown)
+    @router.message(EventForm.cost)
+    @router.message(EventForm.search)
+    @router.message(EventForm.attachment)
+    async def on_wrong_kind(message: Message, raw_state: str | None) -> None:
+        key = "event.photo_or_document" if (raw_state or "").endswith("attachment") else "event.text_expected"
+        await message.answer(_(key), reply_markup=_markup(_cancel()))
+
+    return router

@@ -1,0 +1,123 @@
+"""A specialist logs a programme event from the phone; the measure's indicators follow; corrections
+keep the history."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from bot.services.events import EventService
+from bot.settings import Settings
+from bot.telegram_emulator.server import FakeTelegramServer
+from db.engine import create_engine, create_sessionmaker
+from db.models import Organisation, User, UserRole
+from tests.conftest import Person, RunningBot
+from tests.test_citizen_e2e import text_of
+
+SPECIALIST = 3001
+SEMINARS, PEOPLE = "2.2.a", "2.2.b"  # Kharkiv task 2 measure 2: practical seminars and specialists trained
+
+
+async def enrol_specialist(settings: Settings, server: FakeTelegramServer) -> None:
+    server.add_user(SPECIALIST)
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        org = Organisation(
+            name="Харківський обласний центр соціальних служб",
+            kind="social_services",
+            oblast="kharkiv",
+            district=None,
+        )
+        session.add(org)
+        await session.flush()
+        user = User(telegram_id=SPECIALIST, roles=[])
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role="specialist", organisation_id=org.id, oblast="kharkiv"))
+    await engine.dispose()
+
+
+async def progress(settings: Settings, year: int) -> dict[str, Decimal]:
+    engine = create_engine(settings.database_url)
+    try:
+        rows = await EventService(create_sessionmaker(engine)).progress("kharkiv-2023-2025", year)
+        return {p.key: p.actual for p in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_seminar_raises_the_indicators_and_a_correction_keeps_history(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol_specialist(bot.settings, server)
+    year = date.today().year
+    before = await progress(bot.settings, year)
+    specialist = Person(server, SPECIALIST)
+    menu = await specialist.say("/staff")
+
+    # The common case: six taps and one typed number.
+    step = await specialist.press("Зареєструвати захід", menu)  # 1
+    step = await specialist.press("Семінар", step)  # 2
+    assert specialist.labels(step)[0].startswith("2.2 ")  # the seminar measure is suggested first
+    step = await specialist.press("2.2 ", step)  # 3
+    step = await specialist.press("Сьогодні", step)  # 4
+    step = await specialist.press("Богодухівський", step)  # 5
+    step = await specialist.say("40")
+    assert "Учасників: 40" in text_of(step)
+    saved = await specialist.press("Зберегти", step)  # 6
+    assert "збережено" in text_of(saved)
+
+    after = await progress(bot.settings, year)
+    assert after[SEMINARS] - before.get(SEMINARS, Decimal(0)) == 1
+    assert after[PEOPLE] - before.get(PEOPLE, Decimal(0)) == 40
+
+    view = await specialist.press("Переглянути", saved)
+    step = await specialist.press("Виправити", view)
+    step = await specialist.say("45")
+    saved = await specialist.press("Зберегти", step)
+    corrected = await progress(bot.settings, year)
+    assert corrected[PEOPLE] - before.get(PEOPLE, Decimal(0)) == 45
+    assert corrected[SEMINARS] - before.get(SEMINARS, Decimal(0)) == 1  # still one seminar
+    view = await specialist.press("Переглянути", saved)
+    history = text_of(view)
+    assert "учасників: 40" in history and "учасників: 45" in history and "виправлено" in history
+
+    await specialist.press("Відкликати", view)
+    withdrawn = await progress(bot.settings, year)
+    assert withdrawn[PEOPLE] == before.get(PEOPLE, Decimal(0))
+
+
+async def test_bad_event_input_is_refused_and_nothing_is_saved(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol_specialist(bot.settings, server)
+    specialist = Person(server, SPECIALIST)
+    step = await specialist.press("Зареєструвати захід", await specialist.say("/staff"))
+    step = await specialist.press("Семінар", step)
+    step = await specialist.press("2.2 ", step)
+    step = await specialist.press("Інша дата", step)
+    assert "не настала" in text_of(await specialist.say("01.01.2099"))
+    assert "Не розпізнано" in text_of(await specialist.say("31.02.2024"))
+    step = await specialist.say("15.05.2024")
+    step = await specialist.press("Уся область", step)
+    for bad in ("-5", "сорок", "100001", "1e9"):
+        assert "ціле число від 0 до 100000" in text_of(await specialist.say(bad))
+    assert "число" in text_of(await specialist.send("sticker"))
+    step = await specialist.say("30")
+    step = await specialist.press("Вартість", step)
+    assert "сума в гривнях" in text_of(await specialist.say("-100"))
+    step = await specialist.say("1500,50")
+    step = await specialist.press("Обласний бюджет", step)
+    assert "1500.50" in text_of(step)
+    await specialist.press("Скасувати", step)
+    assert (await progress(bot.settings, 2024)).get(PEOPLE, Decimal(0)) == 0  # cancelled: nothing saved
+
+
+async def test_a_citizen_cannot_log_events(
+    bot: RunningBot, server: FakeTelegramServer, person: Person
+) -> None:
+    menu = await person.say("/start")
+    answer = await person.press_data("ev:start:", menu["message_id"])
+    assert answer.params.get("text") == "Ця дія вам недоступна."
+    reply = await person.say("/event")
+    assert "Такої команди немає" in text_of(reply)
