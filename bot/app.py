@@ -34,6 +34,7 @@ from db.engine import create_engine, create_sessionmaker, is_sqlite
 from db.migrate import upgrade_to_head
 from handlers import build_routers
 from scheduler.jobs import JobContext, create_scheduler
+from scheduler.outbox import Outbox
 
 log = logging.getLogger("dovira")
 
@@ -54,6 +55,7 @@ class App:
     cases: CaseService
     staff: StaffService
     events: EventService
+    outbox: Outbox
     dispatcher: Dispatcher
     guard: UpdateGuard
 
@@ -94,6 +96,7 @@ async def build_app(settings: Settings) -> App:
     )
     staff = StaffService(sessionmaker)
     events = EventService(sessionmaker)
+    outbox = Outbox(sessionmaker)
     guard = UpdateGuard(i18n)
 
     dp = Dispatcher(storage=storage)
@@ -108,15 +111,29 @@ async def build_app(settings: Settings) -> App:
     dp["cases"] = cases
     dp["staff"] = staff
     dp["events"] = events
+    dp["outbox"] = outbox
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     return App(
-        settings, engine, sessionmaker, i18n, directory, users, storage, cases, staff, events, dp, guard
+        settings,
+        engine,
+        sessionmaker,
+        i18n,
+        directory,
+        users,
+        storage,
+        cases,
+        staff,
+        events,
+        outbox,
+        dp,
+        guard,
     )
 
 
 async def _on_startup(
     bot: Bot,
+    outbox: Outbox,
     i18n: I18n,
     dispatcher: Dispatcher,
     settings: Settings,
@@ -126,16 +143,29 @@ async def _on_startup(
 ) -> None:
     await register_commands(bot, i18n)
     # APScheduler needs the running loop: start it here, not when the dispatcher is built.
-    ctx = JobContext(bot, cases, users, i18n, directory, settings.admin_ids, settings.case_retention_days)
+    ctx = JobContext(
+        bot, outbox, cases, users, i18n, directory, settings.admin_ids, settings.case_retention_days
+    )
     scheduler = create_scheduler(ctx, settings.timezone)
     scheduler.start()
     dispatcher["scheduler"] = scheduler
+    stop = asyncio.Event()
+    dispatcher["outbox_stop"] = stop
+    dispatcher["outbox_task"] = asyncio.create_task(outbox.run(bot, stop))
 
 
-async def _on_shutdown(dispatcher: Dispatcher) -> None:
+async def _on_shutdown(dispatcher: Dispatcher, outbox: Outbox) -> None:
     scheduler = dispatcher.workflow_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    stop, task = (
+        dispatcher.workflow_data.pop("outbox_stop", None),
+        dispatcher.workflow_data.pop("outbox_task", None),
+    )
+    if stop is not None and task is not None:
+        stop.set()
+        outbox.wake()
+        await asyncio.wait_for(task, 10)
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:

@@ -285,3 +285,84 @@ class EventVersion(Base):
     snapshot: Mapped[str] = mapped_column(Text, nullable=False)  # JSON of the event's fields
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class OutboxMessage(Base):
+    """A message the bot sends on its own (reminders, digests, notices). One row per recipient and
+    purpose: enqueuing the same purpose twice is a no-op, so a restart neither repeats nor drops one."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("recipient", "purpose", name="uq_outbox_recipient_purpose"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    purpose: Mapped[str] = mapped_column(String(160), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    markup: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of an inline keyboard
+    document_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    document: Mapped[bytes | None] = mapped_column(nullable=True)
+    protect: Mapped[bool] = mapped_column(default=True, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PoliceReport(Base):
+    """An organisation's monthly notification to the regional police HQ: nil, or signals."""
+
+    __tablename__ = "police_reports"
+    __table_args__ = (UniqueConstraint("organisation_id", "month", name="uq_police_reports_org_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    month: Mapped[str] = mapped_column(String(7), nullable=False, index=True)  # YYYY-MM
+    nil: Mapped[bool] = mapped_column(nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+class PoliceSignal(Base):
+    __tablename__ = "police_signals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("police_reports.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # threat, offence, persons
+    exploitation: Mapped[str] = mapped_column(String(20), nullable=False)
+    district: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    description_enc: Mapped[bytes | None] = mapped_column(nullable=True)
+    added_in_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class PoliceReportVersion(Base):
+    """Each filing and amendment of a monthly notification, kept (the descriptions encrypted)."""
+
+    __tablename__ = "police_report_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("police_reports.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    snapshot_enc: Mapped[bytes] = mapped_column(nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class DigestAck(Base):
+    """The police liaison's acknowledgement of a month's digest for an oblast."""
+
+    __tablename__ = "digest_acks"
+    __table_args__ = (UniqueConstraint("oblast", "month", name="uq_digest_acks_oblast_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False)
+    month: Mapped[str] = mapped_column(String(7), nullable=False)
+    acknowledged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )

@@ -17,8 +17,9 @@ from bot.keyboards import Menu
 from bot.services.cases import CaseError, CaseService
 from bot.services.throttle import Throttle
 from bot.services.users import UserService
-from handlers.notify import language_of, relay, send_to
+from handlers.notify import language_of, notify, relay
 from handlers.ui import chat_id_of, show, stale_button
+from scheduler.outbox import Outbox
 
 
 class MyCase(StatesGroup):
@@ -118,6 +119,7 @@ def create_router() -> Router:
         state: FSMContext,
         users: UserService,
         i18n: I18n,
+        outbox: Outbox,
     ) -> None:
         await state.clear()
         try:
@@ -127,7 +129,7 @@ def create_router() -> Router:
             return
         if owner is not None:
             with i18n.use_locale(language_of(users, i18n, owner)):
-                await send_to(bot, owner, _("relay.citizen_closed"))
+                await notify(outbox, owner, f"case.chat_closed:{callback_data.id}", _("relay.citizen_closed"))
         await show(callback, bot, _("mycase.chat_closed"), keyboards.only_menu())
 
     @router.callback_query(Cz.filter(F.a == "withdraw"))
@@ -142,6 +144,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
+        outbox: Outbox,
     ) -> None:
         try:
             case, owner = await cases.withdraw(chat_id_of(callback), callback_data.id)
@@ -153,7 +156,12 @@ def create_router() -> Router:
             return
         if owner is not None:
             with i18n.use_locale(language_of(users, i18n, owner)):
-                await send_to(bot, owner, _("notice.case.withdrawn").format(code=render.code(case.code)))
+                await notify(
+                    outbox,
+                    owner,
+                    f"case.withdrawn:{case.id}",
+                    _("notice.case.withdrawn").format(code=render.code(case.code)),
+                )
         await show(callback, bot, _("mycase.withdrawn"), keyboards.only_menu())
 
     @router.callback_query(Cz.filter())

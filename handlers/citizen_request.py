@@ -35,6 +35,7 @@ from bot.services.users import UserService
 from bot.settings import Settings
 from handlers.notify import notify_new_case
 from handlers.ui import chat_id_of, show, stale_button
+from scheduler.outbox import Outbox
 
 
 class RequestForm(StatesGroup):
@@ -394,6 +395,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         settings: Settings,
+        outbox: Outbox,
     ) -> None:
         data = await state.get_data()
         try:
@@ -430,7 +432,7 @@ def create_router() -> Router:
         )
         recipients = await cases.coordinators_for(case.oblast, case.district)
         # No coordinator covers the area yet: the deployment's admins must hear of it at once.
-        await notify_new_case(bot, i18n, users, recipients or sorted(settings.admin_ids), case, directory)
+        await notify_new_case(outbox, i18n, users, recipients or sorted(settings.admin_ids), case, directory)
 
     # Anything but the expected answer while the dialog runs: say what is expected, ask again.
     @router.message(RequestForm.description)

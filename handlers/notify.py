@@ -19,6 +19,7 @@ from bot import render
 from bot.services.cases import CaseSummary
 from bot.services.directory import Directory
 from bot.services.users import UserService
+from scheduler.outbox import Outbox, Outgoing
 
 log = logging.getLogger("dovira")
 
@@ -28,19 +29,15 @@ def language_of(users: UserService, i18n: I18n, telegram_id: int) -> str:
     return profile.language if profile is not None and profile.language else i18n.default_locale
 
 
-async def send_to(
-    bot: Bot, telegram_id: int, text: str, markup: InlineKeyboardMarkup | None = None, *, protect: bool = True
-) -> bool:
-    try:
-        await bot.send_message(telegram_id, text, reply_markup=markup, protect_content=protect)
-        return True
-    except TelegramAPIError as exc:
-        log.warning("could not deliver a notification: %s", type(exc).__name__)
-        return False
+async def notify(
+    outbox: Outbox, recipient: int, purpose: str, text: str, markup: InlineKeyboardMarkup | None = None
+) -> int:
+    """One message the bot sends on its own, through the outbox (once per recipient and purpose)."""
+    return await outbox.enqueue([Outgoing(recipient, purpose, text, markup)])
 
 
 async def notify_new_case(
-    bot: Bot,
+    outbox: Outbox,
     i18n: I18n,
     users: UserService,
     recipients: list[int],
@@ -49,15 +46,15 @@ async def notify_new_case(
     kind: str = "case.new",
 ) -> int:
     """Tell coordinators about a case, with the minimum data and buttons to accept or open it."""
-    sent = 0
+    messages = []
     for telegram_id in recipients:
         lang = language_of(users, i18n, telegram_id)
         # context(): this also runs from scheduler jobs, outside any update's i18n middleware.
         with i18n.context(), i18n.use_locale(lang):
             text = i18n.gettext(f"notice.{kind}") + "\n\n" + render.case_summary(case, directory, lang)
             markup = ck.new_case_notice(case.id) if case.status == "new" else None
-            sent += await send_to(bot, telegram_id, text, markup)
-    return sent
+        messages.append(Outgoing(telegram_id, f"{kind}:{case.id}", text, markup))
+    return await outbox.enqueue(messages)
 
 
 async def relay(

@@ -22,8 +22,9 @@ from bot.services.cases import PAGE_SIZE, CaseError, CaseService, Outcome, Statu
 from bot.services.directory import Directory
 from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile, UserService
-from handlers.notify import language_of, relay, send_to
+from handlers.notify import language_of, notify, relay
 from handlers.ui import chat_id_of, show
+from scheduler.outbox import Outbox
 
 
 class StaffWriting(StatesGroup):
@@ -94,6 +95,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
+        outbox: Outbox,
     ) -> None:
         lang = i18n.current_locale
         action, case_id = callback_data.a, callback_data.id
@@ -135,9 +137,10 @@ def create_router() -> Router:
                     return
                 for telegram_id in recipients:
                     with i18n.use_locale(language_of(users, i18n, telegram_id)):
-                        await send_to(
-                            bot,
+                        await notify(
+                            outbox,
                             telegram_id,
+                            f"referral.new:{case.id}:{callback_data.v}",
                             _("notice.referral.new")
                             + "\n\n"
                             + render.case_summary(case, directory, i18n.current_locale),
@@ -155,7 +158,9 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 if citizen is not None:
-                    await send_to(bot, citizen, render.citizen_status(case), ck.my_case(case))
+                    with i18n.use_locale(language_of(users, i18n, citizen)):
+                        text, markup = render.citizen_status(case), ck.my_case(case)
+                    await notify(outbox, citizen, f"case.status:{case.id}:{case.status.value}", text, markup)
                 await open_card(callback, bot, cases, profile, directory, lang, case_id)
             elif action == "close":
                 await cases.card(profile.id, profile.staff, case_id)  # scope check before offering
@@ -253,6 +258,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
+        outbox: Outbox,
     ) -> None:
         lang = i18n.current_locale
         try:
@@ -291,7 +297,13 @@ def create_router() -> Router:
                         note = _(key).format(code=render.code(view.case.code))
                         if not accept:
                             note += "\n" + _(f"decline.{callback_data.v}")
-                        await send_to(bot, owner, note, ck.reply_to_citizen(view.case.id))
+                        await notify(
+                            outbox,
+                            owner,
+                            f"referral.answer:{view.id}",
+                            note,
+                            ck.reply_to_citizen(view.case.id),
+                        )
             elif callback_data.a == "decline":
                 await cases.referral(profile.id, profile.staff, callback_data.id)  # scope check
                 await show(callback, bot, _("referral.choose_reason"), ck.decline_reasons(callback_data.id))

@@ -21,7 +21,8 @@ from bot import render
 from bot.services.cases import CaseService
 from bot.services.directory import Directory
 from bot.services.users import UserService
-from handlers.notify import language_of, notify_new_case, send_to
+from handlers.notify import language_of, notify, notify_new_case
+from scheduler.outbox import Outbox
 
 log = logging.getLogger("dovira")
 
@@ -29,6 +30,7 @@ log = logging.getLogger("dovira")
 @dataclass
 class JobContext:
     bot: Bot
+    outbox: Outbox
     cases: CaseService
     users: UserService
     i18n: I18n
@@ -39,7 +41,7 @@ class JobContext:
 
 async def case_deadlines(ctx: JobContext) -> int:
     """New cases not accepted in time remind the area's coordinators, then escalate to the regional
-    coordinators and admins; referrals unanswered in time remind the organisation. Returns messages sent."""
+    coordinators and admins; referrals unanswered in time remind the organisation. Returns messages queued."""
     sent = 0
     for notice in await ctx.cases.due_notices():
         recipients = list(notice.recipients)
@@ -47,7 +49,7 @@ async def case_deadlines(ctx: JobContext) -> int:
             recipients = sorted(set(recipients) | ctx.admin_ids)
         if notice.kind.startswith("case."):
             sent += await notify_new_case(
-                ctx.bot, ctx.i18n, ctx.users, recipients, notice.case, ctx.directory, kind=notice.kind
+                ctx.outbox, ctx.i18n, ctx.users, recipients, notice.case, ctx.directory, kind=notice.kind
             )
             continue
         for telegram_id in recipients:
@@ -61,9 +63,10 @@ async def case_deadlines(ctx: JobContext) -> int:
                 markup = ck.InlineKeyboardMarkup(
                     inline_keyboard=[[ck.button(ctx.i18n.gettext("referral.list"), ck.Rf(a="list"))]]
                 )
-                sent += await send_to(ctx.bot, telegram_id, text, markup)
+                purpose = f"referral.remind:{notice.extra.get('referral')}"
+                sent += await notify(ctx.outbox, telegram_id, purpose, text, markup)
     if sent:
-        log.info("case deadlines: %d reminders sent", sent)
+        log.info("case deadlines: %d reminders queued", sent)
     return sent
 
 

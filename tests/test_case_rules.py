@@ -96,7 +96,7 @@ async def test_deadline_reminds_then_escalates_once_each(app: App, server: FakeT
         server.add_user(telegram_id)
     case = await app.cases.create(draft(), citizen_chat_id=1001)
     bot = server.create_bot()
-    ctx = JobContext(bot, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180)
+    ctx = JobContext(bot, app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180)
     try:
         clock.now = T0 + timedelta(hours=3, minutes=59)
         assert await case_deadlines(ctx) == 0  # not yet overdue
@@ -106,6 +106,7 @@ async def test_deadline_reminds_then_escalates_once_each(app: App, server: FakeT
         clock.now = T0 + timedelta(hours=8, minutes=2)
         assert await case_deadlines(ctx) == 2  # escalation: the regional coordinator and the admin
         assert await case_deadlines(ctx) == 0
+        assert await app.outbox.send_due(bot) == 4  # through the outbox, each once
         texts = {
             m["chat"]["id"]: [x["text"] for x in server.bot_messages(m["chat"]["id"])]
             for m in server.bot_messages(2002) + server.bot_messages(900)
@@ -132,12 +133,13 @@ async def test_unanswered_referral_reminds_the_organisation(app: App, server: Fa
     _summary, recipients = await app.cases.refer(coord_id, [COORD], case.id, org_id)
     assert recipients == [3001]
     bot = server.create_bot()
-    ctx = JobContext(bot, app.cases, app.users, app.i18n, app.directory, frozenset(), 180)
+    ctx = JobContext(bot, app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset(), 180)
     try:
         clock.now = T0 + timedelta(hours=47)
         assert await case_deadlines(ctx) == 0
         clock.now = T0 + timedelta(hours=48, minutes=1)
         assert await case_deadlines(ctx) == 1
+        assert await app.outbox.send_due(bot) == 1
         assert "Направлення чекає" in server.bot_messages(3001)[-1]["text"]
         assert await case_deadlines(ctx) == 0
     finally:
@@ -152,7 +154,9 @@ async def test_retention_purges_content_and_keeps_statistics(app: App, server: F
     await app.cases.accept(coord_id, [COORD], case.id)
     await app.cases.staff_message(coord_id, [COORD], case.id, "повідомлення", None)
     await app.cases.set_status(coord_id, [COORD], case.id, Status.CLOSED, Outcome.HELPED)
-    ctx = JobContext(server.create_bot(), app.cases, app.users, app.i18n, app.directory, frozenset(), 180)
+    ctx = JobContext(
+        server.create_bot(), app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset(), 180
+    )
     try:
         clock.now = T0 + timedelta(days=179)
         assert await retention_purge(ctx) == 0
