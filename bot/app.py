@@ -25,6 +25,7 @@ from bot.services.catalogue import load_catalogue
 from bot.services.crypto import Cipher, load_or_create_key
 from bot.services.directory import Directory, load_directory
 from bot.services.events import EventService, sync_catalogue
+from bot.services.police_reports import PoliceReportService
 from bot.services.staff import StaffService
 from bot.services.users import UserService
 from bot.session import DoviraSession
@@ -56,6 +57,7 @@ class App:
     staff: StaffService
     events: EventService
     outbox: Outbox
+    police: PoliceReportService
     dispatcher: Dispatcher
     guard: UpdateGuard
 
@@ -97,6 +99,7 @@ async def build_app(settings: Settings) -> App:
     staff = StaffService(sessionmaker)
     events = EventService(sessionmaker)
     outbox = Outbox(sessionmaker)
+    police = PoliceReportService(sessionmaker, cipher)
     guard = UpdateGuard(i18n)
 
     dp = Dispatcher(storage=storage)
@@ -112,22 +115,24 @@ async def build_app(settings: Settings) -> App:
     dp["staff"] = staff
     dp["events"] = events
     dp["outbox"] = outbox
+    dp["police"] = police
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     return App(
-        settings,
-        engine,
-        sessionmaker,
-        i18n,
-        directory,
-        users,
-        storage,
-        cases,
-        staff,
-        events,
-        outbox,
-        dp,
-        guard,
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        i18n=i18n,
+        directory=directory,
+        users=users,
+        storage=storage,
+        cases=cases,
+        staff=staff,
+        events=events,
+        outbox=outbox,
+        police=police,
+        dispatcher=dp,
+        guard=guard,
     )
 
 
@@ -140,6 +145,8 @@ async def _on_startup(
     cases: CaseService,
     users: UserService,
     directory: Directory,
+    police: PoliceReportService,
+    staff: StaffService,
 ) -> None:
     await register_commands(bot, i18n)
     # APScheduler needs the running loop: start it here, not when the dispatcher is built.

@@ -55,6 +55,13 @@ class EvStart(CallbackData, prefix="ev"):
     v: str = ""
 
 
+class PrStart(CallbackData, prefix="pr"):
+    """Monthly police notifications (handled in handlers/police_reports.py, same prefix there)."""
+
+    a: str
+    v: str = ""
+
+
 DECLINE_REASONS = ("not_our_profile", "no_capacity", "outside_area", "other")
 VICTIM_STATUS_STEPS = ("applied", "granted", "refused")
 
@@ -312,5 +319,9 @@ def workspace() -> InlineKeyboardMarkup:
         [button(_("staff.cases"), Cs(a="list"))],
         [button(_("staff.referrals"), Rf(a="list"))],
         [button(_("event.log"), EvStart(a="start")), button(_("event.mine"), EvStart(a="mine"))],
+        [
+            button(_("police.file"), PrStart(a="start")),
+            button(_("police.compliance"), PrStart(a="compliance")),
+        ],
         back_to_menu_row(),
     )

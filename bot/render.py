@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services.cases import CaseCard, CaseSummary, ReferralView
 from bot.services.directory import Directory, Entry
+from bot.services.police_reports import OrgStatus
 from bot.services.selfcheck import Verdict
 
 ENTRIES_PER_PAGE = 4
@@ -197,3 +198,56 @@ def referral_card(view: ReferralView, directory: Directory, lang: str) -> str:
     elif view.status == "pending":
         parts.append(_("referral.accept_to_see"))
     return fit("\n\n".join(parts))
+
+
+# --- monthly police notifications ---------------------------------------------------------------
+def month(key: str) -> str:
+    """2026-10 -> 10.2026"""
+    return f"{key[5:7]}.{key[:4]}"
+
+
+def police_digest(
+    statuses: list[OrgStatus], month_key: str, oblast_name: str, directory: Directory, lang: str
+) -> tuple[str, list[str]]:
+    """The digest as a short message, and as the lines of the official letter (with descriptions)."""
+    filed = [s for s in statuses if s.state == "signals"]
+    nil = [s for s in statuses if s.state == "nil"]
+    missing = [s for s in statuses if s.state == "missing"]
+    head = _("police.digest_title").format(month=month(month_key), oblast=escape(oblast_name))
+    parts = [f"<b>{head}</b>"]
+    if filed:
+        parts.append(
+            _("police.digest_signals")
+            + "\n"
+            + "\n".join(f"• {escape(s.name)}: {len(s.signals)}" for s in filed)
+        )
+    parts.append(_("police.digest_nil") + " " + (", ".join(escape(s.name) for s in nil) or "—"))
+    parts.append(_("police.digest_missing") + " " + (", ".join(escape(s.name) for s in missing) or "—"))
+    parts.append(_("police.digest_letter"))
+    letter = [head]
+    for s in filed:
+        letter.append(s.name)
+        for signal in s.signals:
+            district = directory.district(signal.district) if signal.district else None
+            where = district.name.get(lang) if district else oblast_name
+            letter.append(
+                f"— {_(f'signal.{signal.kind}')}; {_(f'exploitation.{signal.exploitation}')}; "
+                f"{where}: {signal.description}"
+            )
+    letter.append(_("police.digest_nil") + " " + (", ".join(s.name for s in nil) or "—"))
+    letter.append(_("police.digest_missing") + " " + (", ".join(s.name for s in missing) or "—"))
+    return fit("\n\n".join(parts)), letter
+
+
+def compliance_table(statuses: list[OrgStatus], month_key: str, acknowledged: bool) -> str:
+    lines = [_("police.compliance_title").format(month=month(month_key))]
+    marks = {"signals": "📨", "nil": "✅", "missing": "❌"}
+    for s in statuses:
+        lines.append(
+            f"{marks[s.state]} {escape(s.name)} — {_(f'police.state.{s.state}')}"
+            + (f" ({len(s.signals)})" if s.signals else "")
+        )
+    if not statuses:
+        lines.append(_("police.no_orgs"))
+    lines.append(_("police.acknowledged") if acknowledged else _("police.not_acknowledged"))
+    return fit("\n".join(lines))

@@ -41,6 +41,7 @@ HOW_TO_SET = {
     "CASE_ACCEPT_HOURS": "Set CASE_ACCEPT_HOURS to the hours a new case may wait (default 4).",
     "REFERRAL_ANSWER_HOURS": "Set REFERRAL_ANSWER_HOURS to the hours an organisation has (default 48).",
     "CASE_RETENTION_DAYS": "Set CASE_RETENTION_DAYS to the days closed cases are kept (default 180).",
+    "POLICE_REPORT_DAY": "Set POLICE_REPORT_DAY to the day of the next month (1-28) the digest is due.",
     "ENCRYPTION_KEY": (
         "Set ENCRYPTION_KEY to a Fernet key (44 characters of url-safe base64), e.g. the output of "
         '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`, '
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
     case_accept_hours: float = Field(default=4, gt=0, le=24 * 30, alias="CASE_ACCEPT_HOURS")
     referral_answer_hours: float = Field(default=48, gt=0, le=24 * 90, alias="REFERRAL_ANSWER_HOURS")
     case_retention_days: int = Field(default=180, ge=1, le=3650, alias="CASE_RETENTION_DAYS")
+    police_report_day: int = Field(default=5, ge=1, le=28, alias="POLICE_REPORT_DAY")
     key_file: Path = Field(default=Path("dovira.key"), alias="KEY_FILE")
     data_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "data", alias="DATA_DIR")
 

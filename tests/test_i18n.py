@@ -17,6 +17,7 @@ from bot.services.cases import SEXES, Outcome, Situation, Status
 from bot.services.catalogue import EventType
 from bot.services.directory import Need
 from bot.services.events import BREAKDOWN_GROUPS, FUNDING_SOURCES
+from bot.services.police_reports import EXPLOITATION_TYPES, SIGNAL_KINDS
 from bot.services.selfcheck import QUESTIONS, Risk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,7 @@ def _keys_in_code() -> set[str]:
     return keys
 
 
-ERROR_KEY = re.compile(r"""(?:CaseError|InviteError|EventError)\(\s*["']([a-z_.]+)["']""")
+ERROR_KEY = re.compile(r"""(?:CaseError|InviteError|EventError|ReportError)\(\s*["']([a-z_.]+)["']""")
 EVENT_KINDS = (
     "created",
     "consent",
@@ -66,6 +67,8 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"event_type.{t.value}" for t in EventType} | {f"group.{g}" for g in BREAKDOWN_GROUPS}
     keys |= {f"funding.{f}" for f in FUNDING_SOURCES}
     keys |= {f"event_action.{a}" for a in ("logged", "corrected", "withdrawn")}
+    keys |= {f"signal.{k}" for k in SIGNAL_KINDS} | {f"exploitation.{e}" for e in EXPLOITATION_TYPES}
+    keys |= {f"police.state.{s}" for s in ("signals", "nil", "missing")}
     for path in (ROOT / "bot" / "services").glob("*.py"):  # errors a service raises are shown by key
         keys.update(ERROR_KEY.findall(path.read_text("utf-8")))
     keys |= {f"advice.button.{t}" for t in ADVICE_TOPICS}

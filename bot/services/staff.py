@@ -246,6 +246,12 @@ class StaffService:
             }
         )
 
+    async def of_organisation(self, organisation_id: int, role: str) -> list[int]:
+        return await self.telegram_ids(lambda r: r.organisation_id == organisation_id and r.role == role)
+
+    async def of_oblast(self, oblast: str, role: str) -> list[int]:
+        return await self.telegram_ids(lambda r: r.oblast == oblast and r.role == role)
+
     async def audit(
         self, actor_id: int | None, action: str, case_id: int | None = None, detail: str | None = None
     ) -> None:
