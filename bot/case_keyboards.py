@@ -319,6 +319,7 @@ def workspace() -> InlineKeyboardMarkup:
         [button(_("staff.cases"), Cs(a="list"))],
         [button(_("staff.referrals"), Rf(a="list"))],
         [button(_("event.log"), EvStart(a="start")), button(_("event.mine"), EvStart(a="mine"))],
+        [button(_("event.scope"), EvStart(a="scope"))],
         [
             button(_("police.file"), PrStart(a="start")),
             button(_("police.compliance"), PrStart(a="compliance")),

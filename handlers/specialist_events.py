@@ -268,6 +268,20 @@ def create_router() -> Router:
             await save(callback, bot, state, profile, events, directory, lang)
         elif a == "mine":
             await list_mine(callback, bot, profile, events)
+        elif a == "scope":
+            try:
+                items, total = await events.in_scope(profile.staff)
+            except AccessDenied:
+                await callback.answer(_("staff.denied"), show_alert=True)
+                return
+            lines = [_("event.scope_title").format(count=total)]
+            for held_on, kind, participants, district_id, number in items:
+                place = directory.district(district_id) if district_id else None
+                where = place.name.get(lang) if place else _("event.whole_oblast")
+                lines.append(
+                    f"{held_on:%d.%m.%Y} · {_(f'event_type.{kind}')} · {number} · {where} · {participants}"
+                )
+            await show(callback, bot, "\n".join(lines), _markup(keyboards.back_to_menu_row()))
         elif a == "view" and v.isascii() and v.isdigit():
             await view_event(callback, bot, profile, events, int(v))
         elif a == "withdraw" and v.isascii() and v.isdigit():

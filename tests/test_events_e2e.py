@@ -121,3 +121,50 @@ async def test_a_citizen_cannot_log_events(
     assert answer.params.get("text") == "Ця дія вам недоступна."
     reply = await person.say("/event")
     assert "Такої команди немає" in text_of(reply)
+
+
+async def test_coordinators_see_events_in_their_area_and_huge_files_are_refused(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol_specialist(bot.settings, server)
+    specialist = Person(server, SPECIALIST)
+    step = await specialist.press("Зареєструвати захід", await specialist.say("/staff"))
+    step = await specialist.press("Семінар", step)
+    step = await specialist.press("2.2 ", step)
+    step = await specialist.press("Сьогодні", step)
+    step = await specialist.press("Богодухівський", step)
+    step = await specialist.say("12")
+    step = await specialist.press("Фото чи документ", step)
+    mark = len(server.calls)
+    server.send_message_update(
+        SPECIALIST,
+        document={
+            "file_id": "big",
+            "file_unique_id": "big",
+            "file_name": "report.pdf",
+            "file_size": 60 * 1024 * 1024,
+        },
+    )
+    refused = await server.wait_for_call("sendMessage", after=mark)
+    assert "до 20 МБ" in refused.params["text"]
+    step = await specialist.send("photo")
+    assert "Додано файл" in text_of(step)
+    await specialist.press("Зберегти", step)
+
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        for telegram_id, district in ((2001, "kharkiv-bohodukhiv"), (2002, "kharkiv-izium")):
+            server.add_user(telegram_id)
+            user = User(telegram_id=telegram_id, roles=[])
+            session.add(user)
+            await session.flush()
+            session.add(UserRole(user_id=user.id, role="coordinator", oblast="kharkiv", district=district))
+    await engine.dispose()
+    here = Person(server, 2001)
+    listing = await here.press("Заходи в моїй зоні", await here.say("/staff"))
+    assert "Заходи у вашій зоні: 1" in text_of(listing) and "Семінар · 2.2" in text_of(listing)
+    other = Person(server, 2002)
+    listing = await other.press("Заходи в моїй зоні", await other.say("/staff"))
+    assert "Заходи у вашій зоні: 0" in text_of(listing)
+    denied = await specialist.press_data("ev:scope:", listing["message_id"])
+    assert denied.params.get("text") == "Ця дія вам недоступна."

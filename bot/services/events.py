@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.catalogue import EventType, Feed, Indicator, Programme
@@ -335,6 +335,30 @@ class EventService:
                 .limit(50)
             )
             return [(e.id, e.held_on, e.event_type, e.participants, e.status) for e in rows]
+
+    async def in_scope(
+        self, staff: Sequence[StaffRole], limit: int = 20
+    ) -> tuple[list[tuple[date, str, int, str | None, str]], int]:
+        """Events in a coordinator's scope, newest first: (date, type, participants, district, measure)."""
+        scopes = [r for r in staff if r.role == Role.COORDINATOR and r.oblast]
+        if not scopes:
+            raise AccessDenied("event.scope")
+        conditions = [
+            and_(Event.oblast == r.oblast, Event.district == r.district)
+            if r.district
+            else Event.oblast == r.oblast
+            for r in scopes
+        ]
+        query = select(Event, MeasureRow).join(MeasureRow).where(or_(*conditions), Event.status == "active")
+        async with self._sm() as session:
+            total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+            rows = (
+                await session.execute(query.order_by(Event.held_on.desc(), Event.id.desc()).limit(limit))
+            ).all()
+            return [
+                (e.held_on, e.event_type, e.participants, e.district, f"{m.task_number}.{m.number}")
+                for e, m in rows
+            ], total
 
     async def history(self, event_id: int) -> list[tuple[int, str, dict[str, object]]]:
         async with self._sm() as session:
