@@ -25,10 +25,12 @@ from bot.services.directory import Directory
 from bot.services.events import (
     BREAKDOWN_GROUPS,
     FUNDING_SOURCES,
+    HUMANITARIAN_GROUPS,
     MAX_PARTICIPANTS,
     EventDraft,
     EventError,
     EventService,
+    breakdown_fits,
 )
 from bot.services.staff import AccessDenied, Role
 from bot.services.users import UserProfile
@@ -106,7 +108,8 @@ def create_router() -> Router:
         query: str | None = None,
     ) -> None:
         oblast, _district = area(profile)
-        measures = (await events.measures(oblast, kind, query))[:MEASURES_SHOWN]
+        organisation = next((r.organisation_id for r in profile.staff if r.organisation_id), None)
+        measures = (await events.measures(oblast, kind, query, organisation))[:MEASURES_SHOWN]
         rows = [
             [button(f"{m.task_number}.{m.number} {m.title}"[:60], Ev(a="measure", v=str(m.id)))]
             for m in measures
@@ -474,17 +477,19 @@ def create_router() -> Router:
     ) -> None:
         parts = [_parse_count(p) for p in re.split(r"[\s,;]+", (message.text or "").strip()) if p]
         data = await state.get_data()
-        if (
-            len(parts) != len(BREAKDOWN_GROUPS)
-            or any(p is None or p < 0 for p in parts)
-            or sum(p or 0 for p in parts) > int(data.get("participants", 0))
-        ):
+        # Four numbers: the programme's groups; seven: the humanitarian breakdown.
+        groups = {len(BREAKDOWN_GROUPS): BREAKDOWN_GROUPS, len(HUMANITARIAN_GROUPS): HUMANITARIAN_GROUPS}.get(
+            len(parts)
+        )
+        counts = [p for p in parts if p is not None]
+        breakdown = dict(zip(groups, counts, strict=True)) if groups and len(counts) == len(parts) else None
+        if breakdown is None or not breakdown_fits(breakdown, int(data.get("participants", 0))):
             await message.answer(
                 _("event.bad_breakdown").format(total=data.get("participants", 0)),
                 reply_markup=_markup(_cancel()),
             )
             return
-        await state.update_data(breakdown=dict(zip(BREAKDOWN_GROUPS, parts, strict=True)))
+        await state.update_data(breakdown=breakdown)
         await show_extras(message, bot, state, directory, i18n.current_locale)
 
     @router.message(EventForm.cost, F.text)

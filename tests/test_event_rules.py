@@ -94,3 +94,16 @@ async def test_indicators_count_in_sql_by_year_and_district(app: App) -> None:
     assert by_key["2.2.a"].target == 4 and by_key["2.2.a"].percent == 50.0
     izium = {p.key: p.actual for p in await app.events.progress("kharkiv-2023-2025", 2024, "kharkiv-izium")}
     assert izium["2.2.b"] == 20
+
+
+def test_breakdowns_the_programme_way_and_the_humanitarian_way() -> None:
+    from bot.services.events import breakdown_fits
+
+    assert breakdown_fits({"specialists": 10, "pupils": 20, "idps": 5, "others": 5}, 40)
+    assert not breakdown_fits({"specialists": 10, "pupils": 20, "idps": 5, "others": 6}, 40)
+    humanitarian = {"girls": 5, "boys": 5, "women": 12, "men": 8, "elderly": 2, "disability": 1, "idps": 30}
+    assert breakdown_fits(humanitarian, 32)  # of whom IDPs overlap the age groups
+    assert not breakdown_fits({**humanitarian, "idps": 33}, 32)
+    assert not breakdown_fits({**humanitarian, "women": 13}, 32)
+    assert not breakdown_fits({"girls": 1, "pupils": 1}, 10)  # the two ways are not mixed
+    assert not breakdown_fits({"girls": -1}, 10)

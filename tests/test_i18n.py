@@ -16,7 +16,7 @@ from bot.keyboards import ADVICE_TOPICS
 from bot.services.cases import SEXES, Outcome, Situation, Status
 from bot.services.catalogue import EventType
 from bot.services.directory import Need
-from bot.services.events import BREAKDOWN_GROUPS, FUNDING_SOURCES
+from bot.services.events import BREAKDOWN_GROUPS, FUNDING_SOURCES, HUMANITARIAN_GROUPS
 from bot.services.police_reports import EXPLOITATION_TYPES, SIGNAL_KINDS
 from bot.services.selfcheck import QUESTIONS, Risk
 
@@ -64,7 +64,9 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"referral.status.{v}" for v in ("pending", "accepted", "declined")}
     keys |= {f"filter.{v}" for v in ("open", "new", "closed")} | {f"event.{k}" for k in EVENT_KINDS}
     keys |= {f"notice.{k}" for k in ("case.new", "case.remind", "case.escalate", "referral.remind")}
-    keys |= {f"event_type.{t.value}" for t in EventType} | {f"group.{g}" for g in BREAKDOWN_GROUPS}
+    keys |= {f"event_type.{t.value}" for t in EventType} | {
+        f"group.{g}" for g in (*BREAKDOWN_GROUPS, *HUMANITARIAN_GROUPS)
+    }
     keys |= {f"funding.{f}" for f in FUNDING_SOURCES}
     keys |= {f"event_action.{a}" for a in ("logged", "corrected", "withdrawn")}
     keys |= {f"signal.{k}" for k in SIGNAL_KINDS} | {f"exploitation.{e}" for e in EXPLOITATION_TYPES}

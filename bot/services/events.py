@@ -24,7 +24,26 @@ from db.models import AuditEntry, Event, EventVersion, IndicatorRow, MeasureRow,
 MAX_PARTICIPANTS = 100_000
 MAX_COST = Decimal("100000000")  # UAH; beyond this a typo is more likely than a real event
 BREAKDOWN_GROUPS = ("specialists", "pupils", "idps", "others")
+# As humanitarian reporting counts people: girls/boys 0-17, women/men 18-59, 60+; then, of all of
+# them, persons with disability and IDPs (these two overlap the others).
 HUMANITARIAN_GROUPS = ("girls", "boys", "women", "men", "elderly", "disability", "idps")
+_HUMANITARIAN_OF_WHICH = ("disability", "idps")
+
+
+def breakdown_fits(breakdown: dict[str, int], participants: int) -> bool:
+    """Counts are non-negative, of known groups, and no more people than took part."""
+    if any(v < 0 for v in breakdown.values()):
+        return False
+    if set(breakdown) <= set(BREAKDOWN_GROUPS):
+        return sum(breakdown.values()) <= participants
+    if set(breakdown) <= set(HUMANITARIAN_GROUPS):
+        by_age = sum(v for k, v in breakdown.items() if k not in _HUMANITARIAN_OF_WHICH)
+        return by_age <= participants and all(
+            breakdown.get(k, 0) <= participants for k in _HUMANITARIAN_OF_WHICH
+        )
+    return False
+
+
 FUNDING_SOURCES = ("state", "oblast", "local", "other", "none")
 
 
@@ -149,10 +168,26 @@ class EventService:
             return [(p.id, p.title_uk, p.first_year, p.last_year) for p in rows]
 
     async def measures(
-        self, oblast: str, event_type: str | None = None, query: str | None = None
+        self,
+        oblast: str,
+        event_type: str | None = None,
+        query: str | None = None,
+        organisation_id: int | None = None,
     ) -> list[MeasureView]:
-        """Measures of the oblast's programmes; the ones that list `event_type` first; filtered by text."""
+        """Measures of the oblast's programmes, filtered by text; suggested first: those that list
+        `event_type`, then those the organisation has logged events against most."""
+        used: dict[int, int] = {}
         async with self._sm() as session:
+            if organisation_id is not None:
+                used = dict(
+                    (
+                        await session.execute(
+                            select(Event.measure_id, func.count(Event.id))
+                            .where(Event.organisation_id == organisation_id, Event.status == "active")
+                            .group_by(Event.measure_id)
+                        )
+                    ).all()
+                )
             rows = (
                 (
                     await session.execute(
@@ -181,8 +216,7 @@ class EventService:
             views = [
                 v for v in views if needle in v.title.casefold() or needle == f"{v.task_number}.{v.number}"
             ]
-        if event_type:
-            views.sort(key=lambda v: event_type not in v.event_types)
+        views.sort(key=lambda v: (bool(event_type) and event_type not in v.event_types, -used.get(v.id, 0)))
         return views
 
     # --- events ------------------------------------------------------------------------------
@@ -207,7 +241,7 @@ class EventService:
             raise EventError("event.date_before_programme")
         if not 0 <= draft.participants <= MAX_PARTICIPANTS:
             raise EventError("event.participants_range")
-        if any(v < 0 for v in draft.breakdown.values()) or sum(draft.breakdown.values()) > draft.participants:
+        if not breakdown_fits(draft.breakdown, draft.participants):
             raise EventError("event.breakdown_exceeds")
         if draft.cost is not None:
             cost = _dec(draft.cost)
