@@ -3,6 +3,7 @@ organisation; the police liaison acknowledges the digest; coordinators see who f
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -105,13 +106,20 @@ def create_router() -> Router:
                     month,
                     await police.acknowledged(coordinator.oblast, month) is not None,
                 )
-                other = current if month == prev else prev
+                # Any of the last twelve months, three to a row.
+                recent = [current]
+                for _i in range(11):
+                    recent.append(previous_month(date.fromisoformat(f"{recent[-1]}-01")))
+                items = [
+                    button(("• " if m == month else "") + render.month(m), Pr(a="compliance", v=m))
+                    for m in recent
+                ]
                 await show(
                     callback,
                     bot,
                     table,
                     _markup(
-                        [button(render.month(other), Pr(a="compliance", v=other))],
+                        *[items[i : i + 3] for i in range(0, len(items), 3)],
                         keyboards.back_to_menu_row(),
                     ),
                 )
