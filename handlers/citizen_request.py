@@ -7,6 +7,7 @@ sends the request, so a restart of the bot in the middle does not lose them.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from html import escape
 from typing import Any
 
@@ -309,81 +310,32 @@ def create_router() -> Router:
         question, markup = _ask(RequestForm.consent_orgs.state, data, directory, i18n.current_locale)
         await message.answer(question, reply_markup=markup)
 
-    @router.callback_query(RequestForm.consent_orgs, Rq.filter(F.step == "c_orgs"))
-    async def on_consent_orgs(
-        callback: CallbackQuery,
-        callback_data: Rq,
-        bot: Bot,
-        state: FSMContext,
-        directory: Directory,
-        i18n: I18n,
-    ) -> None:
-        await next_step(
-            callback,
-            bot,
-            state,
-            RequestForm.consent_police,
-            directory,
-            i18n.current_locale,
-            consent_orgs=callback_data.v == "1",
-        )
+    def choice(to: State, field: str, parse: Callable[[str], object]) -> Callable[..., Awaitable[None]]:
+        """A step answered by one button: store its value as `field`, ask the next question."""
 
-    @router.callback_query(RequestForm.consent_police, Rq.filter(F.step == "c_police"))
-    async def on_consent_police(
-        callback: CallbackQuery,
-        callback_data: Rq,
-        bot: Bot,
-        state: FSMContext,
-        directory: Directory,
-        i18n: I18n,
-    ) -> None:
-        await next_step(
-            callback,
-            bot,
-            state,
-            RequestForm.sex,
-            directory,
-            i18n.current_locale,
-            consent_police=callback_data.v == "1",
-        )
+        async def handler(
+            callback: CallbackQuery,
+            callback_data: Rq,
+            bot: Bot,
+            state: FSMContext,
+            directory: Directory,
+            i18n: I18n,
+        ) -> None:
+            await next_step(
+                callback, bot, state, to, directory, i18n.current_locale, **{field: parse(callback_data.v)}
+            )
 
-    @router.callback_query(RequestForm.sex, Rq.filter(F.step == "sex"))
-    async def on_sex(
-        callback: CallbackQuery,
-        callback_data: Rq,
-        bot: Bot,
-        state: FSMContext,
-        directory: Directory,
-        i18n: I18n,
-    ) -> None:
-        await next_step(
-            callback,
-            bot,
-            state,
-            RequestForm.age,
-            directory,
-            i18n.current_locale,
-            sex=callback_data.v if callback_data.v in SEXES else None,
-        )
+        return handler
 
-    @router.callback_query(RequestForm.age, Rq.filter(F.step == "age"))
-    async def on_age(
-        callback: CallbackQuery,
-        callback_data: Rq,
-        bot: Bot,
-        state: FSMContext,
-        directory: Directory,
-        i18n: I18n,
-    ) -> None:
-        await next_step(
-            callback,
-            bot,
-            state,
-            RequestForm.confirm,
-            directory,
-            i18n.current_locale,
-            age_group=callback_data.v if callback_data.v in AGE_GROUPS else None,
-        )
+    # (step, its button, the next step, the field it fills, how the button's value is read)
+    choices: tuple[tuple[State, str, State, str, Callable[[str], object]], ...] = (
+        (RequestForm.consent_orgs, "c_orgs", RequestForm.consent_police, "consent_orgs", lambda v: v == "1"),
+        (RequestForm.consent_police, "c_police", RequestForm.sex, "consent_police", lambda v: v == "1"),
+        (RequestForm.sex, "sex", RequestForm.age, "sex", lambda v: v if v in SEXES else None),
+        (RequestForm.age, "age", RequestForm.confirm, "age_group", lambda v: v if v in AGE_GROUPS else None),
+    )
+    for current, button_step, to, field, parse in choices:
+        router.callback_query.register(choice(to, field, parse), current, Rq.filter(F.step == button_step))
 
     @router.callback_query(RequestForm.confirm, Rq.filter(F.step == "send"))
     async def on_send(
