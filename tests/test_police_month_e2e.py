@@ -9,8 +9,11 @@ import zipfile
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from bot.app import build_app
-from bot.services.police_reports import previous_month
+from bot.services.police_reports import ReportError, Signal, previous_month
+from bot.services.staff import Role, StaffRole
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
@@ -151,3 +154,35 @@ async def test_a_month_of_police_notifications(bot: RunningBot, server: FakeTele
     assert (
         "ГУНП підтвердило" in text and "ГУНП в Харківській" not in text
     )  # police are not a reporting subject
+
+
+async def test_a_second_filing_of_a_month_is_refused_and_amendments_keep_history(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol(bot.settings, server)
+    app = await build_app(bot.settings)
+    try:
+        async with app.sessionmaker() as session:
+            org_id = await session.scalar(select(Organisation.id).where(Organisation.kind == "ngo"))
+            user_id = await session.scalar(select(User.id).where(User.telegram_id == NGO))
+        assert org_id is not None and user_id is not None
+        staff = [StaffRole(Role.SPECIALIST, org_id, "kharkiv", None)]
+        month = previous_month(date.today())
+        await app.police.file(user_id, staff, month, [])
+        try:
+            await app.police.file(user_id, staff, month, [])
+            raise AssertionError("a second filing was accepted")
+        except ReportError as exc:
+            assert str(exc) == "police.already_filed"
+        await app.police.amend(user_id, staff, month, [Signal("offence", "sexual", None, "опис")])
+        assert await app.police.versions(org_id, month) == 2
+        statuses = {s.organisation_id: s for s in await app.police.compliance("kharkiv", month)}
+        assert statuses[org_id].state == "signals" and statuses[org_id].version == 2
+        future = f"{date.today().year + 1}-01"
+        try:
+            await app.police.file(user_id, staff, future, [])
+            raise AssertionError("a future month was accepted")
+        except ReportError as exc:
+            assert str(exc) == "police.month_future"
+    finally:
+        await app.close()
