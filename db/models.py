@@ -366,3 +366,38 @@ class DigestAck(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class Reconciliation(Base):
+    """A quarter's victim statistics as the police and the regional department each see them."""
+
+    __tablename__ = "reconciliations"
+    __table_args__ = (UniqueConstraint("oblast", "quarter", name="uq_reconciliations_oblast_quarter"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False)
+    quarter: Mapped[str] = mapped_column(String(7), nullable=False)  # 2026-Q3
+    police_figures: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON {field: n}
+    region_figures: Mapped[str | None] = mapped_column(Text, nullable=True)
+    police_note: Mapped[str | None] = mapped_column(Text, nullable=True)  # an explanation of differences
+    region_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    police_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    region_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReconciliationEntry(Base):
+    """Every entry, correction, explanation and confirmation of a side: the quarter's history."""
+
+    __tablename__ = "reconciliation_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(
+        ForeignKey("reconciliations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    side: Mapped[str] = mapped_column(String(10), nullable=False)  # police, region
+    action: Mapped[str] = mapped_column(String(12), nullable=False)  # entered, explained, confirmed
+    figures: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
