@@ -61,6 +61,23 @@ class App:
     dispatcher: Dispatcher
     guard: UpdateGuard
 
+    def job_context(self, bot: Bot) -> JobContext:
+        """What the scheduler's jobs need; the tests run the jobs with exactly this."""
+        return JobContext(
+            bot=bot,
+            outbox=self.outbox,
+            cases=self.cases,
+            users=self.users,
+            i18n=self.i18n,
+            directory=self.directory,
+            admin_ids=self.settings.admin_ids,
+            retention_days=self.settings.case_retention_days,
+            police=self.police,
+            staff=self.staff,
+            police_report_day=self.settings.police_report_day,
+            timezone=self.settings.timezone,
+        )
+
     async def close(self) -> None:
         await self.guard.drain()
         await self.storage.close()
@@ -118,7 +135,7 @@ async def build_app(settings: Settings) -> App:
     dp["police"] = police
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
-    return App(
+    app = App(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
@@ -134,31 +151,20 @@ async def build_app(settings: Settings) -> App:
         dispatcher=dp,
         guard=guard,
     )
+    dp["app"] = app
+    return app
 
 
-async def _on_startup(
-    bot: Bot,
-    outbox: Outbox,
-    i18n: I18n,
-    dispatcher: Dispatcher,
-    settings: Settings,
-    cases: CaseService,
-    users: UserService,
-    directory: Directory,
-    police: PoliceReportService,
-    staff: StaffService,
-) -> None:
-    await register_commands(bot, i18n)
+async def _on_startup(bot: Bot, dispatcher: Dispatcher, app: App) -> None:
+    await register_commands(bot, app.i18n)
     # APScheduler needs the running loop: start it here, not when the dispatcher is built.
-    ctx = JobContext(
-        bot, outbox, cases, users, i18n, directory, settings.admin_ids, settings.case_retention_days
-    )
-    scheduler = create_scheduler(ctx, settings.timezone)
+    ctx = app.job_context(bot)
+    scheduler = create_scheduler(ctx, app.settings.timezone)
     scheduler.start()
     dispatcher["scheduler"] = scheduler
     stop = asyncio.Event()
     dispatcher["outbox_stop"] = stop
-    dispatcher["outbox_task"] = asyncio.create_task(outbox.run(bot, stop))
+    dispatcher["outbox_task"] = asyncio.create_task(app.outbox.run(bot, stop))
 
 
 async def _on_shutdown(dispatcher: Dispatcher, outbox: Outbox) -> None:

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import Organisation, User, UserRole
-from scheduler.jobs import JobContext, police_digest, police_reminders
+from scheduler.jobs import police_digest, police_reminders
 from tests.conftest import Person, RunningBot
 from tests.test_citizen_e2e import text_of
 
@@ -95,19 +95,7 @@ async def test_a_month_of_police_notifications(bot: RunningBot, server: FakeTele
     reporting = bot.settings.police_report_day
     following = (date.fromisoformat(f"{month}-01").replace(day=28) + timedelta(days=5)).replace(day=1)
     sender = server.create_bot()
-    ctx = JobContext(
-        sender,
-        app.outbox,
-        app.cases,
-        app.users,
-        app.i18n,
-        app.directory,
-        frozenset(),
-        180,
-        police=app.police,
-        staff=app.staff,
-        police_report_day=reporting,
-    )
+    ctx = app.job_context(sender)  # exactly what the running bot's scheduler gets
     try:
         app.police.clock = lambda: kyiv(following.replace(day=2), 10)
         assert await police_reminders(ctx) == 1
