@@ -14,6 +14,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -119,7 +120,8 @@ async def build_app(settings: Settings) -> App:
     police = PoliceReportService(sessionmaker, cipher)
     guard = UpdateGuard(i18n)
 
-    dp = Dispatcher(storage=storage)
+    # One update at a time per chat: a double tap on "send" must not file a request twice.
+    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation())
     dp.update.outer_middleware(guard)
     dp.update.outer_middleware(PersonMiddleware(users))
     UserLocaleMiddleware(i18n).setup(dp)

@@ -6,14 +6,21 @@ services (cases.py, staff.py) from the person's roles, not from the button.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from bot.keyboards import NEED_CODES, back_to_menu_row, button, per_locale
 from bot.services.cases import AGE_GROUPS, SEXES, CaseSummary, Outcome, Situation, Status
 from bot.services.directory import Directory, Oblast
 from bot.services.staff import OrganisationView
+
+# A forged id or page out of range does not even parse: the press falls to the stale-button answer.
+DbId = Annotated[int, Field(ge=0, lt=2**31)]
+Page = Annotated[int, Field(ge=0, lt=10_000)]
 
 
 class Rq(CallbackData, prefix="rq"):
@@ -27,25 +34,25 @@ class Cz(CallbackData, prefix="cz"):
     """A citizen's action on their own case."""
 
     a: str  # view, write, endchat, withdraw, withdraw_yes, code
-    id: int = 0
+    id: DbId = 0
 
 
 class Cs(CallbackData, prefix="cs"):
     """A coordinator's action on a case."""
 
     a: str  # open, accept, refer, refer_to, progress, close, close_with, write, vs, list
-    id: int = 0
+    id: DbId = 0
     v: str = ""
-    p: int = 0
+    p: Page = 0
 
 
 class Rf(CallbackData, prefix="rf"):
     """An organisation's action on a referral."""
 
     a: str  # open, accept, decline, decline_with, list
-    id: int = 0
+    id: DbId = 0
     v: str = ""
-    p: int = 0
+    p: Page = 0
 
 
 class EvStart(CallbackData, prefix="ev"):

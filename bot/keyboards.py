@@ -13,6 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from bot.services.directory import Directory, Need, Oblast
 
@@ -47,7 +48,7 @@ class Where(CallbackData, prefix="w"):
     d: str = ""  # district id, or WHOLE
     c: str = ""  # community index within the district, or WHOLE
     n: str = ""  # need code
-    p: int = 0  # results page
+    p: int = Field(default=0, ge=0, lt=10_000)  # results page
 
 
 class Advice(CallbackData, prefix="adv"):

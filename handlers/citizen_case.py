@@ -84,7 +84,7 @@ def create_router() -> Router:
         await state.update_data(case_id=callback_data.id)
         await show(callback, bot, _("relay.citizen_prompt"), ck.stop_writing(callback_data.id))
 
-    @router.message(MyCase.writing, F.text | F.photo)
+    @router.message(MyCase.writing, (F.text & ~F.text.startswith("/")) | F.photo)
     async def on_citizen_message(
         message: Message, state: FSMContext, bot: Bot, cases: CaseService, users: UserService, i18n: I18n
     ) -> None:
@@ -105,7 +105,7 @@ def create_router() -> Router:
             await relay(bot, owner, header, text, photo, markup)
         await message.answer(_("relay.sent"), reply_markup=ck.stop_writing(case_id))
 
-    @router.message(MyCase.writing)
+    @router.message(MyCase.writing, ~F.text.startswith("/"))
     async def on_citizen_other(message: Message, state: FSMContext) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_writing(case_id))

@@ -383,8 +383,12 @@ def create_router() -> Router:
             ck.my_case(case),
         )
         recipients = await cases.coordinators_for(case.oblast, case.district)
-        # No coordinator covers the area yet: the deployment's admins must hear of it at once.
-        await notify_new_case(outbox, i18n, users, recipients or sorted(settings.admin_ids), case, directory)
+        if recipients:
+            await notify_new_case(outbox, i18n, users, recipients, case, directory)
+        else:  # nobody covers the area yet: the admins must hear of it at once (they cannot take it)
+            await notify_new_case(
+                outbox, i18n, users, sorted(settings.admin_ids), case, directory, with_buttons=False
+            )
 
     # Anything but the expected answer while the dialog runs: say what is expected, ask again.
     @router.message(RequestForm.description)

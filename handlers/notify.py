@@ -44,15 +44,18 @@ async def notify_new_case(
     case: CaseSummary,
     directory: Directory,
     kind: str = "case.new",
+    *,
+    with_buttons: bool = True,
 ) -> int:
-    """Tell coordinators about a case, with the minimum data and buttons to accept or open it."""
+    """Tell coordinators about a case, with the minimum data and buttons to accept or open it
+    (admins, who cannot take cases, get it without buttons)."""
     messages = []
     for telegram_id in recipients:
         lang = language_of(users, i18n, telegram_id)
         # context(): this also runs from scheduler jobs, outside any update's i18n middleware.
         with i18n.context(), i18n.use_locale(lang):
             text = i18n.gettext(f"notice.{kind}") + "\n\n" + render.case_summary(case, directory, lang)
-            markup = ck.new_case_notice(case.id) if case.status == "new" else None
+            markup = ck.new_case_notice(case.id) if with_buttons and case.status == "new" else None
         messages.append(Outgoing(telegram_id, f"{kind}:{case.id}", text, markup))
     return await outbox.enqueue(messages)
 

@@ -191,7 +191,11 @@ def create_router() -> Router:
                         _cancel(),
                     ),
                 )
-            elif a == "district" and (v == "*" or directory.district(v) is not None):
+            elif (
+                a == "district"
+                and (v == "*" or directory.district(v) is not None)
+                and {"kind", "exploitation"} <= set(await state.get_data())
+            ):
                 await state.update_data(district=None if v == "*" else v)
                 await state.set_state(SignalForm.description)
                 await show(

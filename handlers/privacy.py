@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.keyboards import Menu, Privacy
+from bot.services.cases import CaseService
 from bot.services.privacy import ids_to_clear
 from bot.services.users import UserProfile, UserService
 from bot.storage import SQLStorage
@@ -37,9 +38,10 @@ def create_router() -> Router:
 
     @router.callback_query(Privacy.filter(F.action == "forget_yes"))
     async def on_forget_yes(
-        callback: CallbackQuery, bot: Bot, users: UserService, fsm_storage: SQLStorage
+        callback: CallbackQuery, bot: Bot, users: UserService, fsm_storage: SQLStorage, cases: CaseService
     ) -> None:
         await users.forget(callback.from_user.id)
+        await cases.forget_citizen(callback.from_user.id)
         fsm_storage.drop_cached(callback.from_user.id)
         await show(callback, bot, _("privacy.forgotten"), keyboards.after_forget())
 

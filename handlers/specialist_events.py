@@ -84,6 +84,11 @@ def _parse_date(text: str) -> date | None:
         return None
 
 
+def _db_id(value: str) -> int | None:
+    """An id from callback data, or None when it is not one a database could hold (forged)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
 def _parse_count(text: str) -> int | None:
     cleaned = text.strip().replace(" ", "")
     return int(cleaned) if re.fullmatch(r"-?\d{1,9}", cleaned) else None
@@ -214,7 +219,7 @@ def create_router() -> Router:
         elif a == "search" and step in ("measure", "search"):
             await state.set_state(EventForm.search)
             await show(callback, bot, _("event.ask_search"), _markup(_cancel()))
-        elif a == "measure" and step in ("measure", "search") and v.isascii() and v.isdigit():
+        elif a == "measure" and step in ("measure", "search") and _db_id(v) is not None:
             measure = next((m for m in await events.measures(oblast) if m.id == int(v)), None)
             if measure is None:
                 await stale_button(callback, bot)
@@ -285,16 +290,16 @@ def create_router() -> Router:
                     f"{held_on:%d.%m.%Y} · {_(f'event_type.{kind}')} · {number} · {where} · {participants}"
                 )
             await show(callback, bot, "\n".join(lines), _markup(keyboards.back_to_menu_row()))
-        elif a == "view" and v.isascii() and v.isdigit():
+        elif a == "view" and _db_id(v) is not None:
             await view_event(callback, bot, profile, events, int(v))
-        elif a == "withdraw" and v.isascii() and v.isdigit():
+        elif a == "withdraw" and _db_id(v) is not None:
             try:
                 await events.withdraw(profile.id, int(v))
             except (AccessDenied, EventError):
                 await stale_button(callback, bot)
                 return
             await view_event(callback, bot, profile, events, int(v))
-        elif a == "fix" and v.isascii() and v.isdigit():
+        elif a == "fix" and _db_id(v) is not None:
             try:
                 draft = await events.draft_of(profile.id, int(v))
             except AccessDenied:

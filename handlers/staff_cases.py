@@ -140,7 +140,7 @@ def create_router() -> Router:
                         await notify(
                             outbox,
                             telegram_id,
-                            f"referral.new:{case.id}:{callback_data.v}",
+                            f"referral.new:{case.id}:{callback_data.v}:{callback.id}",  # each press
                             _("notice.referral.new")
                             + "\n\n"
                             + render.case_summary(case, directory, i18n.current_locale),
@@ -207,7 +207,7 @@ def create_router() -> Router:
         except AccessDenied as denial:
             await refuse(callback, bot, cases, profile, denial)
 
-    @router.message(StaffWriting.message, F.text | F.photo)
+    @router.message(StaffWriting.message, (F.text & ~F.text.startswith("/")) | F.photo)
     async def on_staff_message(
         message: Message,
         state: FSMContext,
@@ -242,7 +242,7 @@ def create_router() -> Router:
             reply_markup=ck.stop_staff_writing(case_id),
         )
 
-    @router.message(StaffWriting.message)
+    @router.message(StaffWriting.message, ~F.text.startswith("/"))
     async def on_staff_other(message: Message, state: FSMContext) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_staff_writing(case_id))

@@ -52,12 +52,22 @@ async def case_deadlines(ctx: JobContext) -> int:
     sent = 0
     for notice in await ctx.cases.due_notices():
         recipients = list(notice.recipients)
-        if notice.extra.get("admins"):
-            recipients = sorted(set(recipients) | ctx.admin_ids)
         if notice.kind.startswith("case."):
             sent += await notify_new_case(
                 ctx.outbox, ctx.i18n, ctx.users, recipients, notice.case, ctx.directory, kind=notice.kind
             )
+            if notice.extra.get("admins"):  # admins cannot take cases: told, without buttons
+                admins = sorted(ctx.admin_ids - set(recipients))
+                sent += await notify_new_case(
+                    ctx.outbox,
+                    ctx.i18n,
+                    ctx.users,
+                    admins,
+                    notice.case,
+                    ctx.directory,
+                    kind=notice.kind,
+                    with_buttons=False,
+                )
             continue
         for telegram_id in recipients:
             lang = language_of(ctx.users, ctx.i18n, telegram_id)

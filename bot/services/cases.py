@@ -302,6 +302,22 @@ class CaseService:
             session.add(AuditEntry(at=now, action="case.message", case_id=case.id, detail="from citizen"))
             return _summary(case), await self._telegram_id(session, case.owner_id)
 
+    async def forget_citizen(self, citizen_chat_id: int) -> int:
+        """/forget: the person's requests lose every link to their chat (the code no longer leads back
+        to them and nobody can write to them); what they asked stays with the coordinator, anonymous."""
+        now = self.clock()
+        async with self._sm() as session, session.begin():
+            cases = list(
+                await session.scalars(
+                    select(Case).where(Case.citizen_key == self._cipher.lookup_key(citizen_chat_id))
+                )
+            )
+            for case in cases:
+                case.citizen_key, case.citizen_chat_enc, case.relay_open = None, None, False
+                session.add(CaseEvent(case_id=case.id, at=now, kind="conversation_closed"))
+                session.add(AuditEntry(at=now, action="case.citizen_forgotten", case_id=case.id))
+            return len(cases)
+
     async def close_conversation(self, citizen_chat_id: int, case_id: int) -> int | None:
         now = self.clock()
         async with self._sm() as session, session.begin():
