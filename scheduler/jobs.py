@@ -88,6 +88,7 @@ async def case_deadlines(ctx: JobContext) -> int:
 
 
 async def retention_purge(ctx: JobContext) -> int:
+    await ctx.outbox.purge()
     purged = await ctx.cases.purge_closed(ctx.retention_days)
     if purged:
         log.info("retention: %d closed cases purged", purged)

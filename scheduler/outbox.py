@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.crypto import Cipher
 from db.models import OutboxMessage
 
 log = logging.getLogger("dovira")
@@ -47,10 +48,13 @@ class Outbox:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
+        cipher: Cipher | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sm = sessionmaker
+        # Messages can quote case codes, signal descriptions (the digest letter): encrypted at rest.
+        self._cipher = cipher
         self.clock = clock
         self._sleep = sleep
         self._wake = asyncio.Event()
@@ -69,10 +73,10 @@ class Outbox:
                     .values(
                         recipient=m.recipient,
                         purpose=m.purpose[:160],
-                        text=m.text,
+                        text=self._seal_text(m.text),
                         markup=m.markup.model_dump_json(exclude_none=True) if m.markup else None,
                         document_name=m.document_name,
-                        document=m.document,
+                        document=self._seal(m.document),
                         protect=m.protect,
                         status="pending",
                         attempts=0,
@@ -105,21 +109,48 @@ class Outbox:
                 break
         return delivered
 
+    def _seal(self, data: bytes | None) -> bytes | None:
+        if data is None or self._cipher is None:
+            return data
+        return self._cipher.encrypt_bytes(data)
+
+    def _seal_text(self, text: str) -> str:
+        if self._cipher is None:
+            return text
+        token = self._cipher.encrypt(text)
+        assert token is not None
+        return "enc:" + token.decode("ascii")
+
+    def _open_text(self, stored: str) -> str:
+        if self._cipher is not None and stored.startswith("enc:"):
+            return self._cipher.decrypt(stored[4:].encode("ascii")) or ""
+        return stored
+
+    def _open(self, data: bytes | None) -> bytes | None:
+        if data is None or self._cipher is None:
+            return data
+        return self._cipher.decrypt_bytes(data)
+
     async def _send_one(self, bot: Bot, message: OutboxMessage) -> str:
         markup = InlineKeyboardMarkup.model_validate(json.loads(message.markup)) if message.markup else None
+        text, document = self._open_text(message.text), self._open(message.document)
         status, delay = "sent", 0.0
         try:
-            if message.document is not None:
+            if document is not None:
+                # A caption holds 1024 characters: a longer text goes first as a message of its own.
+                caption = text if len(text) <= 1024 else None
+                if caption is None:
+                    await bot.send_message(message.recipient, text, protect_content=message.protect)
                 await bot.send_document(
                     message.recipient,
-                    BufferedInputFile(message.document, message.document_name or "file"),
-                    caption=message.text[:1024],
+                    BufferedInputFile(document, message.document_name or "file"),
+                    caption=caption,
                     reply_markup=markup,
                     protect_content=message.protect,
                 )
             else:
                 await bot.send_message(
-                    message.recipient, message.text, reply_markup=markup, protect_content=message.protect
+                    message.recipient, text, reply_markup=markup, protect_content=message.protect
                 )
         except TelegramRetryAfter as exc:
             status, delay = "paused", float(exc.retry_after)
@@ -148,6 +179,21 @@ class Outbox:
             log.info("outbox: Telegram asked to wait %s s", delay)
             await self._sleep(delay)
         return status
+
+    async def purge(self, older_than: timedelta = timedelta(days=7)) -> int:
+        """Delivered (or given-up) messages are deleted after a week: nothing needs them then."""
+        async with self._sm() as session, session.begin():
+            old = list(
+                await session.scalars(
+                    select(OutboxMessage).where(
+                        OutboxMessage.status != "pending",
+                        OutboxMessage.created_at < self.clock() - older_than,
+                    )
+                )
+            )
+            for row in old:
+                await session.delete(row)
+            return len(old)
 
     def wake(self) -> None:
         """Make the sender loop look at the table now (new messages, or time to stop)."""

@@ -272,3 +272,50 @@ async def test_two_coordinators_accept_at_the_same_instant(
     await engine.dispose()
     assert len(owners) == 1 and owners[0] is not None
     await asyncio.sleep(0)
+
+
+async def test_commands_while_writing_are_commands_and_forget_unlinks_requests(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol(bot.settings, server)
+    citizen, coord = Person(server, CITIZEN), Person(server, COORD)
+    code = await file_request(citizen)
+    await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
+    await citizen.press("Написати координатору", view)
+    mark = len(server.calls)
+    confirm = await citizen.say("/forget")  # typed while writing: the command, not a message to relay
+    assert "Стерти все" in text_of(confirm)
+    assert not [c for c in server.calls[mark:] if str(c.params.get("chat_id")) == str(COORD)]
+    await citizen.press("Так, стерти", confirm)
+    mine = await citizen.press("Мій запит", await citizen.say("/start"))
+    assert "запитів немає" in text_of(mine)  # the request no longer leads back to this chat
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        case = await session.scalar(select(Case))
+    await engine.dispose()
+    assert case is not None and case.citizen_chat_enc is None and case.citizen_key is None
+    assert case.description_enc is not None  # what was asked stays with the coordinator, anonymous
+
+
+async def test_a_double_tap_on_send_files_one_request(bot: RunningBot, server: FakeTelegramServer) -> None:
+    citizen = Person(server, CITIZEN)
+    step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
+    step = await citizen.press("Інше", step)
+    step = await citizen.press("Готово", step)
+    step = await citizen.press("Харківська", step)
+    step = await citizen.press("Ізюмський", step)
+    step = await citizen.press("Ні, не терміново", step)
+    step = await citizen.press("Пропустити", step)
+    step = await citizen.press("Лише через цей бот", step)
+    for label in ("Ні", "Ні", "Не вказувати", "Не вказувати"):
+        step = await citizen.press(label, step)
+    send = citizen.button_data("Надіслати", step)
+    server.press_button(CITIZEN, step["message_id"], send)
+    server.press_button(CITIZEN, step["message_id"], send)
+    await server.wait_idle(quiet=0.5)
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        count = await session.scalar(select(func.count()).select_from(Case))
+    await engine.dispose()
+    assert count == 1

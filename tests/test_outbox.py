@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -106,3 +107,32 @@ async def test_documents_go_out_as_files(
         await bot.session.close()
     call = server.calls_to("sendDocument")[0]
     assert call.ok and call.params.get("protect_content") is True
+
+
+async def test_queued_text_and_files_are_encrypted_at_rest_and_purged_after_a_week(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from bot.services.crypto import Cipher
+
+    server.add_user(8)
+    outbox = Outbox(sessionmaker, cipher=Cipher(Fernet.generate_key().decode()))
+    letter = b"PK\x03\x04 signal: recruiters at the bus station"
+    await outbox.enqueue(
+        [Outgoing(8, "digest:y", "Запит ABCD-2345: сигнал", document_name="d.docx", document=letter)]
+    )
+    async with sessionmaker() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert (
+        row is not None and "ABCD" not in row.text and row.document is not None and letter not in row.document
+    )
+    bot = server.create_bot()
+    try:
+        assert await outbox.send_due(bot) == 1
+    finally:
+        await bot.session.close()
+    assert server.calls_to("sendDocument")[0].params["caption"] == "Запит ABCD-2345: сигнал"
+    assert await outbox.purge() == 0  # delivered today: kept for now
+    outbox.clock = lambda: datetime.now(UTC) + timedelta(days=8)
+    assert await outbox.purge() == 1

@@ -37,6 +37,16 @@ class Cipher:
             log.error("stored content could not be decrypted with the current key")
             return None
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes | None:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken:
+            log.error("stored content could not be decrypted with the current key")
+            return None
+
     def lookup_key(self, value: int | str) -> str:
         """A keyed hash: the same input gives the same key, which reveals nothing without the key."""
         return hmac.new(self._hash_key, str(value).encode(), hashlib.sha256).hexdigest()
