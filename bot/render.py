@@ -73,10 +73,13 @@ def check_result_text(verdict: Verdict) -> str:
 
 
 def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
-    """Never hand Telegram more than it accepts; cut at a paragraph so no HTML tag is split."""
+    """Never hand Telegram more than it accepts; cut at a paragraph, else at a line, so that no
+    HTML tag or entity is split."""
     if len(text) <= limit:
         return text
     cut = text.rfind("\n\n", 0, limit - 2)
+    if cut <= 0:
+        cut = text.rfind("\n", 0, limit - 2)
     return text[: cut if cut > 0 else limit - 2].rstrip() + "\n…"
 
 

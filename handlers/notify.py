@@ -71,10 +71,11 @@ async def relay(
     """Pass a message on with no trace of who sent it; protected from forwarding and saving."""
     body = header + ("\n\n" + escape(text) if text else "")
     try:
-        if photo:
-            await bot.send_photo(
-                chat_id, photo, caption=render.fit(body, 1024), reply_markup=markup, protect_content=True
-            )
+        if photo and len(body) <= 1024:
+            await bot.send_photo(chat_id, photo, caption=body, reply_markup=markup, protect_content=True)
+        elif photo:  # a caption holds 1024 characters: the photo first, then the whole text
+            await bot.send_photo(chat_id, photo, caption=header, protect_content=True)
+            await bot.send_message(chat_id, render.fit(body), reply_markup=markup, protect_content=True)
         else:
             await bot.send_message(chat_id, render.fit(body), reply_markup=markup, protect_content=True)
         return True

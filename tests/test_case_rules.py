@@ -250,9 +250,9 @@ async def test_codes_are_dictatable_and_typos_find_nothing_else(app: App) -> Non
     code = sorted(codes)[0]
     typed = format_code(code).lower().replace("-", " ")
     assert (await app.cases.by_code(typed)) is not None
-    wrong = code[:-1] + next(ch for ch in CODE_ALPHABET if ch != code[-1])
-    found = await app.cases.by_code(wrong)
-    assert found is None or found.code == wrong  # a different code is a different case, never a suggestion
+    # One character off, and not another case's code: nothing is found, nothing is suggested.
+    wrong = next(c for c in (code[:-1] + ch for ch in CODE_ALPHABET) if c not in codes)
+    assert await app.cases.by_code(wrong) is None
     assert await app.cases.by_code("") is None and await app.cases.by_code("' OR 1=1 --") is None
 
 
@@ -349,3 +349,17 @@ async def test_every_read_of_case_content_and_every_change_is_audited(app: App) 
         "case.closed",
     ]
     assert all(actor == coord_id for action, actor in rows if action != "case.create")
+
+
+async def test_a_removed_coordinator_gets_nothing_more_of_their_cases(app: App) -> None:
+    from sqlalchemy import delete
+
+    coord_id = await add_staff(app, 2001, COORD)
+    case = await app.cases.create(draft(), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    _summary, owner = await app.cases.citizen_message(1001, case.id, "перше", None)
+    assert owner == 2001
+    async with app.sessionmaker() as session, session.begin():
+        await session.execute(delete(UserRole).where(UserRole.user_id == coord_id))
+    _summary, owner = await app.cases.citizen_message(1001, case.id, "друге", None)
+    assert owner is None  # stored for whoever takes over, not relayed to the removed person

@@ -276,7 +276,7 @@ class CaseService:
             )
             session.add(CaseEvent(case_id=case.id, at=now, kind="withdrawn"))
             session.add(AuditEntry(at=now, action="case.withdraw", case_id=case.id))
-            owner = await self._telegram_id(session, case.owner_id)
+            owner = await self._active_owner(session, case)
             return _summary(case), owner
 
     async def citizen_message(
@@ -300,7 +300,7 @@ class CaseService:
                 )
             )
             session.add(AuditEntry(at=now, action="case.message", case_id=case.id, detail="from citizen"))
-            return _summary(case), await self._telegram_id(session, case.owner_id)
+            return _summary(case), await self._active_owner(session, case)
 
     async def forget_citizen(self, citizen_chat_id: int) -> int:
         """/forget: the person's requests lose every link to their chat (the code no longer leads back
@@ -325,7 +325,7 @@ class CaseService:
             case.relay_open = False
             session.add(CaseEvent(case_id=case.id, at=now, kind="conversation_closed"))
             session.add(AuditEntry(at=now, action="case.conversation_close", case_id=case.id))
-            return await self._telegram_id(session, case.owner_id)
+            return await self._active_owner(session, case)
 
     # --- access ----------------------------------------------------------------------------------
     @staticmethod
@@ -471,6 +471,7 @@ class CaseService:
         self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int, action: str
     ) -> Case:
         case = await self._case_for_coordinator(session, actor_id, staff, case_id, action)
+        await session.refresh(case, with_for_update=True)  # one change at a time (PostgreSQL)
         if case.owner_id != actor_id:
             raise CaseError("case.not_owner")
         return case
@@ -750,7 +751,7 @@ class CaseService:
                 self._move(
                     session, case, Status.IN_PROGRESS, actor_id, now, detail=f"org={referral.organisation_id}"
                 )
-            owner = await self._telegram_id(session, case.owner_id)
+            owner = await self._active_owner(session, case)
             return self._referral_view(referral, case, with_content=True), owner
 
     async def declined_reason(self, referral_id: int) -> str | None:
@@ -846,6 +847,17 @@ class CaseService:
                     referral.reason_enc = None
                 session.add(AuditEntry(at=now, action="case.purge", case_id=case.id))
             return len(cases)
+
+    async def _active_owner(self, session: AsyncSession, case: Case) -> int | None:
+        """The owner's Telegram id while they still coordinate the case's area; a removed coordinator
+        gets nothing more of it."""
+        if case.owner_id is None:
+            return None
+        roles = await session.scalars(
+            select(UserRole).where(UserRole.user_id == case.owner_id, UserRole.role == Role.COORDINATOR)
+        )
+        staff = [StaffRole(r.role, r.organisation_id, r.oblast, r.district) for r in roles]
+        return await self._telegram_id(session, case.owner_id) if self._coordinates(staff, case) else None
 
     @staticmethod
     async def _telegram_id(session: AsyncSession, user_id: int | None) -> int | None:
