@@ -111,7 +111,9 @@ async def measure(count: int, users: int, batch: int) -> tuple[float, float, flo
     a = await rate(echo, bot, start_updates(bot, count, users), batch)
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(_env_file=None, DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.db")
+        settings = load_settings(
+            _env_file=None, DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.db", KEY_FILE=f"{tmp}/dovira.key"
+        )
         app = await build_app(settings)
         dp = app.dispatcher
         dp["i18n"] = app.i18n

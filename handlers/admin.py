@@ -13,7 +13,7 @@ from collections.abc import Callable
 from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -331,7 +331,7 @@ def create_router() -> Router:
             await stale_button(callback, bot)
 
     # --- add organisation: name -> kind -> oblast -> district ----------------------------------
-    @router.message(AddOrganisation.name, F.text, _not_command)
+    @router.message(StateFilter(AddOrganisation.name), F.text, _not_command)
     async def on_org_name(
         message: Message, state: FSMContext, profile: UserProfile, staff: StaffService
     ) -> None:
@@ -348,11 +348,11 @@ def create_router() -> Router:
         await state.set_state(AddOrganisation.place)
         await message.answer(_("org.choose_kind").format(name=escape(name)), reply_markup=_kinds())
 
-    @router.message(AddOrganisation.name, ~F.text)
+    @router.message(StateFilter(AddOrganisation.name), ~F.text)
     async def on_org_name_not_text(message: Message) -> None:
         await message.answer(_("org.name_not_text").format(min=NAME_MIN, max=NAME_MAX))
 
-    @router.message(AddOrganisation.place, _not_command)
+    @router.message(StateFilter(AddOrganisation.place), _not_command)
     async def on_org_place_typed(message: Message) -> None:
         await message.answer(_("admin.use_buttons"))
 

@@ -4,6 +4,7 @@ closing the conversation and withdrawing the request."""
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -60,7 +61,7 @@ def create_router() -> Router:
         await state.set_state(MyCase.code)
         await show(callback, bot, _("mycase.ask_code"), keyboards.only_menu())
 
-    @router.message(MyCase.code, F.text)
+    @router.message(StateFilter(MyCase.code), F.text)
     async def on_code(message: Message, state: FSMContext, cases: CaseService) -> None:
         if not code_attempts.allow(message.chat.id):
             await state.clear()
@@ -84,7 +85,7 @@ def create_router() -> Router:
         await state.update_data(case_id=callback_data.id)
         await show(callback, bot, _("relay.citizen_prompt"), ck.stop_writing(callback_data.id))
 
-    @router.message(MyCase.writing, (F.text & ~F.text.startswith("/")) | F.photo)
+    @router.message(StateFilter(MyCase.writing), (F.text & ~F.text.startswith("/")) | F.photo)
     async def on_citizen_message(
         message: Message, state: FSMContext, bot: Bot, cases: CaseService, users: UserService, i18n: I18n
     ) -> None:
@@ -105,7 +106,7 @@ def create_router() -> Router:
             await relay(bot, owner, header, text, photo, markup)
         await message.answer(_("relay.sent"), reply_markup=ck.stop_writing(case_id))
 
-    @router.message(MyCase.writing, ~F.text.startswith("/"))
+    @router.message(StateFilter(MyCase.writing), ~F.text.startswith("/"))
     async def on_citizen_other(message: Message, state: FSMContext) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_writing(case_id))

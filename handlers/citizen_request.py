@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -128,7 +129,7 @@ def create_router() -> Router:
         await state.clear()
         await show(callback, bot, _("request.cancelled"), keyboards.main_menu())
 
-    @router.callback_query(RequestForm.situation, Rq.filter(F.step == "sit"))
+    @router.callback_query(StateFilter(RequestForm.situation), Rq.filter(F.step == "sit"))
     async def on_situation(
         callback: CallbackQuery,
         callback_data: Rq,
@@ -151,7 +152,7 @@ def create_router() -> Router:
             needs=[],
         )
 
-    @router.callback_query(RequestForm.needs, Rq.filter(F.step == "need"))
+    @router.callback_query(StateFilter(RequestForm.needs), Rq.filter(F.step == "need"))
     async def on_need(callback: CallbackQuery, callback_data: Rq, bot: Bot, state: FSMContext) -> None:
         need = NEED_BY_CODE.get(callback_data.v)
         if need is None:
@@ -162,14 +163,14 @@ def create_router() -> Router:
         await state.update_data(needs=chosen)
         await show(callback, bot, _("request.ask_needs"), ck.needs(chosen))
 
-    @router.callback_query(RequestForm.needs, Rq.filter(F.step == "needs_done"))
+    @router.callback_query(StateFilter(RequestForm.needs), Rq.filter(F.step == "needs_done"))
     async def on_needs_done(
         callback: CallbackQuery, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
         update: dict[str, Any] = {"oblast": directory.oblasts[0].id} if len(directory.oblasts) == 1 else {}
         await next_step(callback, bot, state, RequestForm.place, directory, i18n.current_locale, **update)
 
-    @router.callback_query(RequestForm.place, Rq.filter(F.step == "obl"))
+    @router.callback_query(StateFilter(RequestForm.place), Rq.filter(F.step == "obl"))
     async def on_oblast(
         callback: CallbackQuery,
         callback_data: Rq,
@@ -185,7 +186,7 @@ def create_router() -> Router:
             callback, bot, state, RequestForm.place, directory, i18n.current_locale, oblast=callback_data.v
         )
 
-    @router.callback_query(RequestForm.place, Rq.filter(F.step == "dis"))
+    @router.callback_query(StateFilter(RequestForm.place), Rq.filter(F.step == "dis"))
     async def on_district(
         callback: CallbackQuery,
         callback_data: Rq,
@@ -216,7 +217,7 @@ def create_router() -> Router:
                 community=None,
             )
 
-    @router.callback_query(RequestForm.place, Rq.filter(F.step == "com"))
+    @router.callback_query(StateFilter(RequestForm.place), Rq.filter(F.step == "com"))
     async def on_community(
         callback: CallbackQuery,
         callback_data: Rq,
@@ -241,7 +242,7 @@ def create_router() -> Router:
             callback, bot, state, RequestForm.urgency, directory, i18n.current_locale, community=community
         )
 
-    @router.callback_query(RequestForm.urgency, Rq.filter(F.step == "urg"))
+    @router.callback_query(StateFilter(RequestForm.urgency), Rq.filter(F.step == "urg"))
     async def on_urgency(
         callback: CallbackQuery,
         callback_data: Rq,
@@ -257,7 +258,7 @@ def create_router() -> Router:
             callback, bot, state, RequestForm.description, directory, i18n.current_locale, urgent=urgent
         )
 
-    @router.callback_query(RequestForm.description, Rq.filter(F.step == "desc_skip"))
+    @router.callback_query(StateFilter(RequestForm.description), Rq.filter(F.step == "desc_skip"))
     async def on_skip_description(
         callback: CallbackQuery, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
@@ -265,7 +266,7 @@ def create_router() -> Router:
             callback, bot, state, RequestForm.contact, directory, i18n.current_locale, description=None
         )
 
-    @router.message(RequestForm.description, F.text)
+    @router.message(StateFilter(RequestForm.description), F.text)
     async def on_description(message: Message, state: FSMContext, directory: Directory, i18n: I18n) -> None:
         text = (message.text or "").strip()
         if len(text) > DESCRIPTION_LIMIT:
@@ -279,7 +280,7 @@ def create_router() -> Router:
         question, markup = _ask(RequestForm.contact.state, data, directory, i18n.current_locale)
         await message.answer(_("request.noted") + "\n\n" + question, reply_markup=markup)
 
-    @router.callback_query(RequestForm.contact, Rq.filter(F.step == "contact"))
+    @router.callback_query(StateFilter(RequestForm.contact), Rq.filter(F.step == "contact"))
     async def on_contact(
         callback: CallbackQuery,
         callback_data: Rq,
@@ -296,7 +297,7 @@ def create_router() -> Router:
             callback, bot, state, to, directory, i18n.current_locale, contact=callback_data.v, phone=None
         )
 
-    @router.message(RequestForm.phone, F.text)
+    @router.message(StateFilter(RequestForm.phone), F.text)
     async def on_phone(message: Message, state: FSMContext, directory: Directory, i18n: I18n) -> None:
         phone = normalise_phone(message.text or "")
         if phone is None:
@@ -335,9 +336,9 @@ def create_router() -> Router:
         (RequestForm.age, "age", RequestForm.confirm, "age_group", lambda v: v if v in AGE_GROUPS else None),
     )
     for current, button_step, to, field, parse in choices:
-        router.callback_query.register(choice(to, field, parse), current, Rq.filter(F.step == button_step))
+        router.callback_query.register(choice(to, field, parse), StateFilter(current), Rq.filter(F.step == button_step))
 
-    @router.callback_query(RequestForm.confirm, Rq.filter(F.step == "send"))
+    @router.callback_query(StateFilter(RequestForm.confirm), Rq.filter(F.step == "send"))
     async def on_send(
         callback: CallbackQuery,
         bot: Bot,
@@ -391,24 +392,24 @@ def create_router() -> Router:
             )
 
     # Anything but the expected answer while the dialog runs: say what is expected, ask again.
-    @router.message(RequestForm.description)
-    @router.message(RequestForm.phone)
+    @router.message(StateFilter(RequestForm.description))
+    @router.message(StateFilter(RequestForm.phone))
     async def on_not_text(message: Message) -> None:
         await message.answer(
             _("request.text_expected"),
             reply_markup=ck.InlineKeyboardMarkup(inline_keyboard=[ck.cancel_row()]),
         )
 
-    @router.message(RequestForm.situation)
-    @router.message(RequestForm.needs)
-    @router.message(RequestForm.place)
-    @router.message(RequestForm.urgency)
-    @router.message(RequestForm.contact)
-    @router.message(RequestForm.consent_orgs)
-    @router.message(RequestForm.consent_police)
-    @router.message(RequestForm.sex)
-    @router.message(RequestForm.age)
-    @router.message(RequestForm.confirm)
+    @router.message(StateFilter(RequestForm.situation))
+    @router.message(StateFilter(RequestForm.needs))
+    @router.message(StateFilter(RequestForm.place))
+    @router.message(StateFilter(RequestForm.urgency))
+    @router.message(StateFilter(RequestForm.contact))
+    @router.message(StateFilter(RequestForm.consent_orgs))
+    @router.message(StateFilter(RequestForm.consent_police))
+    @router.message(StateFilter(RequestForm.sex))
+    @router.message(StateFilter(RequestForm.age))
+    @router.message(StateFilter(RequestForm.confirm))
     async def on_button_expected(
         message: Message, state: FSMContext, raw_state: str | None, directory: Directory, i18n: I18n
     ) -> None:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -227,7 +228,7 @@ def create_router() -> Router:
             await state.clear()
             await show(callback, bot, _(str(exc)), keyboards.menu_for(True))
 
-    @router.message(SignalForm.description, F.text)
+    @router.message(StateFilter(SignalForm.description), F.text)
     async def on_description(message: Message, state: FSMContext) -> None:
         text = (message.text or "").strip()
         if not text or len(text) > DESCRIPTION_LIMIT:
@@ -243,8 +244,8 @@ def create_router() -> Router:
         view, markup = draft_view(await state.get_data())
         await message.answer(view, reply_markup=markup)
 
-    @router.message(SignalForm.description)
-    @router.message(SignalForm.choosing)
+    @router.message(StateFilter(SignalForm.description))
+    @router.message(StateFilter(SignalForm.choosing))
     async def on_other(message: Message) -> None:
         await message.answer(_("event.use_buttons"), reply_markup=_markup(_cancel()))
 

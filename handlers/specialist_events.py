@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -434,7 +434,7 @@ def create_router() -> Router:
         rows.append([button(_("event.mine"), Ev(a="mine"))])
         await show(callback, bot, "\n".join(lines), _markup(*rows))
 
-    @router.message(EventForm.search, F.text)
+    @router.message(StateFilter(EventForm.search), F.text)
     async def on_search(
         message: Message, bot: Bot, state: FSMContext, profile: UserProfile, events: EventService
     ) -> None:
@@ -442,7 +442,7 @@ def create_router() -> Router:
         await state.set_state(EventForm.measure)
         await ask_measure(message, bot, events, profile, data.get("kind", ""), (message.text or "")[:100])
 
-    @router.message(EventForm.typed_date, F.text)
+    @router.message(StateFilter(EventForm.typed_date), F.text)
     async def on_typed_date(
         message: Message,
         bot: Bot,
@@ -463,7 +463,7 @@ def create_router() -> Router:
         oblast, own_district = area(profile)
         await ask_district(message, bot, state, directory, oblast, own_district, i18n.current_locale)
 
-    @router.message(EventForm.participants, F.text)
+    @router.message(StateFilter(EventForm.participants), F.text)
     async def on_participants(
         message: Message, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
@@ -476,7 +476,7 @@ def create_router() -> Router:
         await state.update_data(participants=count)
         await show_extras(message, bot, state, directory, i18n.current_locale)
 
-    @router.message(EventForm.breakdown, F.text)
+    @router.message(StateFilter(EventForm.breakdown), F.text)
     async def on_breakdown(
         message: Message, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
@@ -497,7 +497,7 @@ def create_router() -> Router:
         await state.update_data(breakdown=breakdown)
         await show_extras(message, bot, state, directory, i18n.current_locale)
 
-    @router.message(EventForm.cost, F.text)
+    @router.message(StateFilter(EventForm.cost), F.text)
     async def on_cost(message: Message, state: FSMContext) -> None:
         text = (message.text or "").strip().replace(" ", "").replace(",", ".")
         if not re.fullmatch(r"\d{1,9}(\.\d{1,2})?", text):
@@ -512,7 +512,7 @@ def create_router() -> Router:
             ),
         )
 
-    @router.message(EventForm.attachment, F.photo | F.document)
+    @router.message(StateFilter(EventForm.attachment), F.photo | F.document)
     async def on_attachment(
         message: Message, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
@@ -525,21 +525,21 @@ def create_router() -> Router:
             await state.update_data(attachment_file_id=message.document.file_id, attachment_kind="document")
         await show_extras(message, bot, state, directory, i18n.current_locale)
 
-    @router.message(EventForm.kind)
-    @router.message(EventForm.measure)
-    @router.message(EventForm.date)
-    @router.message(EventForm.district)
-    @router.message(EventForm.extras)
-    @router.message(EventForm.funding)
+    @router.message(StateFilter(EventForm.kind))
+    @router.message(StateFilter(EventForm.measure))
+    @router.message(StateFilter(EventForm.date))
+    @router.message(StateFilter(EventForm.district))
+    @router.message(StateFilter(EventForm.extras))
+    @router.message(StateFilter(EventForm.funding))
     async def on_button_expected(message: Message) -> None:
         await message.answer(_("event.use_buttons"), reply_markup=_markup(_cancel()))
 
-    @router.message(EventForm.typed_date)
-    @router.message(EventForm.participants)
-    @router.message(EventForm.breakdown)
-    @router.message(EventForm.cost)
-    @router.message(EventForm.search)
-    @router.message(EventForm.attachment)
+    @router.message(StateFilter(EventForm.typed_date))
+    @router.message(StateFilter(EventForm.participants))
+    @router.message(StateFilter(EventForm.breakdown))
+    @router.message(StateFilter(EventForm.cost))
+    @router.message(StateFilter(EventForm.search))
+    @router.message(StateFilter(EventForm.attachment))
     async def on_wrong_kind(message: Message, raw_state: str | None) -> None:
         key = "event.photo_or_document" if (raw_state or "").endswith("attachment") else "event.text_expected"
         await message.answer(_(key), reply_markup=_markup(_cancel()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -207,7 +207,7 @@ def create_router() -> Router:
         except AccessDenied as denial:
             await refuse(callback, bot, cases, profile, denial)
 
-    @router.message(StaffWriting.message, (F.text & ~F.text.startswith("/")) | F.photo)
+    @router.message(StateFilter(StaffWriting.message), (F.text & ~F.text.startswith("/")) | F.photo)
     async def on_staff_message(
         message: Message,
         state: FSMContext,
@@ -242,7 +242,7 @@ def create_router() -> Router:
             reply_markup=ck.stop_staff_writing(case_id),
         )
 
-    @router.message(StaffWriting.message, ~F.text.startswith("/"))
+    @router.message(StateFilter(StaffWriting.message), ~F.text.startswith("/"))
     async def on_staff_other(message: Message, state: FSMContext) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_staff_writing(case_id))
