@@ -231,6 +231,7 @@ def create_router() -> Router:
         community = None
         if (
             district is not None
+            and callback_data.v.isascii()
             and callback_data.v.isdigit()
             and int(callback_data.v) < len(district.communities)
         ):

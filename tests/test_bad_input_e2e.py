@@ -124,3 +124,12 @@ async def test_groups_are_ignored(bot: RunningBot, server: FakeTelegramServer, s
     await server.wait_idle(quiet=0.3)
     assert not [c for c in server.calls[mark:] if c.method == "sendMessage"]
     assert await count_users(settings, 1005) == 0
+
+
+async def test_a_superscript_digit_in_forged_data_is_a_stale_button(
+    bot: RunningBot, server: FakeTelegramServer, person: Person
+) -> None:
+    menu = await person.say("/start")
+    for data in ("w:kharkiv:kharkiv-bohodukhiv:²", "rq:com:²", "cs:open:99999999999999999999::0"):
+        answer = await person.press_data(data, menu["message_id"])
+        assert answer.params.get("text") == "Ця кнопка вже не діє.", data
