@@ -337,7 +337,9 @@ def create_router() -> Router:
         (RequestForm.age, "age", RequestForm.confirm, "age_group", lambda v: v if v in AGE_GROUPS else None),
     )
     for current, button_step, to, field, parse in choices:
-        router.callback_query.register(choice(to, field, parse), StateFilter(current), Rq.filter(F.step == button_step))
+        router.callback_query.register(
+            choice(to, field, parse), StateFilter(current), Rq.filter(F.step == button_step)
+        )
 
     @router.callback_query(StateFilter(RequestForm.confirm), Rq.filter(F.step == "send"))
     async def on_send(
