@@ -29,7 +29,7 @@ from bot.services.police_reports import (
     parse_month,
     previous_month,
 )
-from bot.services.staff import AccessDenied, Role
+from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile
 from handlers.ui import show, stale_button
 
@@ -83,6 +83,7 @@ def create_router() -> Router:
         directory: Directory,
         i18n: I18n,
         raw_state: str | None,
+        staff: StaffService,
     ) -> None:
         a, v = callback_data.a, callback_data.v
         lang = i18n.current_locale
@@ -222,7 +223,8 @@ def create_router() -> Router:
                 )
             else:
                 await stale_button(callback, bot)
-        except AccessDenied:
+        except AccessDenied as denial:
+            await staff.audit(profile.id, "denied." + str(denial)[:30])
             await callback.answer(_("staff.denied"), show_alert=True)
         except ReportError as exc:
             await state.clear()

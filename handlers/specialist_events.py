@@ -32,7 +32,7 @@ from bot.services.events import (
     EventService,
     breakdown_fits,
 )
-from bot.services.staff import AccessDenied, Role
+from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile
 from handlers.ui import show, stale_button
 
@@ -197,8 +197,10 @@ def create_router() -> Router:
         directory: Directory,
         i18n: I18n,
         raw_state: str | None,
+        staff: StaffService,
     ) -> None:
         if not allowed(profile):
+            await staff.audit(profile.id, "denied.event." + callback_data.a[:20])
             await callback.answer(_("staff.denied"), show_alert=True)
             return
         a, v = callback_data.a, callback_data.v
@@ -458,6 +460,11 @@ def create_router() -> Router:
             return
         if held_on > events.clock().date():
             await message.answer(_("event.date_future"), reply_markup=_markup(_cancel()))
+            return
+        first_year = await events.first_year_of(int((await state.get_data()).get("measure_id", 0)))
+        if first_year is not None and held_on.year < first_year:
+            # Refused here, where the date can still be typed again, not at the end.
+            await message.answer(_("event.date_before_programme"), reply_markup=_markup(_cancel()))
             return
         await state.update_data(held_on=held_on.isoformat())
         oblast, own_district = area(profile)

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import func, select
+
 from bot.services.events import EventService
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
-from db.models import Organisation, User, UserRole
+from db.models import AuditEntry, Organisation, User, UserRole
 from tests.conftest import Person, RunningBot
 from tests.test_citizen_e2e import text_of
 
@@ -97,6 +99,7 @@ async def test_bad_event_input_is_refused_and_nothing_is_saved(
     step = await specialist.press("2.2 ", step)
     step = await specialist.press("Інша дата", step)
     assert "не настала" in text_of(await specialist.say("01.01.2099"))
+    assert "раніша за початок програми" in text_of(await specialist.say("31.12.2022"))  # asked again at once
     assert "Не розпізнано" in text_of(await specialist.say("31.02.2024"))
     step = await specialist.say("15.05.2024")
     step = await specialist.press("Уся область", step)
@@ -119,6 +122,13 @@ async def test_a_citizen_cannot_log_events(
     menu = await person.say("/start")
     answer = await person.press_data("ev:start:", menu["message_id"])
     assert answer.params.get("text") == "Ця дія вам недоступна."
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        audited = await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "denied.event.start")
+        )
+    await engine.dispose()
+    assert audited == 1
     reply = await person.say("/event")
     assert "Такої команди немає" in text_of(reply)
 

@@ -359,6 +359,13 @@ class EventService:
                 event.attachment_kind,
             )
 
+    async def first_year_of(self, measure_id: int) -> int | None:
+        """The first year of the programme a measure belongs to (events cannot be older)."""
+        async with self._sm() as session:
+            return await session.scalar(
+                select(ProgrammeRow.first_year).join(MeasureRow).where(MeasureRow.id == measure_id)
+            )
+
     async def of_author(self, actor_id: int) -> list[tuple[int, date, str, int, str]]:
         """(id, date, type, participants, status) of the author's events, newest first."""
         async with self._sm() as session:
