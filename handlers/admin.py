@@ -449,6 +449,24 @@ def create_router() -> Router:
 
 
 # --- add organisation -------------------------------------------------------------------------
+async def _invite_oblast(
+    callback: CallbackQuery, bot: Bot, step: InviteStep, directory: Directory, lang: str, who: str
+) -> tuple[InviteStep, Oblast] | None:
+    """The invite's oblast: asked when there are several (None: a screen was shown instead)."""
+    if not step.o:
+        if len(directory.oblasts) > 1:
+            rows = [[button(o.name.get(lang), InviteStep(r=step.r, o=o.id))] for o in directory.oblasts]
+            markup = _markup(*rows, [button(_("button.back"), InviteStep())], _back_row())
+            await show(callback, bot, _("invite.choose_oblast").format(role=who), markup)
+            return None
+        step = InviteStep(r=step.r, o=directory.oblasts[0].id)
+    oblast = directory.oblast(step.o)
+    if oblast is None:
+        await stale_button(callback, bot)
+        return None
+    return step, oblast
+
+
 def _kinds() -> InlineKeyboardMarkup:
     items = [button(kind_name(k), OrgStep(k=i)) for i, k in enumerate(ORGANISATION_KINDS)]
     return _markup(*[items[i : i + 2] for i in range(0, len(items), 2)], _back_row())
@@ -566,17 +584,10 @@ async def _coordinator_scope(
     lang: str,
 ) -> None:
     who = escape(role_name(role))
-    if not step.o:
-        if len(directory.oblasts) > 1:
-            rows = [[button(o.name.get(lang), InviteStep(r=step.r, o=o.id))] for o in directory.oblasts]
-            markup = _markup(*rows, [button(_("button.back"), InviteStep())], _back_row())
-            await show(callback, bot, _("invite.choose_oblast").format(role=who), markup)
-            return
-        step = InviteStep(r=step.r, o=directory.oblasts[0].id)
-    oblast = directory.oblast(step.o)
-    if oblast is None:
-        await stale_button(callback, bot)
+    found = await _invite_oblast(callback, bot, step, directory, lang, who)
+    if found is None:
         return
+    step, oblast = found
     if not step.d:
         back = InviteStep(r=step.r) if len(directory.oblasts) > 1 else InviteStep()
         markup = _districts(oblast, lang, lambda d: InviteStep(r=step.r, o=oblast.id, d=d), back)
@@ -625,17 +636,10 @@ async def _organisation_choice(
     admin = is_admin(profile)
     oblast: Oblast | None = None
     if admin:
-        if not step.o:
-            if len(directory.oblasts) > 1:
-                rows = [[button(o.name.get(lang), InviteStep(r=step.r, o=o.id))] for o in directory.oblasts]
-                markup = _markup(*rows, [button(_("button.back"), InviteStep())], _back_row())
-                await show(callback, bot, _("invite.choose_oblast").format(role=who), markup)
-                return
-            step = InviteStep(r=step.r, o=directory.oblasts[0].id)
-        oblast = directory.oblast(step.o)
-        if oblast is None:
-            await stale_button(callback, bot)
+        found = await _invite_oblast(callback, bot, step, directory, lang, who)
+        if found is None:
             return
+        step, oblast = found
     orgs = await _organisations_for(profile, staff, oblast.id if oblast else None)
     if role == Role.POLICE:
         orgs = [o for o in orgs if o.kind == POLICE_KIND]
