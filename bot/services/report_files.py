@@ -1,0 +1,201 @@
+"""A report (bot/services/reports.py) as a short message, CSV, XLSX with a native chart, or a PNG chart.
+
+matplotlib is imported only when a chart is drawn, so that the bot starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from html import escape
+
+from bot.render import fit
+from bot.services.reports import SECONDARY, SUPPRESSED, Cell, Report, translator
+
+TEXT_ROWS = 12  # rows of the first table shown in the message; the files have them all
+PNG_TITLE_KEY = "Title"
+
+
+def _cell_text(value: Cell) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def to_text(report: Report, lang: str | None = None) -> str:
+    """The report as one Telegram message (HTML, under 4096 characters)."""
+    _ = translator(lang or report.language)
+    lines = [f"<b>{escape(report.title)}</b>", f"<i>{escape(report.subtitle)}</i>", ""]
+    lines += [escape(line) for line in report.summary]
+    first = report.sections[0] if report.sections else None
+    if first is not None and first.rows:
+        lines += ["", f"<b>{escape(first.title)}</b>"]
+        for row in first.rows[:TEXT_ROWS]:
+            lines.append(escape(" · ".join(_cell_text(v) for v in row if v is not None and v != "")[:300]))
+        if len(first.rows) > TEXT_ROWS:
+            lines.append(escape(_("report.more_in_file").format(count=len(first.rows) - TEXT_ROWS)))
+    if report.notes:
+        lines += [""] + [f"<i>{escape(note)}</i>" for note in report.notes]
+    return fit("\n".join(lines))
+
+
+def to_csv(report: Report) -> bytes:
+    """All sections one after another, each under its title; UTF-8 with a BOM so that Excel reads
+    the Cyrillic right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([report.title])
+    for line in report.subtitle.splitlines():
+        writer.writerow([line])
+    for section in report.sections:
+        writer.writerow([])
+        writer.writerow([section.title])
+        writer.writerow(section.columns)
+        for row in section.rows:
+            writer.writerow(["" if v is None else v for v in row])
+    if report.notes:
+        writer.writerow([])
+        for note in report.notes:
+            writer.writerow([note])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(report: Report) -> bytes:
+    """One worksheet: title, the sections one under another, notes; the chart (a native Excel
+    chart over the cells of its section) to the right of the first table."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet(report.kind[:31])
+    bold = book.add_format({"bold": True})
+    title_format = book.add_format({"bold": True, "font_size": 14})
+    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    cell = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    number = book.add_format({"border": 1, "valign": "top"})
+    italic = book.add_format({"italic": True})
+
+    sheet.write(0, 0, report.title, title_format)
+    row = 1
+    for line in report.subtitle.splitlines():
+        sheet.write(row, 0, line, italic)
+        row += 1
+    for line in report.summary:
+        sheet.write(row, 0, line)
+        row += 1
+    widths: dict[int, int] = {}
+    anchors: list[int] = []  # the first data row of each section
+    for section in report.sections:
+        row += 1
+        sheet.write(row, 0, section.title, bold)
+        row += 1
+        for col, name in enumerate(section.columns):
+            sheet.write(row, col, name, header)
+            widths[col] = max(widths.get(col, 8), min(len(name), 40))
+        row += 1
+        anchors.append(row)
+        for values in section.rows:
+            for col, value in enumerate(values):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    sheet.write_number(row, col, value, number)
+                elif value is None:
+                    sheet.write_blank(row, col, None, number)
+                else:
+                    sheet.write_string(row, col, str(value), cell)
+                    widths[col] = max(widths.get(col, 8), min(len(str(value)), 60))
+            row += 1
+    if report.notes:
+        row += 1
+        for note in report.notes:
+            sheet.write(row, 0, note, italic)
+            row += 1
+    for col, width in widths.items():
+        sheet.set_column(col, col, width + 2)
+
+    chart_spec = report.chart
+    if chart_spec is not None and chart_spec.rows:
+        section = report.sections[chart_spec.section]
+        first = anchors[chart_spec.section]
+        last = first + chart_spec.rows - 1
+        chart = book.add_chart({"type": "bar" if chart_spec.rows > 12 else "column"})
+        for value_col in chart_spec.values:
+            chart.add_series(
+                {
+                    "name": section.columns[value_col],
+                    "categories": [sheet.name, first, chart_spec.category, last, chart_spec.category],
+                    "values": [sheet.name, first, value_col, last, value_col],
+                    "data_labels": {"value": True},
+                }
+            )
+        chart.set_title({"name": chart_spec.title})
+        chart.set_legend({"position": "bottom" if len(chart_spec.values) > 1 else "none"})
+        chart.set_size({"width": 720, "height": max(360, 22 * chart_spec.rows)})
+        sheet.insert_chart(anchors[chart_spec.section] - 2, len(section.columns) + 1, chart)
+    book.close()
+    return buffer.getvalue()
+
+
+def chart_title(report: Report) -> str:
+    return report.chart.title if report.chart is not None else report.title
+
+
+def to_png(report: Report) -> bytes:
+    """The report's chart as a PNG picture, titled; the title is also in the PNG's metadata."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    _ = translator(report.language)
+    spec = report.chart
+    figure = Figure(figsize=(9, 5.5), dpi=100)
+    axes = figure.add_subplot()
+    title = chart_title(report)
+    figure.suptitle(title, fontsize=12, fontweight="bold")
+    if spec is None or not spec.rows:
+        axes.axis("off")
+        axes.text(0.5, 0.5, _("report.chart.nothing"), ha="center", va="center", fontsize=12)
+    else:
+        section = report.sections[spec.section]
+        rows = section.rows[: spec.rows]
+        labels = [_cell_text(r[spec.category])[:24] for r in rows]
+        horizontal = len(rows) > 12
+        width = 0.8 / len(spec.values)
+        for index, value_col in enumerate(spec.values):
+            raw = [r[value_col] for r in rows]
+            heights = [float(v) if isinstance(v, int | float) else 0.0 for v in raw]
+            positions = [i + (index - (len(spec.values) - 1) / 2) * width for i in range(len(rows))]
+            draw = axes.barh if horizontal else axes.bar
+            bars = draw(positions, heights, width, label=section.columns[value_col])
+            marks = [v if v in (SUPPRESSED, SECONDARY) else ("" if v is None else _cell_text(v)) for v in raw]
+            axes.bar_label(bars, labels=marks, fontsize=8, padding=2)
+        if horizontal:
+            axes.set_yticks(range(len(rows)), labels, fontsize=8)
+            axes.invert_yaxis()
+            if spec.axis == "%":
+                axes.axvline(100, color="grey", linewidth=0.8, linestyle="--")
+        else:
+            axes.set_xticks(
+                range(len(rows)),
+                labels,
+                fontsize=8,
+                rotation=45 if len(rows) > 6 else 0,
+                ha="right" if len(rows) > 6 else "center",
+            )
+            if spec.axis == "%":
+                axes.axhline(100, color="grey", linewidth=0.8, linestyle="--")
+        numbers = [v for r in rows for c in spec.values if isinstance(v := r[c], int | float)]
+        top = float(max(numbers, default=0.0))
+        if not math.isfinite(top) or top <= 0:
+            top = 1.0
+        (axes.set_xlim if horizontal else axes.set_ylim)(0, top * 1.15)
+        if len(spec.values) > 1:
+            axes.legend(fontsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={PNG_TITLE_KEY: title})
+    return buffer.getvalue()

@@ -1,0 +1,1028 @@
+"""Reports for coordinators, the annual information and the command line: indicator progress against
+the programme's targets, events, anonymised case statistics, notification compliance and the
+reconciliation history, for a programme, a year and optionally a district. No Telegram types.
+
+Every figure is aggregated in SQL (GROUP BY); case statistics use only the structured columns (never
+the encrypted text) and suppress counts below 5 ("<5"), with a second cell suppressed where a single
+one could be worked out from the total, so that no victim can be singled out by a breakdown. A
+report is built once, already translated, and rendered by bot/services/report_files.py as a message,
+a chart picture, XLSX or CSV.
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.cases import AGE_GROUPS, SEXES, Outcome, Situation
+from bot.services.catalogue import EventType, Feed, Programme
+from bot.services.directory import Directory, Need
+from bot.services.events import EventService, Progress
+from bot.services.reconciliation import FIELDS as RECONCILIATION_FIELDS
+from bot.services.staff import AccessDenied, Role, StaffRole
+from db.models import AuditEntry, Case, Event, MeasureRow, Organisation, PoliceReport, Reconciliation
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.app import App
+    from bot.settings import Settings
+
+KINDS = ("indicators", "events", "cases", "compliance", "reconciliation", "annual")
+SMALL_COUNT = 5  # case counts below this are shown as "<5"
+SUPPRESSED = "<5"
+SECONDARY = "≥5"  # a count hidden because, with the total, it would reveal a suppressed one
+NO_VALUE = "—"
+
+Cell = int | float | str | None
+
+
+class ReportError(Exception):
+    """A report that cannot be made as asked; str() is the i18n key of the explanation."""
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart drawn from the first `rows` rows of section `section`: categories from column
+    `category`, one series per column in `values`. "<5" cells are drawn as gaps labelled "<5"."""
+
+    title: str
+    section: int
+    category: int
+    values: tuple[int, ...]
+    rows: int
+    axis: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: str
+    programme_id: str
+    year: int
+    district: str | None
+    language: str
+    title: str
+    subtitle: str
+    summary: tuple[str, ...]
+    sections: tuple[Section, ...]
+    chart: Chart | None
+    notes: tuple[str, ...] = ()
+    empty: bool = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.sections[0].columns if self.sections else ()
+
+    @property
+    def rows(self) -> tuple[tuple[Cell, ...], ...]:
+        return self.sections[0].rows if self.sections else ()
+
+    def file_name(self, extension: str) -> str:
+        place = f"-{self.district}" if self.district else ""
+        return f"{self.kind}-{self.programme_id}-{self.year}{place}.{extension}"
+
+
+# --- translation (the service renders in the language asked, outside any Telegram update) ------
+@cache
+def _translations() -> dict[str, gettext_module.GNUTranslations]:
+    from bot.i18n import compile_translations
+
+    return compile_translations()
+
+
+def translator(language: str) -> Callable[[str], str]:
+    translations = _translations()
+    return (translations.get(language) or translations["uk"]).gettext
+
+
+# --- small helpers ------------------------------------------------------------------------------
+def suppress(count: int) -> int | str:
+    """A case count as it may be shown: below 5 (but not 0) becomes "<5"."""
+    return SUPPRESSED if 0 < count < SMALL_COUNT else count
+
+
+def suppress_partition(counts: Sequence[int], total_shown: bool = True) -> list[int | str]:
+    """Counts that add up to a total that is shown: small ones become "<5"; when exactly one would be
+    hidden, the next smallest is hidden too ("≥5"), or it could be worked out from the total."""
+    shown: list[int | str] = [suppress(c) for c in counts]
+    hidden = [i for i, v in enumerate(shown) if v == SUPPRESSED]
+    if total_shown and len(hidden) == 1:
+        others = [(c, i) for i, c in enumerate(counts) if i not in hidden and c > 0]
+        if others:
+            shown[min(others)[1]] = SECONDARY
+    return shown
+
+
+def percent(actual: Decimal | int, target: Decimal | int | None) -> float | None:
+    if not target:
+        return None
+    return round(float(Decimal(actual) / Decimal(target) * 100), 1)
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+
+
+def _month(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+@dataclass
+class _Scope:
+    programme: Programme
+    year: int
+    district: str | None
+    language: str
+    _: Callable[[str], str] = field(repr=False, default=str)
+    progress: list[Progress] = field(default_factory=list)  # read before the report's own session
+
+
+class ReportService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        programmes: Sequence[Programme],
+        directory: Directory,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        events: EventService | None = None,
+    ) -> None:
+        self._sm = sessionmaker
+        self._programmes = {p.id: p for p in programmes}
+        self.directory = directory
+        self.clock = clock
+        self._events = events or EventService(sessionmaker, clock=clock)
+
+    # --- who may see what ------------------------------------------------------------------------
+    def programme(self, programme_id: str) -> Programme:
+        found = self._programmes.get(programme_id)
+        if found is None:
+            raise ReportError("report.bad_programme")
+        return found
+
+    @staticmethod
+    def coordinator_roles(staff: Sequence[StaffRole]) -> list[StaffRole]:
+        return [r for r in staff if r.role == Role.COORDINATOR and r.oblast]
+
+    def programmes_for(self, staff: Sequence[StaffRole]) -> list[Programme]:
+        """Programmes of the oblasts the person coordinates (in whole or in one district)."""
+        oblasts = {r.oblast for r in self.coordinator_roles(staff)}
+        return [p for p in self._programmes.values() if p.oblast in oblasts]
+
+    def districts_for(self, staff: Sequence[StaffRole], programme_id: str) -> tuple[bool, list[str]]:
+        """(whether the whole oblast may be seen, the districts that may be chosen)."""
+        programme = self.programme(programme_id)
+        roles = [r for r in self.coordinator_roles(staff) if r.oblast == programme.oblast]
+        oblast = self.directory.oblast(programme.oblast)
+        if any(r.district is None for r in roles):
+            return True, [d.id for d in oblast.districts] if oblast else []
+        return False, sorted({r.district for r in roles if r.district})
+
+    def authorise(
+        self, staff: Sequence[StaffRole], kind: str, programme_id: str, district: str | None
+    ) -> str | None:
+        """The district the report may cover for this person (None: the whole oblast), or
+        AccessDenied. A district coordinator sees only their district."""
+        whole, districts = self.districts_for(staff, programme_id)
+        if whole:
+            return district
+        if not districts or kind == "reconciliation":  # the reconciliation is the regional department's
+            raise AccessDenied("report." + kind)
+        if district is None and len(districts) == 1:
+            return districts[0]
+        if district not in districts:
+            raise AccessDenied("report." + kind)
+        return district
+
+    def _check(self, programme_id: str, year: int, district: str | None, language: str) -> _Scope:
+        programme = self.programme(programme_id)
+        if year not in programme.years:
+            raise ReportError("report.bad_year")
+        if district is not None:
+            place = self.directory.oblast_of(district)
+            if place is None or place.id != programme.oblast:
+                raise ReportError("report.bad_district")
+        return _Scope(programme, year, district, language, translator(language))
+
+    # --- entry points ----------------------------------------------------------------------------
+    async def produce(
+        self,
+        actor_id: int,
+        staff: Sequence[StaffRole],
+        kind: str,
+        programme_id: str,
+        year: int,
+        district: str | None,
+        language: str,
+        purpose: str = "view",
+    ) -> Report:
+        """A report for a coordinator: role and scope checked here, the request audited."""
+        district = self.authorise(staff, kind, programme_id, district)
+        return await self.build(
+            kind, programme_id, year, district, language, actor_id=actor_id, purpose=purpose
+        )
+
+    async def build(
+        self,
+        kind: str,
+        programme_id: str,
+        year: int,
+        district: str | None = None,
+        language: str = "uk",
+        *,
+        actor_id: int | None = None,
+        purpose: str = "view",
+    ) -> Report:
+        """A report with no access check (the command line, the scheduler); audited all the same."""
+        if kind not in KINDS:
+            raise ReportError("report.bad_kind")
+        scope = self._check(programme_id, year, district, language)
+        builder = {
+            "indicators": self._indicators,
+            "events": self._events_report,
+            "cases": self._cases,
+            "compliance": self._compliance,
+            "reconciliation": self._reconciliation,
+            "annual": self._annual,
+        }[kind]
+        if kind in ("indicators", "annual"):
+            # EventService reads on a connection of its own: before ours, as SQLite has just one.
+            scope.progress = await self._events.progress(scope.programme.id, year, district)
+        async with self._sm() as session:
+            report = await builder(session, scope)
+        async with self._sm() as session, session.begin():
+            session.add(
+                AuditEntry(
+                    at=self.clock(),
+                    actor_id=actor_id,
+                    action=f"report.{kind}"[:40],
+                    detail=f"{programme_id} {year} {district or '*'} {purpose}"[:200],
+                )
+            )
+        return report
+
+    async def annual_information(self, programme_id: str, year: int, language: str) -> tuple[str, str, bytes]:
+        """The annual information on the programme's implementation, by district, due 25 February:
+        (a short summary for a message, the file name, the XLSX bytes). Raises ReportError."""
+        from bot.services.report_files import to_text, to_xlsx
+
+        report = await self.build("annual", programme_id, year, None, language, purpose="xlsx")
+        return to_text(report), report.file_name("xlsx"), to_xlsx(report)
+
+    # --- shared pieces ---------------------------------------------------------------------------
+    def _place(self, scope: _Scope) -> str:
+        _ = scope._
+        oblast = self.directory.oblast(scope.programme.oblast)
+        name = oblast.name.get(scope.language) if oblast else scope.programme.oblast
+        if scope.district:
+            district = self.directory.district(scope.district)
+            return f"{name}, {district.name.get(scope.language) if district else scope.district}"
+        return name + " — " + _("report.whole_oblast")
+
+    def _district_name(self, scope: _Scope, district_id: str | None) -> str:
+        if district_id is None:
+            return scope._("report.no_district")
+        district = self.directory.district(district_id)
+        return district.name.get(scope.language) if district else district_id
+
+    def _report(
+        self,
+        scope: _Scope,
+        kind: str,
+        title: str,
+        summary: Sequence[str],
+        sections: Sequence[Section],
+        chart: Chart | None,
+        notes: Sequence[str] = (),
+        empty: bool = False,
+    ) -> Report:
+        subtitle = f"{scope.programme.title.get(scope.language)}\n{self._place(scope)}"
+        return Report(
+            kind=kind,
+            programme_id=scope.programme.id,
+            year=scope.year,
+            district=scope.district,
+            language=scope.language,
+            title=title,
+            subtitle=subtitle,
+            summary=tuple(summary),
+            sections=tuple(sections),
+            chart=chart,
+            notes=tuple(notes),
+            empty=empty,
+        )
+
+    def _expected_share(self, year: int) -> float:
+        """How much of a yearly target should be reached by now: all of a past year, none of a future one."""
+        today = self.clock().date()
+        if year < today.year:
+            return 1.0
+        if year > today.year:
+            return 0.0
+        return (today - date(year, 1, 1)).days / ((date(year + 1, 1, 1) - date(year, 1, 1)).days)
+
+    # --- indicators ------------------------------------------------------------------------------
+    def _indicator_section(self, scope: _Scope) -> tuple[Section, int, dict[str, int]]:
+        """The indicators, behind schedule first: (section, rows with a percentage, counts by status)."""
+        _ = scope._
+        progress = scope.progress
+        share = self._expected_share(scope.year)
+        labels = {
+            "behind": _("report.status.behind"),
+            "on_track": _("report.status.on_track"),
+            "reached": _("report.status.reached"),
+            "no_target": _("report.status.no_target"),
+            "manual": _("report.status.manual"),
+        }
+
+        def status(p: Progress) -> str:
+            if p.feed == Feed.MANUAL.value:
+                return "manual"
+            if not p.target:
+                return "no_target"
+            if p.actual >= p.target:
+                return "reached"
+            return "behind" if float(p.actual) < float(p.target) * share else "on_track"
+
+        order = {"behind": 0, "on_track": 1, "reached": 2, "no_target": 3, "manual": 4}
+        ranked = sorted(
+            ((status(p), p) for p in progress),
+            key=lambda sp: (order[sp[0]], sp[1].percent if sp[1].percent is not None else 0.0),
+        )
+        rows: list[tuple[Cell, ...]] = []
+        counts: dict[str, int] = dict.fromkeys(order, 0)
+        for state, p in ranked:
+            counts[state] += 1
+            tracked = state != "manual"
+            rows.append(
+                (
+                    p.key,
+                    p.name,
+                    _number(p.target),
+                    _number(p.actual) if tracked else None,
+                    percent(p.actual, p.target) if tracked else None,
+                    labels[state],
+                )
+            )
+        columns = (
+            _("report.col.indicator_no"),
+            _("report.col.indicator"),
+            _("report.col.target"),
+            _("report.col.actual"),
+            _("report.col.percent"),
+            _("report.col.status"),
+        )
+        charted = sum(1 for r in rows if r[4] is not None)
+        return Section(_("report.section.indicators"), columns, tuple(rows)), charted, counts
+
+    async def _indicators(self, session: AsyncSession, scope: _Scope) -> Report:
+        _ = scope._
+        section, charted, counts = self._indicator_section(scope)
+        logged = await self._event_total(session, scope)
+        summary = [
+            _("report.indicators.summary").format(
+                behind=counts["behind"],
+                on_track=counts["on_track"],
+                reached=counts["reached"],
+                untracked=counts["no_target"] + counts["manual"],
+            ),
+        ]
+        behind = [r for r in section.rows if r[5] == _("report.status.behind")]
+        summary += [f"{r[0]}: {r[3]} / {r[2]} ({r[4]}%)" for r in behind[:10]]
+        notes = [_("report.note.manual")]
+        if scope.district:
+            notes.append(_("report.note.oblast_targets"))
+        if logged == 0:
+            summary.insert(0, _("report.empty_year").format(year=scope.year))
+        chart = (
+            Chart(_("report.chart.indicators").format(year=scope.year), 0, 0, (4,), charted, "%")
+            if charted
+            else None
+        )
+        title = _("report.title.indicators").format(year=scope.year)
+        return self._report(scope, "indicators", title, summary, [section], chart, notes, logged == 0)
+
+    # --- events ----------------------------------------------------------------------------------
+    def _event_conditions(self, scope: _Scope) -> list[Any]:
+        conditions: list[Any] = [
+            Event.programme_id == scope.programme.id,
+            Event.status == "active",
+            Event.held_on >= date(scope.year, 1, 1),
+            Event.held_on <= date(scope.year, 12, 31),
+        ]
+        if scope.district:
+            conditions.append(Event.district == scope.district)
+        return conditions
+
+    async def _event_total(self, session: AsyncSession, scope: _Scope) -> int:
+        return int(
+            await session.scalar(select(func.count(Event.id)).where(*self._event_conditions(scope))) or 0
+        )
+
+    async def _events_by(self, session: AsyncSession, scope: _Scope, key: Any) -> dict[Any, tuple[int, int]]:
+        rows = await session.execute(
+            select(key, func.count(Event.id), func.coalesce(func.sum(Event.participants), 0))
+            .where(*self._event_conditions(scope))
+            .group_by(key)
+        )
+        return {k: (int(n), int(p)) for k, n, p in rows.all()}
+
+    async def _events_by_district(
+        self, session: AsyncSession, scope: _Scope
+    ) -> dict[str | None, tuple[int, int]]:
+        return await self._events_by(session, scope, Event.district)
+
+    def _district_ids(self, scope: _Scope) -> list[str]:
+        if scope.district:
+            return [scope.district]
+        oblast = self.directory.oblast(scope.programme.oblast)
+        return [d.id for d in oblast.districts] if oblast else []
+
+    async def _events_report(self, session: AsyncSession, scope: _Scope) -> Report:
+        _ = scope._
+        columns = (_("report.col.events"), _("report.col.participants"))
+        by_month = await self._events_by(session, scope, cast(extract("month", Event.held_on), Integer))
+        by_type = await self._events_by(session, scope, Event.event_type)
+        by_measure_rows = await session.execute(
+            select(
+                MeasureRow.task_number,
+                MeasureRow.number,
+                MeasureRow.title,
+                func.count(Event.id),
+                func.coalesce(func.sum(Event.participants), 0),
+            )
+            .join(MeasureRow, MeasureRow.id == Event.measure_id)
+            .where(*self._event_conditions(scope))
+            .group_by(MeasureRow.id, MeasureRow.task_number, MeasureRow.number, MeasureRow.title)
+            .order_by(MeasureRow.id)
+        )
+        type_names = event_type_names(_)
+        sections = [
+            Section(
+                _("report.section.by_month"),
+                (_("report.col.month"), *columns),
+                tuple((_month(scope.year, m), *by_month.get(m, (0, 0))) for m in range(1, 13)),
+            ),
+            Section(
+                _("report.section.by_type"),
+                (_("report.col.event_type"), *columns),
+                tuple((type_names[t.value], *by_type[t.value]) for t in EventType if t.value in by_type),
+            ),
+            Section(
+                _("report.section.by_measure"),
+                (_("report.col.measure"), *columns),
+                tuple(
+                    (f"{task}.{number} {title[:120]}", int(n), int(p))
+                    for task, number, title, n, p in by_measure_rows.all()
+                ),
+            ),
+        ]
+        if scope.district is None:
+            by_district = await self._events_by_district(session, scope)
+            sections.append(
+                Section(
+                    _("report.section.by_district"),
+                    (_("report.col.district"), *columns),
+                    tuple(
+                        (self._district_name(scope, d), *by_district.get(d, (0, 0)))
+                        for d in [*self._district_ids(scope), None]
+                    ),
+                )
+            )
+        events = sum(n for n, _p in by_month.values())
+        people = sum(p for _n, p in by_month.values())
+        summary = [_("report.events.summary").format(events=events, participants=people)]
+        if not events:
+            summary.insert(0, _("report.empty_year").format(year=scope.year))
+        chart = Chart(_("report.chart.events").format(year=scope.year), 0, 0, (1,), 12)
+        title = _("report.title.events").format(year=scope.year)
+        return self._report(scope, "events", title, summary, sections, chart, (), events == 0)
+
+    # --- cases (anonymised) ----------------------------------------------------------------------
+    def _case_conditions(self, scope: _Scope) -> list[Any]:
+        start, end = _year_bounds(scope.year)
+        conditions: list[Any] = [
+            Case.oblast == scope.programme.oblast,
+            Case.created_at >= start,
+            Case.created_at < end,
+            (Case.outcome.is_(None)) | (Case.outcome != Outcome.DUPLICATE.value),
+        ]
+        if scope.district:
+            conditions.append(Case.district == scope.district)
+        return conditions
+
+    async def _cases_by(self, session: AsyncSession, scope: _Scope, key: Any) -> dict[Any, int]:
+        rows = await session.execute(
+            select(key, func.count(Case.id)).where(*self._case_conditions(scope)).group_by(key)
+        )
+        return {k: int(n) for k, n in rows.all()}
+
+    async def _case_sections(self, session: AsyncSession, scope: _Scope) -> tuple[int, list[Section]]:
+        _ = scope._
+        count_col = _("report.col.cases")
+        total = sum((await self._cases_by(session, scope, literal(1))).values())
+
+        def part(title: str, column: str, labels: Sequence[str], counts: Sequence[int]) -> Section:
+            shown = suppress_partition(counts) if total >= SMALL_COUNT else [suppress(c) for c in counts]
+            return Section(title, (column, count_col), tuple(zip(labels, shown, strict=True)))
+
+        by_month = await self._cases_by(session, scope, cast(extract("month", Case.created_at), Integer))
+        by_situation = await self._cases_by(session, scope, Case.situation)
+        by_outcome = await self._cases_by(session, scope, Case.outcome)
+        by_sex = await self._cases_by(session, scope, Case.sex)
+        by_age = await self._cases_by(session, scope, Case.age_group)
+        padded = literal(",") + Case.needs + literal(",")
+        need_row = (
+            await session.execute(
+                select(*[func.sum(case((padded.like(f"%,{n.value},%"), 1), else_=0)) for n in Need]).where(
+                    *self._case_conditions(scope)
+                )
+            )
+        ).one()
+        situations = situation_names(_)
+        outcomes = outcome_names(_)
+        needs = need_names(_)
+        sexes = sex_names(_)
+        not_given = _("report.not_given")
+        sections = [
+            part(
+                _("report.section.by_month"),
+                _("report.col.month"),
+                [_month(scope.year, m) for m in range(1, 13)],
+                [by_month.get(m, 0) for m in range(1, 13)],
+            ),
+            part(
+                _("report.section.by_situation"),
+                _("report.col.situation"),
+                [situations[s.value] for s in Situation],
+                [by_situation.get(s.value, 0) for s in Situation],
+            ),
+            # A case can have several needs: these do not add up to the total, so none is derivable.
+            Section(
+                _("report.section.by_need"),
+                (_("report.col.need"), count_col),
+                tuple((needs[n.value], suppress(int(v or 0))) for n, v in zip(Need, need_row, strict=True)),
+            ),
+            part(
+                _("report.section.by_outcome"),
+                _("report.col.outcome"),
+                [_("report.still_open"), *[outcomes[o.value] for o in Outcome if o != Outcome.DUPLICATE]],
+                [
+                    by_outcome.get(None, 0),
+                    *[by_outcome.get(o.value, 0) for o in Outcome if o != Outcome.DUPLICATE],
+                ],
+            ),
+            part(
+                _("report.section.by_sex"),
+                _("report.col.sex"),
+                [*[sexes[s] for s in SEXES], not_given],
+                [*[by_sex.get(s, 0) for s in SEXES], by_sex.get(None, 0)],
+            ),
+            part(
+                _("report.section.by_age"),
+                _("report.col.age_group"),
+                [*AGE_GROUPS, not_given],
+                [*[by_age.get(a, 0) for a in AGE_GROUPS], by_age.get(None, 0)],
+            ),
+        ]
+        if scope.district is None:
+            by_district = await self._cases_by(session, scope, Case.district)
+            ids = [*self._district_ids(scope), None]
+            sections.append(
+                part(
+                    _("report.section.by_district"),
+                    _("report.col.district"),
+                    [self._district_name(scope, d) for d in ids],
+                    [by_district.get(d, 0) for d in ids],
+                )
+            )
+        return total, sections
+
+    async def _cases(self, session: AsyncSession, scope: _Scope) -> Report:
+        _ = scope._
+        total, sections = await self._case_sections(session, scope)
+        summary = [_("report.cases.summary").format(total=suppress(total))]
+        if not total:
+            summary.insert(0, _("report.empty_year").format(year=scope.year))
+        notes = [_("report.note.suppressed"), _("report.note.duplicates")]
+        chart = Chart(_("report.chart.cases").format(year=scope.year), 0, 0, (1,), 12)
+        title = _("report.title.cases").format(year=scope.year)
+        return self._report(scope, "cases", title, summary, sections, chart, notes, total == 0)
+
+    # --- monthly police notifications ------------------------------------------------------------
+    def _due_months(self, year: int) -> list[int]:
+        """Months of the year whose notification is due by now: all before the current month."""
+        today = self.clock().date()
+        if year < today.year:
+            return list(range(1, 13))
+        if year > today.year:
+            return []
+        return list(range(1, today.month))
+
+    def _org_conditions(self, scope: _Scope) -> list[Any]:
+        conditions: list[Any] = [
+            Organisation.oblast == scope.programme.oblast,
+            Organisation.active.is_(True),
+            Organisation.kind != "police",
+        ]
+        if scope.district:
+            conditions.append(Organisation.district == scope.district)
+        return conditions
+
+    async def _compliance_sections(
+        self, session: AsyncSession, scope: _Scope
+    ) -> tuple[list[Section], int, int]:
+        """(sections, filings made, filings due)."""
+        _ = scope._
+        months = self._due_months(scope.year)
+        keys = [_month(scope.year, m) for m in months]
+        # An organisation owes the months that ended after it joined.
+        month_ends = [datetime(scope.year + m // 12, m % 12 + 1, 1, tzinfo=UTC) for m in months]
+        due_row = (
+            (
+                await session.execute(
+                    select(
+                        *[func.sum(case((Organisation.created_at < end, 1), else_=0)) for end in month_ends]
+                    ).where(*self._org_conditions(scope))
+                )
+            ).one()
+            if months
+            else ()
+        )
+        due = {k: int(v or 0) for k, v in zip(keys, due_row, strict=True)}
+        filed: dict[tuple[str, bool], int] = {}
+        per_org: list[tuple[str, int, int]] = []
+        if keys:
+            rows = await session.execute(
+                select(PoliceReport.month, PoliceReport.nil, func.count(PoliceReport.id))
+                .join(Organisation, Organisation.id == PoliceReport.organisation_id)
+                .where(*self._org_conditions(scope), PoliceReport.month.in_(keys))
+                .group_by(PoliceReport.month, PoliceReport.nil)
+            )
+            filed = {(m, bool(nil)): int(n) for m, nil, n in rows.all()}
+            org_rows = await session.execute(
+                select(
+                    Organisation.name,
+                    func.count(PoliceReport.id),
+                    func.coalesce(func.sum(case((PoliceReport.nil.is_(False), 1), else_=0)), 0),
+                )
+                .select_from(Organisation)
+                .outerjoin(
+                    PoliceReport,
+                    and_(PoliceReport.organisation_id == Organisation.id, PoliceReport.month.in_(keys)),
+                )
+                .where(*self._org_conditions(scope))
+                .group_by(Organisation.id, Organisation.name)
+                .order_by(Organisation.name)
+            )
+            per_org = [(name, int(n), int(s)) for name, n, s in org_rows.all()]
+        month_rows = []
+        made = owed = 0
+        for key in keys:
+            nil, signals = filed.get((key, True), 0), filed.get((key, False), 0)
+            missing = max(due[key] - nil - signals, 0)
+            made, owed = made + nil + signals, owed + due[key]
+            month_rows.append((key, due[key], nil, signals, missing, percent(nil + signals, due[key])))
+        sections = [
+            Section(
+                _("report.section.by_month"),
+                (
+                    _("report.col.month"),
+                    _("report.col.organisations"),
+                    _("report.col.filed_nil"),
+                    _("report.col.filed_signals"),
+                    _("report.col.not_filed"),
+                    _("report.col.percent_filed"),
+                ),
+                tuple(month_rows),
+            ),
+            Section(
+                _("report.section.by_organisation"),
+                (
+                    _("report.col.organisation"),
+                    _("report.col.months_filed"),
+                    _("report.col.months_with_signals"),
+                    _("report.col.months_due"),
+                ),
+                tuple((name, n, s, len(keys)) for name, n, s in per_org),
+            ),
+        ]
+        return sections, made, owed
+
+    async def _compliance(self, session: AsyncSession, scope: _Scope) -> Report:
+        _ = scope._
+        sections, made, owed = await self._compliance_sections(session, scope)
+        summary = [
+            _("report.compliance.summary").format(filed=made, due=owed, percent=percent(made, owed) or 0)
+        ]
+        if not owed:
+            summary.insert(0, _("report.compliance.nothing_due").format(year=scope.year))
+        months = len(sections[0].rows)
+        chart = (
+            Chart(_("report.chart.compliance").format(year=scope.year), 0, 0, (5,), months, "%")
+            if months
+            else None
+        )
+        title = _("report.title.compliance").format(year=scope.year)
+        return self._report(scope, "compliance", title, summary, sections, chart, (), owed == 0)
+
+    # --- quarterly reconciliation ----------------------------------------------------------------
+    async def _reconciliation_sections(
+        self, session: AsyncSession, scope: _Scope
+    ) -> tuple[list[Section], int]:
+        _ = scope._
+        rows = (
+            await session.execute(
+                select(Reconciliation)
+                .where(
+                    Reconciliation.oblast == scope.programme.oblast,
+                    Reconciliation.quarter.like(f"{scope.year}-Q%"),
+                )
+                .order_by(Reconciliation.quarter)
+            )
+        ).scalars()
+        found = {r.quarter: r for r in rows}
+        yes, no = _("report.yes"), _("report.no")
+        names = reconciliation_field_names(_)
+        summary_rows: list[tuple[Cell, ...]] = []
+        figure_rows: list[tuple[Cell, ...]] = []
+        for q in range(1, 5):
+            key = f"{scope.year}-Q{q}"
+            row = found.get(key)
+            police: dict[str, int] = json.loads(row.police_figures) if row and row.police_figures else {}
+            region: dict[str, int] = json.loads(row.region_figures) if row and row.region_figures else {}
+            differing = (
+                sum(1 for f in RECONCILIATION_FIELDS if police.get(f) != region.get(f))
+                if police and region
+                else None
+            )
+            summary_rows.append(
+                (
+                    key,
+                    police.get("victims_total"),
+                    region.get("victims_total"),
+                    differing,
+                    yes if row and row.police_confirmed_at else no,
+                    yes if row and row.region_confirmed_at else no,
+                    yes if row and row.reconciled_at else no,
+                )
+            )
+            if police or region:
+                for f in RECONCILIATION_FIELDS:
+                    p, r = police.get(f), region.get(f)
+                    figure_rows.append(
+                        (key, names[f], p, r, (p - r) if p is not None and r is not None else None)
+                    )
+        sections = [
+            Section(
+                _("report.section.by_quarter"),
+                (
+                    _("report.col.quarter"),
+                    _("report.col.police_victims"),
+                    _("report.col.region_victims"),
+                    _("report.col.discrepancies"),
+                    _("report.col.police_confirmed"),
+                    _("report.col.region_confirmed"),
+                    _("report.col.reconciled"),
+                ),
+                tuple(summary_rows),
+            ),
+            Section(
+                _("report.section.figures"),
+                (
+                    _("report.col.quarter"),
+                    _("report.col.figure"),
+                    _("report.col.police"),
+                    _("report.col.region"),
+                    _("report.col.difference"),
+                ),
+                tuple(figure_rows),
+            ),
+        ]
+        return sections, len(found)
+
+    async def _reconciliation(self, session: AsyncSession, scope: _Scope) -> Report:
+        _ = scope._
+        sections, quarters = await self._reconciliation_sections(session, scope)
+        reconciled = sum(1 for r in sections[0].rows if r[6] == _("report.yes"))
+        summary = [_("report.reconciliation.summary").format(entered=quarters, reconciled=reconciled)]
+        if not quarters:
+            summary.insert(0, _("report.empty_year").format(year=scope.year))
+        notes = [_("report.note.oblast_wide")] if scope.district else []
+        chart = Chart(_("report.chart.reconciliation").format(year=scope.year), 0, 0, (1, 2), 4)
+        title = _("report.title.reconciliation").format(year=scope.year)
+        return self._report(scope, "reconciliation", title, summary, sections, chart, notes, quarters == 0)
+
+    # --- the annual information (by 25 February of the next year) --------------------------------
+    async def _annual(self, session: AsyncSession, scope: _Scope) -> Report:
+        _ = scope._
+        by_district = await self._events_by_district(session, scope)
+        cases_total = sum((await self._cases_by(session, scope, literal(1))).values())
+        cases_by_district = await self._cases_by(session, scope, Case.district)
+        ids: list[str | None] = [*self._district_ids(scope)]
+        if scope.district is None:
+            ids.append(None)
+        case_counts = [cases_by_district.get(d, 0) for d in ids]
+        shown = (
+            suppress_partition(case_counts)
+            if cases_total >= SMALL_COUNT
+            else [suppress(c) for c in case_counts]
+        )
+        district_section = Section(
+            _("report.section.by_district"),
+            (
+                _("report.col.district"),
+                _("report.col.events"),
+                _("report.col.participants"),
+                _("report.col.cases"),
+            ),
+            tuple(
+                (self._district_name(scope, d), *by_district.get(d, (0, 0)), c)
+                for d, c in zip(ids, shown, strict=True)
+            ),
+        )
+        indicators, _charted, counts = self._indicator_section(scope)
+        case_sections = (await self._case_sections(session, scope))[1]
+        compliance, made, owed = await self._compliance_sections(session, scope)
+        sections = [district_section, indicators, case_sections[1], compliance[0]]
+        if scope.district is None:
+            sections.append((await self._reconciliation_sections(session, scope))[0][0])
+        events = sum(n for n, _p in by_district.values())
+        people = sum(p for _n, p in by_district.values())
+        summary = [
+            _("report.events.summary").format(events=events, participants=people),
+            _("report.cases.summary").format(total=suppress(cases_total)),
+            _("report.indicators.summary").format(
+                behind=counts["behind"],
+                on_track=counts["on_track"],
+                reached=counts["reached"],
+                untracked=counts["no_target"] + counts["manual"],
+            ),
+            _("report.compliance.summary").format(filed=made, due=owed, percent=percent(made, owed) or 0),
+        ]
+        empty = events == 0 and cases_total == 0 and made == 0
+        if empty:
+            summary.insert(0, _("report.empty_year").format(year=scope.year))
+        notes = [
+            _("report.note.annual_due").format(date=f"25.02.{scope.year + 1}"),
+            _("report.note.suppressed"),
+            _("report.note.manual"),
+        ]
+        chart = Chart(
+            _("report.chart.annual").format(year=scope.year), 0, 0, (1,), len(district_section.rows)
+        )
+        title = _("report.title.annual").format(year=scope.year)
+        return self._report(scope, "annual", title, summary, sections, chart, notes, empty)
+
+
+# --- labels (literal keys, so that tests/test_i18n.py checks each of them) ----------------------
+def event_type_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "training": _("event_type.training"),
+        "seminar": _("event_type.seminar"),
+        "round_table": _("event_type.round_table"),
+        "webinar": _("event_type.webinar"),
+        "info_campaign": _("event_type.info_campaign"),
+        "lecture": _("event_type.lecture"),
+        "publication": _("event_type.publication"),
+        "flash_mob": _("event_type.flash_mob"),
+        "meeting": _("event_type.meeting"),
+        "consultation": _("event_type.consultation"),
+        "other": _("event_type.other"),
+    }
+
+
+def situation_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "labour": _("situation.labour"),
+        "sexual": _("situation.sexual"),
+        "domestic_violence": _("situation.domestic_violence"),
+        "missing_person": _("situation.missing_person"),
+        "job_offer": _("situation.job_offer"),
+        "other": _("situation.other"),
+    }
+
+
+def outcome_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "helped": _("outcome.helped"),
+        "referred_elsewhere": _("outcome.referred_elsewhere"),
+        "unreachable": _("outcome.unreachable"),
+        "declined": _("outcome.declined"),
+        "duplicate": _("outcome.duplicate"),
+    }
+
+
+def need_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "legal_aid": _("need.legal_aid"),
+        "shelter": _("need.shelter"),
+        "psychological": _("need.psychological"),
+        "medical": _("need.medical"),
+        "social_services": _("need.social_services"),
+        "employment": _("need.employment"),
+        "humanitarian": _("need.humanitarian"),
+        "child_protection": _("need.child_protection"),
+    }
+
+
+def sex_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {"female": _("sex.female"), "male": _("sex.male")}
+
+
+def reconciliation_field_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "victims_total": _("report.field.victims_total"),
+        "women": _("report.field.women"),
+        "men": _("report.field.men"),
+        "adults": _("report.field.adults"),
+        "children": _("report.field.children"),
+        "labour": _("report.field.labour"),
+        "sexual": _("report.field.sexual"),
+        "other_exploitation": _("report.field.other_exploitation"),
+        "criminal_proceedings": _("report.field.criminal_proceedings"),
+        "statuses_granted": _("report.field.statuses_granted"),
+        "persons_assisted": _("report.field.persons_assisted"),
+    }
+
+
+def kind_names(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "indicators": _("report.kind.indicators"),
+        "events": _("report.kind.events"),
+        "cases": _("report.kind.cases"),
+        "compliance": _("report.kind.compliance"),
+        "reconciliation": _("report.kind.reconciliation"),
+        "annual": _("report.kind.annual"),
+    }
+
+
+# --- building the service -----------------------------------------------------------------------
+def build_report_service(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    directory: Directory,
+    data_dir: Path,
+    *,
+    events: EventService | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> ReportService:
+    """A ReportService from the parts a bot process (App) or a job context already holds."""
+    from bot.services.catalogue import load_catalogue
+
+    programmes = load_catalogue(data_dir, {o.id for o in directory.oblasts})
+    clock = clock or (events.clock if events is not None else (lambda: datetime.now(UTC)))
+    return ReportService(sessionmaker, programmes, directory, clock=clock, events=events)
+
+
+def for_app(app: App) -> ReportService:
+    """The bot process's ReportService, built on first use and kept in the dispatcher's data."""
+    service = app.dispatcher.workflow_data.get("reports")
+    if not isinstance(service, ReportService):
+        service = build_report_service(
+            app.sessionmaker, app.directory, app.settings.data_dir, events=app.events
+        )
+        app.dispatcher.workflow_data["reports"] = service
+    return service
+
+
+async def open_reports(settings: Settings) -> tuple[ReportService, AsyncEngine]:
+    """A ReportService on the configured database, migrated and with the catalogue in step, the way
+    the bot starts; the caller disposes of the engine."""
+    from bot.services.catalogue import load_catalogue
+    from bot.services.directory import load_directory
+    from bot.services.events import sync_catalogue
+    from db.engine import create_engine, create_sessionmaker
+    from db.migrate import upgrade_to_head
+
+    directory = load_directory(settings.data_dir)
+    programmes = load_catalogue(settings.data_dir, {o.id for o in directory.oblasts})
+    engine = create_engine(settings.database_url)
+    await upgrade_to_head(engine)
+    sessionmaker = create_sessionmaker(engine)
+    async with sessionmaker() as session, session.begin():
+        await sync_catalogue(session, programmes)
+    return ReportService(sessionmaker, programmes, directory), engine
