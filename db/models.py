@@ -401,3 +401,22 @@ class ReconciliationEntry(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class DirectoryCheck(Base):
+    """A coordinator's check of a directory entry: confirmed as it is, corrected, or withdrawn.
+
+    The YAML files under data/directory/ are the seed; these rows are overlaid on them (the latest wins),
+    so the effective checked-on date and whether citizens still see the entry survive a restart."""
+
+    __tablename__ = "directory_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    # confirmed, corrected, withdrawn; or reminded (sent to those in charge: not a check of the facts)
+    action: Mapped[str] = mapped_column(String(12), nullable=False)
+    checked_on: Mapped[date] = mapped_column(Date, nullable=False)  # the day of the action
+    # corrected: JSON {"phones": [...], "address": str | null, "source": str}
+    changes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -2,18 +2,30 @@
 
 Every phone number and address is a fact with a named source and a checked-on date; the loader
 refuses an entry without them. Reads are served from memory: the data is small and hot.
+
+The files are the seed. Coordinators keep them fresh in the bot (`DirectoryChecks`): an entry last
+checked more than a year ago is sent to the coordinator of its area, who confirms it, corrects it
+(with the source of the new facts) or withdraws it; those checks are stored and laid over the seed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.staff import AccessDenied, Role, StaffRole
+from db.models import AuditEntry, DirectoryCheck
 
 
 class Need(StrEnum):
@@ -106,16 +118,43 @@ class DirectoryError(ValueError):
 
 
 class Directory:
+    """The entries as the data files give them (the seed), with the coordinators' checks laid over
+    them (`apply`). `entries` is what citizens may see: never a withdrawn entry."""
+
     def __init__(self, regions: Regions, entries: Iterable[Entry]) -> None:
         self.regions = regions
-        self.entries = tuple(e for e in entries if not e.withdrawn)
+        self._seed = tuple(entries)
         self._oblasts = {o.id: o for o in regions.oblasts}
         self._districts = {d.id: (o, d) for o in regions.oblasts for d in o.districts}
         self._check()
+        self.apply({})
+
+    def apply(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
+        """Lay field updates per entry id (from the bot's checks) over the seed, replacing the last ones.
+
+        Both views are swapped in one step (no await in between): a reader sees the old or the new."""
+        effective = tuple(
+            e.model_copy(update=dict(updates[e.id])) if e.id in updates else e for e in self._seed
+        )
+        self.all_entries = effective
+        self.entries = tuple(e for e in effective if not e.withdrawn)
+
+    def seed_entry(self, entry_id: str) -> Entry | None:
+        """The entry as its data file gives it, before any check made in the bot."""
+        return next((e for e in self._seed if e.id == entry_id), None)
+
+    def any_entry(self, entry_id: str) -> Entry | None:
+        """The effective entry, withdrawn or not (for coordinators; citizens use `entry`)."""
+        return next((e for e in self.all_entries if e.id == entry_id), None)
+
+    def stale(self, today: date) -> list[Entry]:
+        """Entries citizens see whose facts were last checked more than a year before `today`."""
+        limit = year_before(today)
+        return [e for e in self.entries if e.checked_on < limit]
 
     def _check(self) -> None:
         seen: set[str] = set()
-        for entry in self.entries:
+        for entry in self._seed:
             if entry.id in seen:
                 raise DirectoryError(f"directory entry id {entry.id} appears twice")
             seen.add(entry.id)
@@ -202,3 +241,219 @@ def load_directory(data_dir: Path) -> Directory:
     # national.yaml first so that its order (emergency, 1547, ...) is the order people see.
     entries.sort(key=lambda e: 0 if e.scope == "national" else 1)
     return Directory(regions, entries)
+
+
+# --- freshness: coordinators' checks of the entries ---------------------------------------------
+PHONES_LIMIT = 5
+ADDRESS_LIMIT = 300
+SOURCE_LIMIT = 300
+SOURCE_MIN = 5
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]*[0-9]$")
+_PHONE_SPLIT = re.compile(r"[,;\n]+")
+
+
+CHECK_ACTIONS = ("confirmed", "corrected", "withdrawn")
+
+
+class CheckError(ValueError):
+    """A check that cannot be made; str() says why: "gone" (withdrawn already), "unknown" (no such
+    entry: a forged button, or one removed from the data files since), "phones_count", "bad_phone",
+    "address_length", "source_length"."""
+
+
+def year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def parse_phones(text: str) -> tuple[str, ...]:
+    """Phone numbers as dialled, separated by commas or lines: 3-15 digits each, at most five."""
+    phones = tuple(" ".join(p.split()) for p in _PHONE_SPLIT.split(text) if p.strip())
+    if not phones or len(phones) > PHONES_LIMIT:
+        raise CheckError("phones_count")
+    for phone in phones:
+        digits = sum(c.isdigit() for c in phone)
+        if not _PHONE.match(phone) or not 3 <= digits <= 15:
+            raise CheckError("bad_phone")
+    return phones
+
+
+def clean_text(text: str, minimum: int, limit: int, error: str) -> str:
+    cleaned = " ".join(text.split())
+    if not minimum <= len(cleaned) <= limit:
+        raise CheckError(error)
+    return cleaned
+
+
+def may_check(roles: Sequence[StaffRole], entry: Entry) -> bool:
+    """Who may confirm, correct or withdraw an entry (on the server side, whatever a button says).
+
+    National lines are the deployment's, shared by every oblast: only admins. An oblast-wide entry:
+    the oblast's regional coordinators. A district or community entry: the district's coordinators
+    and the regional ones. Admins may check any entry (they get the ones nobody else would)."""
+    for role in roles:
+        if role.role == Role.ADMIN:
+            return True
+        if role.role != Role.COORDINATOR or role.oblast is None or entry.scope == "national":
+            continue
+        if entry.scope == "oblast" and role.oblast == entry.oblast and role.district is None:
+            return True
+        if entry.scope in ("district", "community") and entry.oblast is not None:
+            if role.covers(entry.oblast, entry.district):
+                return True
+    return False
+
+
+def reminded_first(entry: Entry) -> Callable[[StaffRole], bool]:
+    """The coordinators a stale entry is sent to: those of its district, else of its oblast."""
+
+    def predicate(role: StaffRole) -> bool:
+        if role.role != Role.COORDINATOR or role.oblast != entry.oblast:
+            return False
+        if entry.scope == "oblast":
+            return role.district is None
+        return role.district == entry.district
+
+    return predicate
+
+
+def regional_coordinators(oblast: str | None) -> Callable[[StaffRole], bool]:
+    return lambda r: r.role == Role.COORDINATOR and r.oblast == oblast and r.district is None
+
+
+class DirectoryChecks:
+    """Confirmations, corrections and withdrawals made in the bot: stored (one row and one audit entry
+    per change, in one transaction) and laid over the data files in the shared `Directory`."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        directory: Directory,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timezone: str = "Europe/Kyiv",
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.directory = directory
+        self.clock = clock
+        self._zone = ZoneInfo(timezone)
+
+    def today(self) -> date:
+        return self.clock().astimezone(self._zone).date()
+
+    async def load(self) -> None:
+        """Read every check and lay the result over the seed (at start, after a change, before a job).
+
+        Per entry, in order: a withdrawal always holds (citizens never see the entry again); a
+        confirmation or correction holds unless the data file was checked later than it."""
+        async with self._sessionmaker() as session:
+            rows = list(await session.scalars(select(DirectoryCheck).order_by(DirectoryCheck.id)))
+        updates: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            seed = self.directory.seed_entry(row.entry_id)
+            if seed is None:  # removed from the data files since
+                continue
+            if row.action not in CHECK_ACTIONS:  # "reminded": not a check of the facts
+                continue
+            update = updates.setdefault(row.entry_id, {})
+            if row.action == "withdrawn":
+                update["withdrawn"] = True
+                continue
+            if row.checked_on < seed.checked_on:
+                continue
+            update["checked_on"] = max(row.checked_on, update.get("checked_on", seed.checked_on))
+            if row.action == "corrected" and row.changes:
+                changes = json.loads(row.changes)
+                update["phones"] = tuple(changes.get("phones") or ())
+                # Notes such as "527 from a mobile" describe the file's numbers, not new ones.
+                update["phone_notes"] = seed.phone_notes if update["phones"] == seed.phones else None
+                update["address"] = changes.get("address")
+                update["source"] = changes["source"]
+        self.directory.apply({k: v for k, v in updates.items() if v})
+
+    async def last_reminders(self) -> dict[str, date]:
+        """Entry id -> the day it was last sent to those in charge of it."""
+        async with self._sessionmaker() as session:
+            rows = await session.execute(
+                select(DirectoryCheck.entry_id, func.max(DirectoryCheck.checked_on))
+                .where(DirectoryCheck.action == "reminded")
+                .group_by(DirectoryCheck.entry_id)
+            )
+            return {entry_id: day for entry_id, day in rows.all()}
+
+    async def record_reminders(self, entry_ids: Sequence[str], day: date) -> None:
+        if not entry_ids:
+            return
+        async with self._sessionmaker() as session, session.begin():
+            session.add_all(
+                DirectoryCheck(entry_id=entry_id, action="reminded", checked_on=day, at=self.clock())
+                for entry_id in entry_ids
+            )
+
+    def checkable(self, roles: Sequence[StaffRole], entry_id: str) -> Entry:
+        """The entry, if it can still be checked and this person may check it."""
+        entry = self.directory.entry(entry_id)
+        if entry is None:
+            raise CheckError("gone" if self.directory.any_entry(entry_id) else "unknown")
+        if not may_check(roles, entry):
+            raise AccessDenied("directory.check")
+        return entry
+
+    async def confirm(self, actor_id: int, roles: Sequence[StaffRole], entry_id: str) -> Entry:
+        """The "still correct" button: the facts are checked today (twice the same day is recorded once)."""
+        entry = self.checkable(roles, entry_id)
+        if entry.checked_on >= self.today():
+            return entry
+        return await self._record(actor_id, entry, "confirmed")
+
+    async def correct(
+        self,
+        actor_id: int,
+        roles: Sequence[StaffRole],
+        entry_id: str,
+        *,
+        phones: Sequence[str],
+        address: str | None,
+        source: str,
+    ) -> Entry:
+        """New phones and address, with where they were found (a fact needs its source), as of today."""
+        entry = self.checkable(roles, entry_id)
+        if tuple(phones) != entry.phones:  # what the coordinator typed; the entry's own stay as they are
+            phones = parse_phones(", ".join(phones)) if phones else ()
+        if address is not None:
+            address = clean_text(address, 1, ADDRESS_LIMIT, "address_length")
+        changes = {
+            "phones": list(phones),  # [] when the entry has no phone any more
+            "address": address,
+            "source": clean_text(source, SOURCE_MIN, SOURCE_LIMIT, "source_length"),
+        }
+        return await self._record(actor_id, entry, "corrected", changes)
+
+    async def withdraw(self, actor_id: int, roles: Sequence[StaffRole], entry_id: str) -> Entry:
+        """Citizens stop seeing the entry at once (in this process; others at their next `load`)."""
+        entry = self.checkable(roles, entry_id)
+        return await self._record(actor_id, entry, "withdrawn")
+
+    async def _record(
+        self, actor_id: int, entry: Entry, action: str, changes: dict[str, Any] | None = None
+    ) -> Entry:
+        async with self._sessionmaker() as session, session.begin():
+            session.add(
+                DirectoryCheck(
+                    entry_id=entry.id,
+                    action=action,
+                    checked_on=self.today(),
+                    changes=json.dumps(changes, ensure_ascii=False) if changes else None,
+                    actor_id=actor_id,
+                    at=self.clock(),
+                )
+            )
+            session.add(
+                AuditEntry(actor_id=actor_id, action=f"directory.{action}", detail=f"entry={entry.id}"[:200])
+            )
+        await self.load()
+        found = self.directory.any_entry(entry.id)
+        assert found is not None
+        return found

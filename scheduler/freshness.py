@@ -1,0 +1,76 @@
+"""Directory freshness: entries whose facts were last checked more than a year ago are sent to the
+coordinators of their area, to confirm, correct or withdraw in one tap (handlers/directory_checks.py).
+
+Who gets an entry: a district or community entry, the district's coordinators (the oblast's regional
+coordinators when the district has none); an oblast-wide entry, the oblast's regional coordinators;
+a national line, the admins (it is the deployment's, shared by every oblast: one owner, not one per
+oblast). Nobody in charge: the admins.
+
+Each stale entry is sent once, then again every REPEAT_DAYS while it stays unchecked (the day it was
+sent is kept in directory_checks as "reminded"); a second run the same day sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.services.directory import DirectoryChecks, Entry, regional_coordinators, reminded_first
+from handlers.directory_checks import reminder_markup, reminder_text
+from handlers.notify import language_of, notify
+
+if TYPE_CHECKING:
+    from scheduler.jobs import JobContext
+
+log = logging.getLogger("dovira")
+
+REPEAT_DAYS = 30
+
+
+def checks_of(ctx: JobContext) -> DirectoryChecks:
+    """The checks service the bot uses, if the context carries one; else one over the same database."""
+    attached = getattr(ctx, "directory_checks", None)
+    if isinstance(attached, DirectoryChecks):
+        return attached
+    return DirectoryChecks(ctx.outbox._sm, ctx.directory, clock=ctx.outbox.clock, timezone=ctx.timezone)
+
+
+async def recipients_of(ctx: JobContext, entry: Entry) -> list[int]:
+    if entry.scope == "national" or ctx.staff is None:
+        return sorted(ctx.admin_ids)
+    found = await ctx.staff.telegram_ids(reminded_first(entry))
+    if not found and entry.scope != "oblast":
+        found = await ctx.staff.telegram_ids(regional_coordinators(entry.oblast))
+    return found or sorted(ctx.admin_ids)
+
+
+async def directory_freshness(ctx: JobContext) -> int:
+    """Send each stale entry to those in charge of it. Returns messages queued."""
+    checks = checks_of(ctx)
+    await checks.load()  # checks made in another process since (several replicas share the database)
+    today = ctx.outbox.clock().astimezone(ZoneInfo(ctx.timezone)).date()
+    last = await checks.last_reminders()
+    queued, reminded = 0, []
+    for entry in ctx.directory.stale(today):
+        previous = last.get(entry.id)
+        if previous is not None and previous > entry.checked_on and (today - previous).days < REPEAT_DAYS:
+            continue
+        recipients = await recipients_of(ctx, entry)
+        if not recipients:
+            log.warning("directory freshness: nobody to check entry %s", entry.id)
+            continue
+        for telegram_id in recipients:
+            lang = language_of(ctx.users, ctx.i18n, telegram_id)
+            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
+                text = reminder_text(entry, ctx.directory, lang)
+                markup = reminder_markup(entry.id)
+            queued += await notify(
+                ctx.outbox, telegram_id, f"directory.stale:{entry.id}:{today}", text, markup
+            )
+        reminded.append(entry.id)
+    # Recorded after queueing: a run that stops in between repeats nothing (the outbox keys on the day).
+    await checks.record_reminders(reminded, today)
+    if queued:
+        log.info("directory freshness: %d reminders queued", queued)
+    return queued
