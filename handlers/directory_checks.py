@@ -9,6 +9,9 @@ still be shown and in the person's scope, whatever the button says.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from html import escape
 from typing import Any
 
@@ -37,10 +40,15 @@ from bot.services.directory import (
 )
 from bot.services.staff import AccessDenied, StaffService
 from bot.services.users import UserProfile
+from db.engine import is_sqlite
 from handlers.ui import chat_id_of, show, stale_button
+
+log = logging.getLogger("dovira")
 
 # Longer than anything the three text steps accept: refused before any parsing.
 TYPED_LIMIT = max(ADDRESS_LIMIT, SOURCE_LIMIT)
+# With a shared database, how often each process reads the checks made by the others.
+REFRESH_SECONDS = 60
 
 
 class Dc(CallbackData, prefix="dc"):
@@ -110,6 +118,15 @@ def reminder_markup(entry_id: str) -> InlineKeyboardMarkup:
     )
 
 
+async def _refresh(checks: DirectoryChecks) -> None:
+    while True:
+        await asyncio.sleep(REFRESH_SECONDS)
+        try:
+            await checks.load()
+        except Exception as exc:  # the database is away for a moment: try again next time
+            log.warning("directory checks: reload failed (%s)", type(exc).__name__)
+
+
 def _phones_text(phones: tuple[str, ...] | list[str]) -> str:
     return ", ".join(escape(p) for p in phones) if phones else _("directory.none")
 
@@ -119,12 +136,24 @@ def create_router() -> Router:
 
     @router.startup()
     async def load_checks(dispatcher: Dispatcher, app: Any) -> None:
-        """The checks made in the bot are laid over the data files before the first update."""
+        """The checks made in the bot are laid over the data files before the first update. With a
+        shared database (several replicas), they are read again every REFRESH_SECONDS, so that an
+        entry withdrawn through one replica soon disappears from all of them."""
         checks = dispatcher.workflow_data.get("directory_checks")
         if not isinstance(checks, DirectoryChecks):
             checks = DirectoryChecks(app.sessionmaker, app.directory, timezone=app.settings.timezone)
             dispatcher["directory_checks"] = checks
         await checks.load()
+        if not is_sqlite(app.settings.database_url):
+            dispatcher["directory_checks_refresh"] = asyncio.create_task(_refresh(checks))
+
+    @router.shutdown()
+    async def stop_refreshing(dispatcher: Dispatcher) -> None:
+        task = dispatcher.workflow_data.pop("directory_checks_refresh", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def ask_phones(
         callback: CallbackQuery, bot: Bot, state: FSMContext, entry: Entry, lang: str

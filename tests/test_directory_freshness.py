@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -68,6 +69,11 @@ async def setup(settings: Settings, server: FakeTelegramServer) -> AsyncIterator
     await app.close()
 
 
+def at(ctx: Any, day: date) -> None:
+    """Run the job on `day` at 09:00 Kyiv (the context's clock, and the outbox's, which dates messages)."""
+    ctx.clock = ctx.outbox.clock = lambda: kyiv(day)
+
+
 async def queued(app: App) -> dict[int, list[str]]:
     """Outbox purposes per recipient."""
     async with app.sessionmaker() as session:
@@ -97,11 +103,11 @@ async def test_stale_entries_go_to_those_in_charge_once_per_period(setup: Setup)
     await checks.withdraw(setup.user_ids[REGIONAL], regional, "kharkiv-migration-service")
 
     # A year to the day after the data files were checked: not older than a year yet.
-    app.outbox.clock = lambda: kyiv(date(2027, 11, 23))
+    at(ctx, date(2027, 11, 23))
     assert await directory_freshness(ctx) == 0
 
     # Thirteen months on.
-    app.outbox.clock = lambda: kyiv(date(2027, 12, 23))
+    at(ctx, date(2027, 12, 23))
     sent = await directory_freshness(ctx)
     by_recipient = await queued(app)
     assert sent == sum(len(p) for p in by_recipient.values())
@@ -141,7 +147,7 @@ async def test_stale_entries_go_to_those_in_charge_once_per_period(setup: Setup)
 
     # The same day again, and 29 days later: nothing twice.
     assert await directory_freshness(ctx) == 0
-    app.outbox.clock = lambda: kyiv(date(2028, 1, 21))
+    at(ctx, date(2028, 1, 21))
     assert await directory_freshness(ctx) == 0
     # Still unchecked thirty days after the reminder: reminded again, all but what was checked since.
     await setup.checks(date(2028, 1, 21)).confirm(
@@ -149,7 +155,7 @@ async def test_stale_entries_go_to_those_in_charge_once_per_period(setup: Setup)
         (StaffRole(Role.COORDINATOR, None, "kharkiv", "kharkiv-bohodukhiv"),),
         "kharkiv-bohodukhiv-administration",
     )
-    app.outbox.clock = lambda: kyiv(date(2028, 1, 22))
+    at(ctx, date(2028, 1, 22))
     assert await directory_freshness(ctx) == sent - 1
     assert len((await queued(app))[BOHODUKHIV]) == 1
 
@@ -164,7 +170,7 @@ async def test_a_check_made_in_another_process_is_seen_by_the_next_run(setup: Se
         setup.user_ids[BOHODUKHIV], district, "kharkiv-bohodukhiv-administration"
     )
     # ...and this one's job reloads the checks before it looks for stale entries.
-    app.outbox.clock = lambda: kyiv(date(2027, 12, 23))
+    at(ctx, date(2027, 12, 23))
     assert await directory_freshness(ctx) > 0
     assert BOHODUKHIV not in await queued(app)
     assert app.directory.entry("kharkiv-bohodukhiv-administration").checked_on == date(2027, 12, 20)  # type: ignore[union-attr]

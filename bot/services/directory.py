@@ -349,13 +349,17 @@ class DirectoryChecks:
         Per entry, in order: a withdrawal always holds (citizens never see the entry again); a
         confirmation or correction holds unless the data file was checked later than it."""
         async with self._sessionmaker() as session:
-            rows = list(await session.scalars(select(DirectoryCheck).order_by(DirectoryCheck.id)))
+            rows = list(
+                await session.scalars(
+                    select(DirectoryCheck)
+                    .where(DirectoryCheck.action.in_(CHECK_ACTIONS))
+                    .order_by(DirectoryCheck.id)
+                )
+            )
         updates: dict[str, dict[str, Any]] = {}
         for row in rows:
             seed = self.directory.seed_entry(row.entry_id)
             if seed is None:  # removed from the data files since
-                continue
-            if row.action not in CHECK_ACTIONS:  # "reminded": not a check of the facts
                 continue
             update = updates.setdefault(row.entry_id, {})
             if row.action == "withdrawn":
