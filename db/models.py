@@ -413,7 +413,7 @@ class DirectoryCheck(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
-    # confirmed, corrected, withdrawn; or reminded (sent to those in charge: not a check of the facts)
+    # confirmed, corrected, withdrawn, restored; or reminded (sent to those in charge: not a check)
     action: Mapped[str] = mapped_column(String(12), nullable=False)
     checked_on: Mapped[date] = mapped_column(Date, nullable=False)  # the day of the action
     # corrected: JSON {"phones": [...], "address": str | null, "source": str}

@@ -52,8 +52,8 @@ REFRESH_SECONDS = 60
 
 
 class Dc(CallbackData, prefix="dc"):
-    """A coordinator's check of a directory entry: a = ok, fix, wd, wdy, open, keep, nophone,
-    noaddr, save, cancel; e = the entry id."""
+    """A coordinator's check of a directory entry: a = ok, fix, wd, wdy (withdraw), rs (restore),
+    open, keep, nophone, noaddr, save, cancel; e = the entry id."""
 
     a: str
     e: str = ""
@@ -242,6 +242,11 @@ def create_router() -> Router:
                     ),
                 )
                 return
+            if a == "rs":
+                entry = await directory_checks.restore(profile.id, profile.staff, entry_id)
+                text = _("directory.restored") + "\n\n" + check_card(entry, directory, lang)
+                await show(callback, bot, render.fit(text), reminder_markup(entry.id))
+                return
             entry = directory_checks.checkable(profile.staff, entry_id)
             if a == "open":
                 if in_dialog:
@@ -271,7 +276,11 @@ def create_router() -> Router:
             elif a == "wdy":
                 entry = await directory_checks.withdraw(profile.id, profile.staff, entry.id)
                 text = _("directory.withdrawn").format(name=escape(entry.name.get(lang)))
-                await show(callback, bot, text, keyboards.only_menu())
+                markup = _markup(
+                    [button(_("directory.button.restore"), Dc(a="rs", e=entry.id))],
+                    keyboards.back_to_menu_row(),
+                )
+                await show(callback, bot, text, markup)
             elif a == "fix":
                 await ask_phones(callback, bot, state, entry, lang)
             elif not in_dialog or (await state.get_data()).get("entry") != entry.id:
@@ -326,7 +335,11 @@ def create_router() -> Router:
         entry_id = str((await state.get_data()).get("entry", ""))
         try:
             entry = checks.checkable(profile.staff, entry_id)
-        except (AccessDenied, CheckError):
+        except AccessDenied:
+            await state.clear()
+            await message.answer(_("staff.denied_text"), reply_markup=keyboards.only_menu())
+            return None
+        except CheckError:
             await state.clear()
             await message.answer(_("directory.gone"), reply_markup=keyboards.only_menu())
             return None

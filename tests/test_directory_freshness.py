@@ -227,6 +227,26 @@ async def test_checks_are_laid_over_the_data_files_and_audited(setup: Setup) -> 
     assert audit == ["directory.corrected", "directory.confirmed", "directory.withdrawn"]
 
 
+async def test_a_withdrawal_is_undone_only_by_those_in_charge(setup: Setup) -> None:
+    directory = setup.app.directory
+    checks = setup.checks(date(2027, 12, 1))
+    bohodukhiv = (StaffRole(Role.COORDINATOR, None, "kharkiv", "kharkiv-bohodukhiv"),)
+    izium = (StaffRole(Role.COORDINATOR, None, "kharkiv", "kharkiv-izium"),)
+    entry_id = "kharkiv-bohodukhiv-administration"
+    await checks.withdraw(setup.user_ids[BOHODUKHIV], bohodukhiv, entry_id)
+    with pytest.raises(AccessDenied):
+        await checks.restore(setup.user_ids[IZIUM], izium, entry_id)
+    assert directory.entry(entry_id) is None
+    restored = await checks.restore(setup.user_ids[BOHODUKHIV], bohodukhiv, entry_id)
+    assert not restored.withdrawn and directory.entry(entry_id) is not None
+    assert restored.checked_on == SEEDED  # bringing it back is not a check of its facts
+    fresh = load_directory(setup.app.settings.data_dir)
+    await DirectoryChecks(setup.app.sessionmaker, fresh).load()
+    assert fresh.entry(entry_id) is not None
+    with pytest.raises(CheckError, match="unknown"):
+        await checks.restore(setup.user_ids[BOHODUKHIV], bohodukhiv, "no-such-entry")
+
+
 async def test_a_data_file_checked_later_than_a_correction_wins(setup: Setup) -> None:
     app = setup.app
     admin = (StaffRole(Role.ADMIN, None, None, None),)

@@ -148,6 +148,12 @@ async def test_coordinators_confirm_withdraw_and_correct_stale_entries(
     assert "більше не бачать" in text_of(withdrawn)
     listed = await where(citizen, "Харківська", "Уся область", "Правова")
     assert names[LEGAL_AID_ENTRY] not in listed and "1547" in listed
+    # A mistake: brought back, seen again; then withdrawn for good.
+    restored = await regional.press("Повернути запис", withdrawn)
+    assert "знову його бачать" in text_of(restored)
+    assert names[LEGAL_AID_ENTRY] in await where(citizen, "Харківська", "Уся область", "Правова")
+    withdrawn = await regional.press("Так, зняти", await regional.press("Зняти", restored))
+    assert names[LEGAL_AID_ENTRY] not in await where(citizen, "Харківська", "Уся область", "Правова")
     # The first reminder's "still correct", pressed after the withdrawal: the entry is gone.
     mark = len(server.calls)
     gone = await regional.press("Усе правильно", card)

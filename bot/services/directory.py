@@ -252,7 +252,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]*[0-9]$")
 _PHONE_SPLIT = re.compile(r"[,;\n]+")
 
 
-CHECK_ACTIONS = ("confirmed", "corrected", "withdrawn")
+CHECK_ACTIONS = ("confirmed", "corrected", "withdrawn", "restored")
 
 
 class CheckError(ValueError):
@@ -346,8 +346,8 @@ class DirectoryChecks:
     async def load(self) -> None:
         """Read every check and lay the result over the seed (at start, after a change, before a job).
 
-        Per entry, in order: a withdrawal always holds (citizens never see the entry again); a
-        confirmation or correction holds unless the data file was checked later than it."""
+        Per entry, in order: a withdrawal holds until the entry is restored in the bot (citizens never
+        see it meanwhile); a confirmation or correction holds unless the data file was checked later."""
         async with self._sessionmaker() as session:
             rows = list(
                 await session.scalars(
@@ -362,8 +362,8 @@ class DirectoryChecks:
             if seed is None:  # removed from the data files since
                 continue
             update = updates.setdefault(row.entry_id, {})
-            if row.action == "withdrawn":
-                update["withdrawn"] = True
+            if row.action in ("withdrawn", "restored"):
+                update["withdrawn"] = row.action == "withdrawn"
                 continue
             if row.checked_on < seed.checked_on:
                 continue
@@ -439,6 +439,20 @@ class DirectoryChecks:
         """Citizens stop seeing the entry at once (in this process; others at their next `load`)."""
         entry = self.checkable(roles, entry_id)
         return await self._record(actor_id, entry, "withdrawn")
+
+    async def restore(self, actor_id: int, roles: Sequence[StaffRole], entry_id: str) -> Entry:
+        """Undo a withdrawal made in the bot (one withdrawn in the data files is not the bot's to undo)."""
+        entry = self.directory.any_entry(entry_id)
+        seed = self.directory.seed_entry(entry_id)
+        if entry is None or seed is None:
+            raise CheckError("unknown")
+        if not may_check(roles, entry):
+            raise AccessDenied("directory.check")
+        if seed.withdrawn:
+            raise CheckError("gone")
+        if not entry.withdrawn:  # restored already (a double tap, or a colleague)
+            return entry
+        return await self._record(actor_id, entry, "restored")
 
     async def _record(
         self, actor_id: int, entry: Entry, action: str, changes: dict[str, Any] | None = None
