@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -182,9 +183,12 @@ def create_router() -> Router:
         text = _("directory.ask_source").format(minimum=SOURCE_MIN, limit=SOURCE_LIMIT)
         return text, _markup(_cancel_row(entry.id))
 
-    def preview(entry: Entry, data: dict[str, Any], directory: Directory, lang: str) -> tuple[str, Any]:
+    def preview(
+        entry: Entry, data: dict[str, Any], directory: Directory, lang: str, today: date
+    ) -> tuple[str, Any]:
         corrected = entry.model_copy(
             update={
+                "checked_on": today,
                 "phones": tuple(data["phones"]),
                 "address": data["address"],
                 "source": data["source"],
@@ -198,7 +202,7 @@ def create_router() -> Router:
         return render.fit(text), markup
 
     async def next_step(
-        state: FSMContext, entry: Entry, directory: Directory, lang: str
+        state: FSMContext, entry: Entry, directory: Directory, lang: str, today: date
     ) -> tuple[str, InlineKeyboardMarkup]:
         """The step after the one just answered (the answer is in the dialog data already)."""
         data = await state.get_data()
@@ -209,7 +213,7 @@ def create_router() -> Router:
             await state.set_state(EntryFix.source)
             return source_step(entry)
         await state.set_state(EntryFix.confirm)
-        return preview(entry, data, directory, lang)
+        return preview(entry, data, directory, lang, today)
 
     @router.callback_query(Dc.filter())
     async def on_button(
@@ -287,10 +291,14 @@ def create_router() -> Router:
                 await stale_button(callback, bot)  # a step of a dialog that is over, or another entry's
             elif a in ("keep", "nophone") and raw_state == EntryFix.phones.state:
                 await state.update_data(phones=list(entry.phones) if a == "keep" else [])
-                await show(callback, bot, *await next_step(state, entry, directory, lang))
+                await show(
+                    callback, bot, *await next_step(state, entry, directory, lang, directory_checks.today())
+                )
             elif a in ("keep", "noaddr") and raw_state == EntryFix.address.state:
                 await state.update_data(address=entry.address if a == "keep" else None)
-                await show(callback, bot, *await next_step(state, entry, directory, lang))
+                await show(
+                    callback, bot, *await next_step(state, entry, directory, lang, directory_checks.today())
+                )
             elif a == "save" and raw_state == EntryFix.confirm.state:
                 data = await state.get_data()
                 entry = await directory_checks.correct(
@@ -376,7 +384,7 @@ def create_router() -> Router:
             await message.answer(why, reply_markup=_markup(_cancel_row(entry.id)))
             return
         await state.update_data(phones=list(phones))
-        text, markup = await next_step(state, entry, directory, i18n.current_locale)
+        text, markup = await next_step(state, entry, directory, i18n.current_locale, directory_checks.today())
         await message.answer(text, reply_markup=markup)
 
     @router.message(StateFilter(EntryFix.address), F.text)
@@ -401,7 +409,7 @@ def create_router() -> Router:
             )
             return
         await state.update_data(address=address)
-        text, markup = await next_step(state, entry, directory, i18n.current_locale)
+        text, markup = await next_step(state, entry, directory, i18n.current_locale, directory_checks.today())
         await message.answer(text, reply_markup=markup)
 
     @router.message(StateFilter(EntryFix.source), F.text)
@@ -426,7 +434,7 @@ def create_router() -> Router:
             )
             return
         await state.update_data(source=source)
-        text, markup = await next_step(state, entry, directory, i18n.current_locale)
+        text, markup = await next_step(state, entry, directory, i18n.current_locale, directory_checks.today())
         await message.answer(text, reply_markup=markup)
 
     @router.message(StateFilter(EntryFix.confirm))

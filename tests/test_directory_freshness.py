@@ -106,7 +106,8 @@ async def test_stale_entries_go_to_those_in_charge_once_per_period(setup: Setup)
     at(ctx, date(2027, 11, 23))
     assert await directory_freshness(ctx) == 0
 
-    # Thirteen months on.
+    # Thirteen months on; the regional coordinator reads the bot in English.
+    await app.users.set_language(REGIONAL, "en")
     at(ctx, date(2027, 12, 23))
     sent = await directory_freshness(ctx)
     by_recipient = await queued(app)
@@ -144,6 +145,10 @@ async def test_stale_entries_go_to_those_in_charge_once_per_period(setup: Setup)
     assert (
         "Усе правильно" in reminder.markup and "Виправити" in reminder.markup and "Зняти" in reminder.markup
     )
+    async with app.sessionmaker() as session:
+        english = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == REGIONAL))
+    assert english is not None and english.markup is not None
+    assert "Directory check" in app.outbox._open_text(english.text) and "Still correct" in english.markup
 
     # The same day again, and 29 days later: nothing twice.
     assert await directory_freshness(ctx) == 0

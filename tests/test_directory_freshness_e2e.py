@@ -179,6 +179,7 @@ async def test_coordinators_confirm_withdraw_and_correct_stale_entries(
     assert "Напишіть джерело від 5" in text_of(reply)
     preview = await regional.say("Лист Харківського обласного центру зайнятості від 20.11.2026")
     assert "057 700 00 00" in text_of(preview) and "Лист Харківського" in text_of(preview)
+    assert f"Перевірено {TODAY}" in text_of(preview)  # as citizens will see it once saved
     saved = await regional.press("Зберегти", preview)
     assert f"перевірений {TODAY}" in text_of(saved)
     listed = await where(citizen, "Харківська", "Уся область", "Робота")
