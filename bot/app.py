@@ -116,7 +116,7 @@ async def build_app(settings: Settings) -> App:
     )
     staff = StaffService(sessionmaker)
     events = EventService(sessionmaker)
-    outbox = Outbox(sessionmaker, cipher=cipher)
+    outbox = Outbox(sessionmaker, cipher=cipher, rate=settings.send_rate_per_s)
     police = PoliceReportService(sessionmaker, cipher)
     guard = UpdateGuard(i18n)
 

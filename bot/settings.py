@@ -42,6 +42,10 @@ HOW_TO_SET = {
     "REFERRAL_ANSWER_HOURS": "Set REFERRAL_ANSWER_HOURS to the hours an organisation has (default 48).",
     "CASE_RETENTION_DAYS": "Set CASE_RETENTION_DAYS to the days closed cases are kept (default 180).",
     "POLICE_REPORT_DAY": "Set POLICE_REPORT_DAY to the day of the next month (1-28) the digest is due.",
+    "SEND_RATE_PER_S": (
+        "Set SEND_RATE_PER_S to the messages per second the bot may send on its own, above 0 and at most "
+        "1000 (default 25; Telegram allows about 30 a second unless paid broadcasts are enabled)."
+    ),
     "ENCRYPTION_KEY": (
         "Set ENCRYPTION_KEY to a Fernet key (44 characters of url-safe base64), e.g. the output of "
         '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`, '
@@ -68,6 +72,7 @@ class Settings(BaseSettings):
     referral_answer_hours: float = Field(default=48, gt=0, le=24 * 90, alias="REFERRAL_ANSWER_HOURS")
     case_retention_days: int = Field(default=180, ge=1, le=3650, alias="CASE_RETENTION_DAYS")
     police_report_day: int = Field(default=5, ge=1, le=28, alias="POLICE_REPORT_DAY")
+    send_rate_per_s: float = Field(default=25, gt=0, le=1000, alias="SEND_RATE_PER_S")
     key_file: Path = Field(default=Path("dovira.key"), alias="KEY_FILE")
     data_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "data", alias="DATA_DIR")
 

@@ -1,25 +1,58 @@
 """The outbox: every message the bot sends on its own goes through here.
 
-Persistent (a table), idempotent per recipient and purpose (enqueuing twice is a no-op), and sent by
-one loop that honours Telegram's 429 `retry_after`, records chats that blocked the bot instead of
-retrying them forever, and marks each message sent only after Telegram accepted it. A crash between
-Telegram's answer and the mark can repeat that one message; nothing is dropped.
+Persistent (the `outbox` table) and idempotent per recipient and purpose: enqueuing the same
+purpose twice is a no-op, so a job that runs again queues nothing new.
+
+Pacing
+    At most `rate` messages a second overall (SEND_RATE_PER_S): a token bucket that holds a tenth
+    of a second's worth (`burst`), so a late wake-up is made up without bursting past Telegram's
+    limit. At most one message a second per chat, start to start, and one request at a time per
+    chat; a chat waiting for its second does not hold the others back (each fetch takes the oldest
+    due message of each chat, so one chat with many messages cannot fill it). Requests run
+    concurrently (up to `max_in_flight`), the limiter deciding when each starts; the database work
+    is batched (one fetch for many messages, claims in small chunks, answers recorded by group commit).
+
+Telegram's answers
+    429: all sending pauses for `retry_after` (Telegram's flood limit is per bot) and the message
+    goes again after it. Blocked bot or deleted chat (403) is recorded as "blocked", "chat not found"
+    as "failed": neither is retried. Network errors and 5xx are retried with backoff, up to
+    MAX_ATTEMPTS.
+
+Crash semantics
+    A row goes pending -> sending (claimed, committed before its request goes out) -> sent, blocked,
+    failed, or back to pending (retry). Telegram has no idempotency key, so no sender can know
+    whether a request cut off mid-way was delivered; what we promise:
+
+    - A sender that is stopped or cancelled (shutdown, a task cancelled) starts nothing new, waits up
+      to DRAIN_SECONDS for the requests already on the wire, records their answers and un-claims what
+      it claimed but did not start. The next sender resumes: nothing repeated, nothing lost.
+    - A hard crash (kill -9, power loss) leaves the rows that were on the wire, or answered but not yet
+      recorded, as "sending": in doubt. A claim is a lease (`not_before` holds its expiry, LEASE
+      after the claim); when it has expired a sender sends the message again. So after a hard
+      crash a message is never lost and at most those few in-flight messages (about
+      `rate` x request time, a handful) can arrive twice. We chose a possible duplicate over a
+      possible loss: a repeated reminder is a nuisance, a missing case notice or police digest harms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.methods import SendDocument, SendMessage, TelegramMethod
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +63,14 @@ from db.models import OutboxMessage
 log = logging.getLogger("dovira")
 
 MAX_ATTEMPTS = 8
+CHAT_INTERVAL = 1.0  # seconds between two messages to one chat (Telegram: about 1/s per chat)
+LEASE = timedelta(minutes=2)  # a claim older than this is in doubt (aiogram's request timeout is 60 s)
+DRAIN_SECONDS = 5.0  # a stopping sender waits this long for the requests on the wire
+FETCH = 500  # due messages fetched at a time (the oldest of each chat)
+FLOOD_RETRIES = 5  # 429s in a row for one message before it goes back to the queue
+CLAIM_AHEAD = 0.05  # seconds of sending claimed in one commit
+
+OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 @dataclass(frozen=True)
@@ -43,21 +84,143 @@ class Outgoing:
     protect: bool = True
 
 
+@dataclass
+class OutboxStats:
+    """What a sender did since it was created (benchmarks and logs read it)."""
+
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    retried: int = 0  # network / 5xx errors, tried again later
+    flood_waits: int = 0  # 429 answers
+    paused_seconds: float = 0.0  # time all sending was paused by 429s (overlaps counted once)
+    in_doubt: int = 0  # expired claims sent again (a hard crash left them)
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    recipient: int
+    text: str
+    markup: str | None
+    document_name: str | None
+    protect: bool
+    attempts: int
+    has_document: bool
+
+
+class RateLimiter:
+    """A token bucket: `rate` tokens a second, holding at most `burst`. A pause (a 429) empties it
+    and nothing accrues while paused, so sending resumes at the rate, not with a burst."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._tokens = self.burst
+        self._last: float | None = None
+        self.paused_until = -math.inf
+
+    def _refill(self, now: float) -> None:
+        if self._last is None:
+            self._last = now
+        start = max(self._last, self.paused_until)
+        if now > start:
+            self._tokens = min(self.burst, self._tokens + (now - start) * self.rate)
+        self._last = max(self._last, now)
+
+    def delay(self, now: float) -> float:
+        """Seconds until a message may start (0: now)."""
+        if now < self.paused_until:
+            return self.paused_until - now
+        self._refill(now)
+        return 0.0 if self._tokens >= 1 - 1e-9 else (1 - self._tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self._tokens -= 1
+
+    def pause(self, now: float, seconds: float) -> float:
+        """Pause everything for `seconds` from now; returns how much this added to the pause."""
+        until = now + seconds
+        added = max(0.0, until - max(now, self.paused_until))
+        self.paused_until = max(self.paused_until, until)
+        self._refill(now)
+        self._tokens = 0.0
+        return added
+
+
+class _Recorder:
+    """Group commit: answers recorded while a commit is under way go together in the next one."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], Awaitable[None]]) -> None:
+        self._write = write
+        self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def record(self, change: dict[str, Any]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((change, future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            error: Exception | None = None
+            for attempt in range(3):
+                try:
+                    await self._write([change for change, _ in batch])
+                    error = None
+                    break
+                except Exception as exc:  # database busy: try again shortly
+                    error = exc
+                    await asyncio.sleep(0.1 * (attempt + 1))
+            for _, future in batch:
+                if not future.done():
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(error)
+
+
 class Outbox:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         cipher: Cipher | None = None,
+        rate: float = 25.0,
+        burst: float | None = None,
+        max_in_flight: int | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timer: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_request: Callable[[int, float], None] | None = None,
     ) -> None:
+        """`clock` stamps the table; `timer` (seconds) and `sleep` pace the sending: tests inject
+        all three. `on_request(chat, time)` is called as each request starts (tests, benchmarks)."""
+        if rate <= 0:
+            raise ValueError("rate must be positive")
         self._sm = sessionmaker
         # Messages can quote case codes, signal descriptions (the digest letter): encrypted at rest.
         self._cipher = cipher
         self.clock = clock
+        self._timer = timer
         self._sleep = sleep
+        self._on_request = on_request
+        self.rate = rate
+        self.limiter = RateLimiter(rate, burst if burst is not None else rate / 10)
+        self.max_in_flight = max_in_flight or max(4, math.ceil(rate))
+        self.stats = OutboxStats()
         self._wake = asyncio.Event()
+        self._chat_next: dict[int, float] = {}  # chat -> when it may get its next message
+        self._busy: set[int] = set()  # chats with a request on the wire
+        self._tasks: set[asyncio.Task[str]] = set()
+        self._recorder = _Recorder(self._write_answers)
+        self._next_lease_check = -math.inf
+
+    # ------------------------------------------------------------------ queueing
 
     async def enqueue(self, messages: list[Outgoing]) -> int:
         """Queue messages; ones already queued for the same recipient and purpose are left as they are.
@@ -90,25 +253,6 @@ class Outbox:
         self._wake.set()
         return new
 
-    async def send_due(self, bot: Bot, limit: int = 100) -> int:
-        """Send what is due now, oldest first; returns how many were delivered."""
-        async with self._sm() as session:
-            due = list(
-                await session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= self.clock())
-                    .order_by(OutboxMessage.id)
-                    .limit(limit)
-                )
-            )
-        delivered = 0
-        for message in due:
-            outcome = await self._send_one(bot, message)
-            delivered += outcome == "sent"
-            if outcome == "paused":
-                break
-        return delivered
-
     def _seal(self, data: bytes | None) -> bytes | None:
         if data is None or self._cipher is None:
             return data
@@ -131,81 +275,331 @@ class Outbox:
             return data
         return self._cipher.decrypt_bytes(data)
 
-    async def _send_one(self, bot: Bot, message: OutboxMessage) -> str:
-        markup = InlineKeyboardMarkup.model_validate(json.loads(message.markup)) if message.markup else None
-        text, document = self._open_text(message.text), self._open(message.document)
-        status, delay = "sent", 0.0
-        try:
-            if document is not None:
-                # A caption holds 1024 characters: a longer text goes first as a message of its own.
-                caption = text if len(text) <= 1024 else None
-                if caption is None:
-                    await bot.send_message(message.recipient, text, protect_content=message.protect)
-                await bot.send_document(
-                    message.recipient,
-                    BufferedInputFile(document, message.document_name or "file"),
-                    caption=caption,
-                    reply_markup=markup,
-                    protect_content=message.protect,
-                )
-            else:
-                await bot.send_message(
-                    message.recipient, text, reply_markup=markup, protect_content=message.protect
-                )
-        except TelegramRetryAfter as exc:
-            status, delay = "paused", float(exc.retry_after)
-        except TelegramForbiddenError:
-            status = "blocked"  # blocked the bot or deleted the chat: do not retry forever
-        except TelegramBadRequest as exc:
-            status = "failed" if "chat not found" in str(exc) else "retry"
-        except Exception as exc:  # network and 5xx: try again later
-            log.warning("outbox: sending failed (%s)", type(exc).__name__)
-            status = "retry"
-        async with self._sm() as session, session.begin():
-            row = await session.get(OutboxMessage, message.id)
-            if row is None:
-                return status
-            row.attempts += 1
-            if status == "sent":
-                row.status, row.sent_at = "sent", self.clock()
-            elif status in ("blocked", "failed"):
-                row.status = status
-            elif status == "retry" and row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-            else:
-                backoff = delay if status == "paused" else min(3600.0, 2.0**row.attempts)
-                row.not_before = self.clock() + timedelta(seconds=backoff)
-        if status == "paused":
-            log.info("outbox: Telegram asked to wait %s s", delay)
-            await self._sleep(delay)
-        return status
+    # ------------------------------------------------------------------ sending
 
-    async def purge(self, older_than: timedelta = timedelta(days=7)) -> int:
-        """Delivered (or given-up) messages are deleted after a week: nothing needs them then."""
-        async with self._sm() as session, session.begin():
-            old = list(
-                await session.scalars(
-                    select(OutboxMessage).where(
-                        OutboxMessage.status != "pending",
-                        OutboxMessage.created_at < self.clock() - older_than,
-                    )
-                )
-            )
-            for row in old:
-                await session.delete(row)
-            return len(old)
+    async def send_due(self, bot: Bot, limit: int | None = None) -> int:
+        """Send what is due now, oldest first, paced (a second message to a chat waits its turn);
+        returns how many were delivered. Messages left to retry later stay queued."""
+        return await self._pump(bot, None, limit)
 
     def wake(self) -> None:
         """Make the sender loop look at the table now (new messages, or time to stop)."""
         self._wake.set()
 
     async def run(self, bot: Bot, stop: asyncio.Event, *, idle: float = 5.0) -> None:
-        """The sender loop: wakes on new messages, otherwise every `idle` seconds."""
+        """The sender loop: wakes on new messages, otherwise every `idle` seconds. On `stop` (or when
+        cancelled) it starts nothing new and settles the requests on the wire (see the docstring)."""
         while not stop.is_set():
+            self._wake.clear()
             try:
-                await self.send_due(bot)
+                await self._pump(bot, stop, None)
             except Exception as exc:
                 log.error("outbox: a sending round failed (%s)", type(exc).__name__)
-            self._wake.clear()
+            if stop.is_set():
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), idle)
+
+    async def _pump(self, bot: Bot, stop: asyncio.Event | None, limit: int | None) -> int:
+        """Send due messages until none is left (or `limit` were started, or `stop`)."""
+        mine: set[asyncio.Task[str]] = set()
+        unstarted: list[int] = []  # claimed in the database, not yet on the wire
+        delivered = 0
+        started = 0
+        try:
+            await self._expire_leases()
+            buffer: list[_Row] = []
+            fetched_at = -math.inf
+            while (stop is None or not stop.is_set()) and (limit is None or started < limit):
+                now = self._timer()
+                if not buffer or now - fetched_at >= CHAT_INTERVAL:
+                    buffer = await self._fetch_due()
+                    fetched_at = now
+                    if not buffer:
+                        if not self._tasks:
+                            break  # nothing due, nothing on the wire
+                        await self._wait_for_tasks()
+                        delivered += self._reap(mine)
+                        continue
+                ready = [r for r in buffer if self._chat_ready(r.recipient, now)]
+                if not ready:
+                    await self._wait_for_chats(buffer, now)
+                    delivered += self._reap(mine)
+                    continue
+                room = self.max_in_flight - len(self._tasks)
+                if room <= 0:
+                    await self._wait_for_tasks()
+                    delivered += self._reap(mine)
+                    continue
+                count = min(len(ready), room, max(1, math.ceil(self.rate * CLAIM_AHEAD)))
+                if limit is not None:
+                    count = min(count, limit - started)
+                chunk = ready[:count]
+                taken = {r.id for r in chunk}
+                buffer = [r for r in buffer if r.id not in taken]
+                claiming = asyncio.create_task(self._claim([r.id for r in chunk]))
+                try:
+                    claimed = await asyncio.shield(claiming)
+                except asyncio.CancelledError:
+                    with contextlib.suppress(Exception):
+                        unstarted = sorted(await claiming)  # committed all the same: give them back
+                    raise
+                unstarted = [r.id for r in chunk if r.id in claimed]
+                for row in chunk:
+                    if row.id not in claimed:
+                        continue  # another sender took it
+                    if stop is not None and stop.is_set():
+                        break
+                    at = await self._acquire(row.recipient)
+                    self._busy.add(row.recipient)
+                    unstarted.remove(row.id)
+                    task = asyncio.create_task(self._deliver(bot, row, at))
+                    self._tasks.add(task)
+                    mine.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(functools.partial(self._free_chat, row.recipient))
+                    started += 1
+                if unstarted:
+                    await self._unclaim(unstarted)
+                    unstarted = []
+                delivered += self._reap(mine)
+            if mine:
+                await asyncio.wait(set(mine))
+        finally:
+            # Stopped short (cancelled, or an error): settle what is on the wire, give back the rest.
+            if unstarted or any(not t.done() for t in mine):
+                await asyncio.shield(asyncio.create_task(self._settle(mine, unstarted)))
+        return delivered + self._reap(mine)
+
+    def _reap(self, tasks: set[asyncio.Task[str]]) -> int:
+        done = [t for t in tasks if t.done()]
+        tasks.difference_update(done)
+        delivered = 0
+        for task in done:
+            if task.cancelled():
+                continue
+            if task.exception() is not None:
+                log.error("outbox: an answer was not recorded (%s)", type(task.exception()).__name__)
+            elif task.result() == "sent":
+                delivered += 1
+        return delivered
+
+    async def _settle(self, tasks: set[asyncio.Task[str]], unstarted: list[int]) -> None:
+        """Wait for the requests on the wire and record them; give back claims never started."""
+        if unstarted:
+            with contextlib.suppress(Exception):
+                await self._unclaim(unstarted)
+        pending = {t for t in tasks if not t.done()}
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=DRAIN_SECONDS)
+            for task in late:  # stays "sending": in doubt until its lease expires
+                task.cancel()
+
+    def _free_chat(self, chat: int, _task: asyncio.Task[str]) -> None:
+        self._busy.discard(chat)
+
+    def _chat_ready(self, chat: int, now: float) -> bool:
+        return chat not in self._busy and self._chat_next.get(chat, -math.inf) <= now
+
+    async def _wait_for_chats(self, buffer: list[_Row], now: float) -> None:
+        """Nothing in the buffer may start now: wait until a chat's second is over or a request ends."""
+        times = [self._chat_next.get(r.recipient, now) for r in buffer if r.recipient not in self._busy]
+        if times:
+            await self._sleep(max(0.0, min(times) - now))
+        elif self._tasks:
+            await self._wait_for_tasks()
+        else:  # busy with another round of this sender
+            await self._sleep(0.05)
+
+    async def _wait_for_tasks(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
+
+    async def _acquire(self, chat: int) -> float:
+        """Wait for the chat's second and a global token; returns the start time."""
+        while True:
+            now = self._timer()
+            wait = max(self.limiter.delay(now), self._chat_next.get(chat, -math.inf) - now)
+            if wait <= 0:
+                self.limiter.take(now)
+                self._chat_next[chat] = now + CHAT_INTERVAL
+                if len(self._chat_next) > 4 * FETCH:
+                    self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+                return now
+            await self._sleep(wait)
+
+    async def _deliver(self, bot: Bot, row: _Row, at: float) -> str:
+        """One message's requests (two when a long text goes before a document); its answer recorded."""
+        outcome, retry_after = await self._request(bot, row, at)
+        change: dict[str, Any] = {"b_id": row.id, "b_attempts": row.attempts + 1, "b_sent_at": None}
+        now = self.clock()
+        if outcome == "sent":
+            change.update(b_status="sent", b_sent_at=now, b_not_before=now)
+            self.stats.sent += 1
+        elif outcome in ("blocked", "failed"):
+            change.update(b_status=outcome, b_not_before=now)
+            setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+        elif outcome == "retry" and row.attempts + 1 >= MAX_ATTEMPTS:
+            outcome = "failed"
+            change.update(b_status="failed", b_not_before=now)
+            self.stats.failed += 1
+        else:
+            backoff = retry_after if outcome == "paused" else min(3600.0, 2.0 ** (row.attempts + 1))
+            change.update(b_status="pending", b_not_before=now + timedelta(seconds=backoff))
+            self.stats.retried += outcome == "retry"
+        await self._recorder.record(change)
+        return outcome
+
+    async def _request(self, bot: Bot, row: _Row, at: float) -> tuple[str, float]:
+        text = self._open_text(row.text)
+        markup = InlineKeyboardMarkup.model_validate(json.loads(row.markup)) if row.markup else None
+        parts: list[TelegramMethod[Any]] = []
+        if row.has_document:
+            document = self._open(await self._document(row.id)) or b""
+            # A caption holds 1024 characters: a longer text goes first as a message of its own.
+            caption = text if len(text) <= 1024 else None
+            if caption is None:
+                parts.append(SendMessage(chat_id=row.recipient, text=text, protect_content=row.protect))
+            parts.append(
+                SendDocument(
+                    chat_id=row.recipient,
+                    document=BufferedInputFile(document, row.document_name or "file"),
+                    caption=caption,
+                    reply_markup=markup,
+                    protect_content=row.protect,
+                )
+            )
+        else:
+            message = SendMessage(
+                chat_id=row.recipient, text=text, reply_markup=markup, protect_content=row.protect
+            )
+            parts.append(message)
+        floods = 0
+        index = 0
+        while index < len(parts):
+            if index > 0 or floods > 0:
+                at = await self._acquire(row.recipient)
+            if self._on_request is not None:
+                self._on_request(row.recipient, at)
+            try:
+                # Past the session's middlewares: its RetryAfter would wait out a 429 for this one
+                # request while the others went on; the outbox pauses all its sending instead.
+                await bot.session.make_request(bot, parts[index])
+                index += 1
+            except TelegramRetryAfter as exc:
+                # Telegram's flood limit is per bot: everything waits, then this message goes again.
+                floods += 1
+                self.stats.flood_waits += 1
+                self.stats.paused_seconds += self.limiter.pause(self._timer(), float(exc.retry_after))
+                log.info("outbox: Telegram asked to wait %s s", exc.retry_after)
+                if floods >= FLOOD_RETRIES:
+                    return "paused", float(exc.retry_after)
+            except TelegramForbiddenError:
+                return "blocked", 0.0  # blocked the bot or deleted the chat: do not retry forever
+            except TelegramBadRequest as exc:
+                return ("failed" if "chat not found" in str(exc) else "retry"), 0.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # network and 5xx: try again later
+                log.warning("outbox: sending failed (%s)", type(exc).__name__)
+                return "retry", 0.0
+        return "sent", 0.0
+
+    # ------------------------------------------------------------------ the table
+
+    async def _fetch_due(self) -> list[_Row]:
+        """The oldest due message of each chat, oldest first (one chat cannot fill the fetch)."""
+        now = self.clock()
+        position = func.row_number().over(partition_by=OUTBOX.c.recipient, order_by=OUTBOX.c.id)
+        due = (
+            select(OUTBOX.c.id, position.label("position"))
+            .where(OUTBOX.c.status == "pending", OUTBOX.c.not_before <= now)
+            .subquery()
+        )
+        statement = (
+            select(
+                OUTBOX.c.id,
+                OUTBOX.c.recipient,
+                OUTBOX.c.text,
+                OUTBOX.c.markup,
+                OUTBOX.c.document_name,
+                OUTBOX.c.protect,
+                OUTBOX.c.attempts,
+                OUTBOX.c.document.is_not(None),
+            )
+            .join(due, due.c.id == OUTBOX.c.id)
+            .where(due.c.position == 1)
+            .order_by(OUTBOX.c.id)
+            .limit(FETCH)
+        )
+        async with self._sm() as session:
+            rows = (await session.execute(statement)).all()
+        return [_Row(*row) for row in rows]
+
+    async def _document(self, message_id: int) -> bytes | None:
+        async with self._sm() as session:
+            data: bytes | None = await session.scalar(
+                select(OUTBOX.c.document).where(OUTBOX.c.id == message_id)
+            )
+            return data
+
+    async def _claim(self, ids: list[int]) -> set[int]:
+        """Mark messages "sending" (committed before their requests go out); returns the ids taken."""
+        async with self._sm() as session, session.begin():
+            result = await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "pending")
+                .values(status="sending", not_before=self.clock() + LEASE)
+                .returning(OUTBOX.c.id)
+            )
+            return set(result.scalars().all())
+
+    async def _unclaim(self, ids: list[int]) -> None:
+        async with self._sm() as session, session.begin():
+            await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "sending")
+                .values(status="pending", not_before=self.clock())
+            )
+
+    async def _write_answers(self, changes: list[dict[str, Any]]) -> None:
+        statement = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                not_before=bindparam("b_not_before"),
+                sent_at=bindparam("b_sent_at"),
+            )
+        )
+        async with self._sm() as session, session.begin():
+            await (await session.connection()).execute(statement, changes)
+
+    async def _expire_leases(self) -> None:
+        """Claims a dead sender left (a hard crash) are in doubt once their lease expires: sent again."""
+        now = self._timer()
+        if now < self._next_lease_check:
+            return
+        self._next_lease_check = now + LEASE.total_seconds() / 4
+        async with self._sm() as session, session.begin():
+            result = await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.status == "sending", OUTBOX.c.not_before <= self.clock())
+                .values(status="pending", not_before=self.clock())
+            )
+            count = result.rowcount or 0  # type: ignore[attr-defined]
+        if count:
+            self.stats.in_doubt += count
+            log.warning("outbox: %d message(s) in doubt after a crash will be sent again", count)
+
+    async def purge(self, older_than: timedelta = timedelta(days=7)) -> int:
+        """Delivered (or given-up) messages are deleted after a week: nothing needs them then."""
+        async with self._sm() as session, session.begin():
+            result = await session.execute(
+                delete(OUTBOX).where(
+                    OUTBOX.c.status.in_(("sent", "blocked", "failed")),
+                    OUTBOX.c.created_at < self.clock() - older_than,
+                )
+            )
+            return result.rowcount or 0  # type: ignore[attr-defined]

@@ -1,20 +1,69 @@
 """The outbox on the real database against the fake Bot API server: once per recipient and purpose,
-429 waited out, blocked chats not retried forever, a restart resumes without repeating."""
+paced (a global rate, one message a second per chat), 429 waited out by all sending, blocked chats
+not retried forever, a restart resumes without repeating. Time is injected: nothing sleeps."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import select
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.session import DoviraSession
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
 from db.models import OutboxMessage
-from scheduler.outbox import Outbox, Outgoing
+from scheduler.outbox import LEASE, Outbox, Outgoing
+
+T0 = datetime(2026, 10, 1, 9, tzinfo=UTC)
+
+
+class FakeTime:
+    """The injected clock: `sleep` lets the other tasks run, then moves time to the sleeper's wake-up
+    (never back): each sleep ends no earlier than it asked, which is what pacing is about."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def now(self) -> datetime:
+        return T0 + timedelta(seconds=self.t)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        wake = self.t + max(0.0, seconds)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        self.t = max(self.t, wake)
+
+
+def outbox_at(
+    sessionmaker: async_sessionmaker[AsyncSession], fake: FakeTime, starts: list[tuple[int, float]], **kw: Any
+) -> Outbox:
+    return Outbox(
+        sessionmaker,
+        clock=fake.now,
+        timer=fake.monotonic,
+        sleep=fake.sleep,
+        on_request=lambda chat, at: starts.append((chat, at)),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -25,28 +74,24 @@ async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[As
     await engine.dispose()
 
 
+async def statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[int, str]:
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.status))).all()
+    return {row_id: status for row_id, status in rows}
+
+
 async def test_each_purpose_reaches_each_recipient_once(
     sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
 ) -> None:
     for chat in (1, 2):
         server.add_user(chat)
-    sleeps: list[float] = []
-
-    async def no_sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    outbox = Outbox(sessionmaker, sleep=no_sleep)
+    fake = FakeTime()
+    outbox = outbox_at(sessionmaker, fake, [])
     reminder = [Outgoing(1, "remind:2026-10", "Нагадування"), Outgoing(2, "remind:2026-10", "Нагадування")]
     assert await outbox.enqueue(reminder) == 2
     assert await outbox.enqueue(reminder) == 0  # a second run of the same job queues nothing
     bot = server.create_bot()
     try:
-        server.fail_next("sendMessage", status=429, retry_after=3)
-        assert await outbox.send_due(bot) == 0  # paused by the 429
-        assert sleeps == [3.0]
-        outbox.clock = lambda: (
-            __import__("datetime").datetime.now(__import__("datetime").UTC).replace(year=2100)
-        )
         assert await outbox.send_due(bot) == 2
         assert await outbox.send_due(bot) == 0  # nothing twice
         assert [len(server.bot_messages(c)) for c in (1, 2)] == [1, 1]
@@ -55,23 +100,137 @@ async def test_each_purpose_reaches_each_recipient_once(
         await bot.session.close()
 
 
+async def test_one_message_a_second_per_chat_without_holding_back_the_others(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    for chat in (1, 2, 3):
+        server.add_user(chat)
+    fake = FakeTime()
+    starts: list[tuple[int, float]] = []
+    outbox = outbox_at(sessionmaker, fake, starts, rate=25)
+    # Chat 1 gets three messages queued first; chats 2 and 3 one each, queued after them.
+    await outbox.enqueue([Outgoing(1, f"notice:{n}", f"Повідомлення {n}") for n in range(3)])
+    await outbox.enqueue([Outgoing(2, "notice:0", "Інше"), Outgoing(3, "notice:0", "Третє")])
+    bot = server.create_bot()
+    try:
+        assert await outbox.send_due(bot) == 5
+    finally:
+        await bot.session.close()
+    chat1 = [at for chat, at in starts if chat == 1]
+    assert len(chat1) == 3 and all(b - a >= 1.0 for a, b in itertools.pairwise(chat1))
+    # The others go at once, not behind chat 1's second and third messages.
+    assert all(at < 0.5 for chat, at in starts if chat in (2, 3))
+    assert [m["text"] for m in server.bot_messages(1)] == [f"Повідомлення {n}" for n in range(3)]
+
+
+async def test_the_global_rate_is_respected(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    chats = range(100, 160)
+    for chat in chats:
+        server.add_user(chat)
+    fake = FakeTime()
+    starts: list[tuple[int, float]] = []
+    outbox = outbox_at(sessionmaker, fake, starts, rate=20)  # holds a tenth of a second's worth: 2
+    await outbox.enqueue([Outgoing(c, "digest:1", "Дайджест") for c in chats])
+    bot = server.create_bot()
+    try:
+        assert await outbox.send_due(bot) == 60
+    finally:
+        await bot.session.close()
+    times = sorted(at for _chat, at in starts)
+    # In any second, at most the rate plus the burst; overall, the rate.
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 20 + 2
+    assert times[-1] - times[0] >= (60 - 2) / 20 - 1e-9
+    assert sorted(chat for chat, _at in starts) == list(chats)
+
+
+class ScriptedSession(BaseSession):
+    """Answers without a network, at once: a 429 for the chats in `flood` (once each), else success."""
+
+    def __init__(self, fake: FakeTime, flood: dict[int, int]) -> None:
+        super().__init__()
+        self.fake = fake
+        self.flood = flood
+        self.requests: list[tuple[int, float, str]] = []
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None  # noqa: ASYNC109
+    ) -> TelegramType:
+        chat = int(getattr(method, "chat_id", 0))
+        if chat in self.flood:
+            self.requests.append((chat, self.fake.t, "429"))
+            wait = self.flood.pop(chat)
+            raise TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=wait)
+        self.requests.append((chat, self.fake.t, "ok"))
+        content = json.dumps(
+            {"ok": True, "result": {"message_id": len(self.requests), "date": 0,
+                                    "chat": {"id": chat, "type": "private"}, "text": "x"}}
+        )
+        return cast(TelegramType, self.check_response(bot, method, 200, content).result)
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+async def test_a_429_pauses_all_sending_for_its_retry_after(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    fake = FakeTime()
+    session = ScriptedSession(fake, flood={1: 3})
+    outbox = outbox_at(sessionmaker, fake, [], rate=10)
+    await outbox.enqueue([Outgoing(c, "notice:1", "Повідомлення") for c in (1, 2, 3, 4)])
+    bot = Bot("42:TEST", session=session)
+    assert await outbox.send_due(bot) == 4
+    flood_at = next(t for chat, t, answer in session.requests if answer == "429")
+    after = [(chat, t) for chat, t, answer in session.requests if answer == "ok"]
+    assert sorted(chat for chat, _t in after) == [1, 2, 3, 4]  # chat 1 again after the pause
+    assert all(t >= flood_at + 3 for _chat, t in after)  # nobody went on during the pause
+    assert outbox.stats.flood_waits == 1 and outbox.stats.paused_seconds == pytest.approx(3)
+
+
+async def test_the_outbox_itself_sees_a_429_through_the_bots_own_session(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    """The app's session waits out a 429 per request; the outbox must see it, to pause everything."""
+    server.add_user(1)
+    fake = FakeTime()
+    starts: list[tuple[int, float]] = []
+    outbox = outbox_at(sessionmaker, fake, starts)
+    await outbox.enqueue([Outgoing(1, "notice:1", "Повідомлення")])
+    bot = Bot(server.token, session=DoviraSession(api=TelegramAPIServer.from_base(server.base_url)))
+    server.fail_next("sendMessage", status=429, retry_after=4)
+    try:
+        assert await outbox.send_due(bot) == 1
+    finally:
+        await bot.session.close()
+    assert outbox.stats.flood_waits == 1
+    assert [at for _chat, at in starts][-1] >= 4.0
+    assert len(server.bot_messages(1)) == 1
+
+
 async def test_a_blocked_chat_is_recorded_and_not_retried(
     sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
 ) -> None:
     server.add_user(5)
+    server.add_user(6)
     server.block_chat(5, notify=False)
     outbox = Outbox(sessionmaker)
-    await outbox.enqueue([Outgoing(5, "digest:2026-10", "Дайджест")])
+    await outbox.enqueue([Outgoing(chat, "digest:2026-10", "Дайджест") for chat in (5, 6)])
     bot = server.create_bot()
     try:
-        assert await outbox.send_due(bot) == 0
+        assert await outbox.send_due(bot) == 1
         assert await outbox.send_due(bot) == 0
     finally:
         await bot.session.close()
     async with sessionmaker() as session:
-        row = await session.scalar(select(OutboxMessage))
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == 5))
     assert row is not None and row.status == "blocked" and row.attempts == 1
-    assert len(server.calls_to("sendMessage")) == 1
+    assert len([c for c in server.calls_to("sendMessage") if c.params["chat_id"] == 5]) == 1
+    assert outbox.stats.blocked == 1
 
 
 async def test_a_new_sender_resumes_what_the_old_one_left(
@@ -83,13 +242,94 @@ async def test_a_new_sender_resumes_what_the_old_one_left(
     await first.enqueue([Outgoing(c, "notice:1", f"Повідомлення {c}") for c in range(10, 16)])
     bot = server.create_bot()
     try:
-        assert await first.send_due(bot, limit=3) == 3  # the process dies after three
+        assert await first.send_due(bot, limit=3) == 3  # the process stops after three
         second = Outbox(sessionmaker)  # a restarted process
         assert await second.send_due(bot) == 3
         delivered = [m["text"] for c in range(10, 16) for m in server.bot_messages(c)]
         assert sorted(delivered) == sorted(f"Повідомлення {c}" for c in range(10, 16))
     finally:
         await bot.session.close()
+
+
+async def test_a_sender_cancelled_mid_run_leaves_nothing_to_repeat_or_lose(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    chats = list(range(200, 240))
+    for chat in chats:
+        server.add_user(chat)
+    fake = FakeTime()
+    run_task: asyncio.Task[None] | None = None
+
+    def kill_at_the_tenth(_chat: int, _at: float) -> None:
+        starts.append(_chat)
+        if len(starts) == 10 and run_task is not None:
+            run_task.cancel()  # requests are on the wire and more are claimed
+
+    starts: list[int] = []
+    first = Outbox(
+        sessionmaker,
+        rate=20,
+        clock=fake.now,
+        timer=fake.monotonic,
+        sleep=fake.sleep,
+        on_request=kill_at_the_tenth,
+    )
+    await first.enqueue([Outgoing(c, "notice:1", f"Повідомлення {c}") for c in chats])
+    bot = server.create_bot()
+    try:
+        run_task = asyncio.create_task(first.run(bot, asyncio.Event()))
+        with pytest.raises(asyncio.CancelledError):
+            await run_task
+        left = await statuses(sessionmaker)
+        assert "sending" not in left.values()  # answered ones recorded, unstarted claims given back
+        assert 10 <= list(left.values()).count("sent") < len(chats)
+        second = Outbox(sessionmaker, rate=20, clock=fake.now, timer=fake.monotonic, sleep=fake.sleep)
+        await second.send_due(bot)
+    finally:
+        await bot.session.close()
+    assert set((await statuses(sessionmaker)).values()) == {"sent"}
+    assert [len(server.bot_messages(c)) for c in chats] == [1] * len(chats)  # each exactly once
+
+
+async def test_claims_a_dead_sender_left_are_sent_again_when_their_lease_expires(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    """A hard crash (kill -9) leaves "sending" rows: in doubt. They go again, once, after the lease."""
+    server.add_user(30)
+    fake = FakeTime()
+    outbox = outbox_at(sessionmaker, fake, [])
+    await outbox.enqueue([Outgoing(30, "notice:1", "Повідомлення")])
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(OutboxMessage).values(status="sending", not_before=fake.now() + LEASE)
+        )
+    bot = server.create_bot()
+    try:
+        restarted = outbox_at(sessionmaker, fake, [])
+        assert await restarted.send_due(bot) == 0  # the lease holds: maybe still on the wire
+        fake.t += LEASE.total_seconds()
+        assert await outbox_at(sessionmaker, fake, []).send_due(bot) == 1
+    finally:
+        await bot.session.close()
+    assert len(server.bot_messages(30)) == 1
+    assert set((await statuses(sessionmaker)).values()) == {"sent"}
+
+
+async def test_a_long_text_before_a_document_waits_the_chats_second(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    server.add_user(9)
+    fake = FakeTime()
+    starts: list[tuple[int, float]] = []
+    outbox = outbox_at(sessionmaker, fake, starts)
+    await outbox.enqueue([Outgoing(9, "digest:z", "Лист " * 300, document_name="d.docx", document=b"PK")])
+    bot = server.create_bot()
+    try:
+        assert await outbox.send_due(bot) == 1
+    finally:
+        await bot.session.close()
+    assert [m.method for m in server.calls] == ["sendMessage", "sendDocument"]
+    assert starts[1][1] - starts[0][1] >= 1.0
 
 
 async def test_documents_go_out_as_files(
@@ -133,6 +373,7 @@ async def test_queued_text_and_files_are_encrypted_at_rest_and_purged_after_a_we
     finally:
         await bot.session.close()
     assert server.calls_to("sendDocument")[0].params["caption"] == "Запит ABCD-2345: сигнал"
+    assert server.uploads[-1].data == letter
     assert await outbox.purge() == 0  # delivered today: kept for now
     outbox.clock = lambda: datetime.now(UTC) + timedelta(days=8)
     assert await outbox.purge() == 1
