@@ -331,5 +331,20 @@ def workspace() -> InlineKeyboardMarkup:
             button(_("police.file"), PrStart(a="start")),
             button(_("police.compliance"), PrStart(a="compliance")),
         ],
+        [button(_("report.button"), Rp(a="s"))],
         back_to_menu_row(),
     )
+
+
+class Rp(CallbackData, prefix="rp"):
+    """Reports (handled in handlers/reports.py): action, programme, year, kind, district, file format.
+
+    Kinds travel as one letter and districts as an index into the oblast's list, to stay within
+    Telegram's 64 bytes with the longest programme id."""
+
+    a: Annotated[str, Field(pattern=r"^[a-z]{1,2}$")]  # s(tart) p(rogramme) y(ear) k(ind) r(eport) f(ile)
+    p: Annotated[str, Field(pattern=r"^[a-z0-9-]{0,40}$")] = ""
+    y: Annotated[int, Field(ge=0, le=2100)] = 0
+    k: Annotated[str, Field(pattern=r"^[a-z]?$")] = ""
+    d: Annotated[int, Field(ge=-1, lt=100)] = -1  # -1: the whole oblast
+    f: Annotated[str, Field(pattern=r"^(|xlsx|csv)$")] = ""

@@ -17,6 +17,7 @@ from handlers import (
     fallback,
     police_reports,
     privacy,
+    reports,
     selfcheck,
     specialist_events,
     staff_cases,

@@ -34,7 +34,8 @@ def to_text(report: Report, lang: str | None = None) -> str:
     if first is not None and first.rows:
         lines += ["", f"<b>{escape(first.title)}</b>"]
         for row in first.rows[:TEXT_ROWS]:
-            lines.append(escape(" · ".join(_cell_text(v) for v in row if v is not None and v != "")[:300]))
+            cells = (_cell_text(v) for v in row if v is not None and v != "")
+            lines.append(escape(" · ".join(c if len(c) <= 90 else c[:89] + "…" for c in cells)))
         if len(first.rows) > TEXT_ROWS:
             lines.append(escape(_("report.more_in_file").format(count=len(first.rows) - TEXT_ROWS)))
     if report.notes:
@@ -148,6 +149,7 @@ def to_png(report: Report) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     _ = translator(report.language)
     spec = report.chart
@@ -169,7 +171,9 @@ def to_png(report: Report) -> bytes:
             heights = [float(v) if isinstance(v, int | float) else 0.0 for v in raw]
             positions = [i + (index - (len(spec.values) - 1) / 2) * width for i in range(len(rows))]
             draw = axes.barh if horizontal else axes.bar
-            bars = draw(positions, heights, width, label=section.columns[value_col])
+            # A share of a target: short of it in red, reached in green.
+            colours = [("#c0504d" if h < 100 else "#4f9a55") for h in heights] if spec.axis == "%" else None
+            bars = draw(positions, heights, width, label=section.columns[value_col], color=colours)
             marks = [v if v in (SUPPRESSED, SECONDARY) else ("" if v is None else _cell_text(v)) for v in raw]
             axes.bar_label(bars, labels=marks, fontsize=8, padding=2)
         if horizontal:
@@ -192,6 +196,8 @@ def to_png(report: Report) -> bytes:
         if not math.isfinite(top) or top <= 0:
             top = 1.0
         (axes.set_xlim if horizontal else axes.set_ylim)(0, top * 1.15)
+        if spec.axis != "%":
+            (axes.xaxis if horizontal else axes.yaxis).set_major_locator(MaxNLocator(integer=True))
         if len(spec.values) > 1:
             axes.legend(fontsize=8)
         axes.spines[["top", "right"]].set_visible(False)

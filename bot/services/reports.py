@@ -301,7 +301,7 @@ class ReportService:
         if scope.district:
             district = self.directory.district(scope.district)
             return f"{name}, {district.name.get(scope.language) if district else scope.district}"
-        return name + " — " + _("report.whole_oblast")
+        return name
 
     def _district_name(self, scope: _Scope, district_id: str | None) -> str:
         if district_id is None:
@@ -402,7 +402,8 @@ class ReportService:
     async def _indicators(self, session: AsyncSession, scope: _Scope) -> Report:
         _ = scope._
         section, charted, counts = self._indicator_section(scope)
-        logged = await self._event_total(session, scope)
+        # One pass over the year's events (the aggregation); none counted: nothing logged that counts.
+        counted = sum(p.actual for p in scope.progress if p.feed != Feed.MANUAL.value)
         summary = [
             _("report.indicators.summary").format(
                 behind=counts["behind"],
@@ -411,20 +412,18 @@ class ReportService:
                 untracked=counts["no_target"] + counts["manual"],
             ),
         ]
-        behind = [r for r in section.rows if r[5] == _("report.status.behind")]
-        summary += [f"{r[0]}: {r[3]} / {r[2]} ({r[4]}%)" for r in behind[:10]]
         notes = [_("report.note.manual")]
         if scope.district:
             notes.append(_("report.note.oblast_targets"))
-        if logged == 0:
-            summary.insert(0, _("report.empty_year").format(year=scope.year))
+        if not counted:
+            summary.insert(0, _("report.indicators.empty").format(year=scope.year))
         chart = (
             Chart(_("report.chart.indicators").format(year=scope.year), 0, 0, (4,), charted, "%")
             if charted
             else None
         )
         title = _("report.title.indicators").format(year=scope.year)
-        return self._report(scope, "indicators", title, summary, [section], chart, notes, logged == 0)
+        return self._report(scope, "indicators", title, summary, [section], chart, notes, not counted)
 
     # --- events ----------------------------------------------------------------------------------
     def _event_conditions(self, scope: _Scope) -> list[Any]:
@@ -437,11 +436,6 @@ class ReportService:
         if scope.district:
             conditions.append(Event.district == scope.district)
         return conditions
-
-    async def _event_total(self, session: AsyncSession, scope: _Scope) -> int:
-        return int(
-            await session.scalar(select(func.count(Event.id)).where(*self._event_conditions(scope))) or 0
-        )
 
     async def _events_by(self, session: AsyncSession, scope: _Scope, key: Any) -> dict[Any, tuple[int, int]]:
         rows = await session.execute(

@@ -1,0 +1,132 @@
+"""A coordinator asks the bot for a report: the message, the chart picture, then the XLSX on a tap.
+Citizens get no reports; a forged year is refused with a clear message."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+# `conftest`, not `tests.conftest`: this file runs with both `pytest` and `python -m pytest`.
+from conftest import Person, RunningBot
+from openpyxl import load_workbook
+from PIL import Image
+from sqlalchemy import func, select
+
+from bot.case_keyboards import Rp
+from bot.settings import Settings
+from bot.telegram_emulator.server import FakeTelegramServer
+from db.engine import create_engine, create_sessionmaker
+from db.models import AuditEntry, Event, MeasureRow, User, UserRole
+
+COORDINATOR = 2001
+PROGRAMME = "kharkiv-2023-2025"
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return str(message.get("text") or message.get("caption") or "")
+
+
+async def seed(settings: Settings, server: FakeTelegramServer) -> None:
+    """A regional coordinator of Kharkiv oblast, and three seminars held in 2024."""
+    server.add_user(COORDINATOR)
+    engine = create_engine(settings.database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        user = User(telegram_id=COORDINATOR, roles=[])
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role="coordinator", oblast="kharkiv"))
+        measure = await session.scalar(
+            select(MeasureRow.id).where(
+                MeasureRow.programme_id == PROGRAMME, MeasureRow.task_number == "2", MeasureRow.number == "2"
+            )
+        )
+        assert measure is not None
+        for month in (3, 6, 9):
+            session.add(
+                Event(
+                    programme_id=PROGRAMME,
+                    measure_id=measure,
+                    event_type="seminar",
+                    held_on=date(2024, month, 10),
+                    oblast="kharkiv",
+                    district="kharkiv-izium",
+                    participants=25,
+                )
+            )
+    await engine.dispose()
+
+
+async def audited(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return int(
+                await session.scalar(
+                    select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("report.%"))
+                )
+                or 0
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_a_coordinator_gets_the_report_its_chart_and_the_xlsx(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await seed(bot.settings, server)
+    coordinator = Person(server, COORDINATOR)
+    step = await coordinator.press("Звіти", await coordinator.say("/staff"))  # the workspace button
+    assert "Оберіть програму" in text_of(step)
+    step = await coordinator.press("Харківська область", step)
+    assert coordinator.labels(step)[:3] == ["2023", "2024", "2025"]
+    step = await coordinator.press("2024", step)
+    step = await coordinator.press("Виконання показників", step)
+    mark = len(server.calls)
+    step = await coordinator.press("Ізюмський", step)
+
+    # The report as a message: the seminars counted against the year's target.
+    text = text_of(step)
+    assert "Виконання показників програми за 2024 рік" in text and "Ізюмський район" in text
+    assert "Відстають: 18 · за графіком: 0 · виконано: 0" in text  # in Izium, only seminars were held
+    # ...and as a chart picture with its title.
+    photo_call = await server.wait_for_call("sendPhoto", after=mark)
+    photo = photo_call.result
+    assert "% від плану" in text_of(photo)
+    picture = next(u for u in reversed(server.uploads) if u.filename.endswith(".png"))
+    image = Image.open(io.BytesIO(picture.data))
+    assert image.format == "PNG" and image.info["Title"] == text_of(photo)
+
+    # XLSX on a tap: a document that opens and holds the same figures.
+    document = await coordinator.press("XLSX", photo)
+    assert document["document"]["file_name"] == f"indicators-{PROGRAMME}-2024-kharkiv-izium.xlsx"
+    upload = next(u for u in reversed(server.uploads) if u.filename.endswith(".xlsx"))
+    sheet = load_workbook(io.BytesIO(upload.data)).active
+    assert sheet is not None
+    rows = {r[0]: r for r in sheet.iter_rows(values_only=True) if r and r[0]}
+    assert rows["2.2.a"][2:5] == (4, 3, 75)
+    assert len(sheet._charts) == 1
+
+    csv_file = await coordinator.press("CSV", photo)
+    assert csv_file["document"]["file_name"].endswith(".csv")
+    assert await audited(bot.settings) == 3  # the report, the XLSX and the CSV
+
+    # A forged button for a year outside the programme: a clear answer, nothing produced.
+    forged = Rp(a="r", p=PROGRAMME, y=2019, k="i").pack()
+    await coordinator.press_data(forged, photo["message_id"])
+    refusal = await server.wait_until(
+        lambda: next(
+            (m for m in reversed(server.bot_messages(COORDINATOR)) if "строк дії" in text_of(m)), None
+        )
+    )
+    assert "Оберіть рік програми" in text_of(refusal)
+    assert await audited(bot.settings) == 3
+
+
+async def test_a_citizen_gets_no_reports(bot: RunningBot, server: FakeTelegramServer, person: Person) -> None:
+    reply = await person.say("/report")
+    assert "координаторам" in text_of(reply)
+    answer = await person.press_data(Rp(a="r", p=PROGRAMME, y=2024, k="c").pack(), reply["message_id"])
+    assert "координаторам" in str(answer.params.get("text"))
+    stale = await person.press_data("rp:r:../../etc:2024:c:-1:", reply["message_id"])  # does not parse
+    assert stale.params.get("text")
