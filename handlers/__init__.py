@@ -36,6 +36,7 @@ def build_routers() -> list[Router]:
         staff_cases.create_router(),
         specialist_events.create_router(),
         police_reports.create_router(),
+        reports.create_router(),
         directory_checks.create_router(),
         where.create_router(),
         advice.create_router(),
