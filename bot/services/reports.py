@@ -529,6 +529,11 @@ class ReportService:
             conditions.append(Case.district == scope.district)
         return conditions
 
+    async def _case_total(self, session: AsyncSession, scope: _Scope) -> int:
+        return int(
+            await session.scalar(select(func.count(Case.id)).where(*self._case_conditions(scope))) or 0
+        )
+
     async def _cases_by(self, session: AsyncSession, scope: _Scope, key: Any) -> dict[Any, int]:
         rows = await session.execute(
             select(key, func.count(Case.id)).where(*self._case_conditions(scope)).group_by(key)
@@ -538,7 +543,7 @@ class ReportService:
     async def _case_sections(self, session: AsyncSession, scope: _Scope) -> tuple[int, list[Section]]:
         _ = scope._
         count_col = _("report.col.cases")
-        total = sum((await self._cases_by(session, scope, literal(1))).values())
+        total = await self._case_total(session, scope)
 
         def part(title: str, column: str, labels: Sequence[str], counts: Sequence[int]) -> Section:
             shown = suppress_partition(counts) if total >= SMALL_COUNT else [suppress(c) for c in counts]
@@ -835,7 +840,7 @@ class ReportService:
     async def _annual(self, session: AsyncSession, scope: _Scope) -> Report:
         _ = scope._
         by_district = await self._events_by_district(session, scope)
-        cases_total = sum((await self._cases_by(session, scope, literal(1))).values())
+        cases_total = await self._case_total(session, scope)
         cases_by_district = await self._cases_by(session, scope, Case.district)
         ids: list[str | None] = [*self._district_ids(scope)]
         if scope.district is None:
