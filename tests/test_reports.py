@@ -300,6 +300,7 @@ async def test_compliance_reconciliation_and_annual_information(
     text, name, body = await reports.annual_information(PROGRAMME, 2024, "uk")
     assert name == "annual-kharkiv-2023-2025-2024.xlsx"
     assert "Узагальнена інформація" in text and "Заходів: 5, учасників: 180" in text
+    assert len(text) <= 1024  # fits a document's caption
     book = load_workbook(io.BytesIO(body))
     cells = [v for row in book.active.iter_rows(values_only=True) for v in row if v is not None]  # type: ignore[union-attr]
     assert "Богодухівський район" in cells and "25.02.2025" in " ".join(str(c) for c in cells)

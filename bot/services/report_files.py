@@ -43,6 +43,14 @@ def to_text(report: Report, lang: str | None = None) -> str:
     return fit("\n".join(lines))
 
 
+def to_summary(report: Report, limit: int = 1024) -> str:
+    """Title, place, the headline figures and the notes: short enough for a document's caption."""
+    lines = [f"<b>{escape(report.title)}</b>", f"<i>{escape(report.subtitle)}</i>", ""]
+    lines += [escape(line) for line in report.summary]
+    lines += [f"<i>{escape(note)}</i>" for note in report.notes[:1]]
+    return fit("\n".join(lines), limit)
+
+
 def to_csv(report: Report) -> bytes:
     """All sections one after another, each under its title; UTF-8 with a BOM so that Excel reads
     the Cyrillic right."""

@@ -287,11 +287,13 @@ class ReportService:
 
     async def annual_information(self, programme_id: str, year: int, language: str) -> tuple[str, str, bytes]:
         """The annual information on the programme's implementation, by district, due 25 February:
-        (a short summary for a message, the file name, the XLSX bytes). Raises ReportError."""
-        from bot.services.report_files import to_text, to_xlsx
+        (a summary in Telegram HTML of at most 1024 characters, so it can be the document's caption;
+        the file name; the XLSX bytes). Raises ReportError("report.bad_year") for a year outside the
+        programme and ReportError("report.bad_programme") for an unknown one. Audited with no actor."""
+        from bot.services.report_files import to_summary, to_xlsx
 
-        report = await self.build("annual", programme_id, year, None, language, purpose="xlsx")
-        return to_text(report), report.file_name("xlsx"), to_xlsx(report)
+        report = await self.build("annual", programme_id, year, None, language, purpose="annual xlsx")
+        return to_summary(report), report.file_name("xlsx"), to_xlsx(report)
 
     # --- shared pieces ---------------------------------------------------------------------------
     def _place(self, scope: _Scope) -> str:
