@@ -133,10 +133,11 @@ def create_router() -> Router:
                 )
                 return
             kind = KIND_BY_CODE.get(data.k)
-            if kind not in kinds:
+            if kind is None:
                 await stale_button(callback, bot)
                 return
-            assert kind is not None
+            if kind not in kinds:  # the reconciliation, asked by a district coordinator
+                raise AccessDenied("report." + kind)
             if data.a == "k" and whole and kind != "reconciliation":
                 oblast = reports.directory.oblast(programme.oblast)
                 items = [

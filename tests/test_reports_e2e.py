@@ -130,3 +130,27 @@ async def test_a_citizen_gets_no_reports(bot: RunningBot, server: FakeTelegramSe
     assert "координаторам" in str(answer.params.get("text"))
     stale = await person.press_data("rp:r:../../etc:2024:c:-1:", reply["message_id"])  # does not parse
     assert stale.params.get("text")
+
+
+async def test_a_district_coordinator_gets_their_district_without_asking(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await seed(bot.settings, server)
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():  # now of Izium only
+        role = await session.scalar(select(UserRole))
+        assert role is not None
+        role.district = "kharkiv-izium"
+    await engine.dispose()
+    coordinator = Person(server, COORDINATOR)
+    step = await coordinator.press("Харківська область", await coordinator.say("/report"))
+    step = await coordinator.press("2024", step)
+    assert not any("Звіряння" in label for label in coordinator.labels(step))  # the regional department's
+    step = await coordinator.press("Проведені заходи", step)  # no district question: theirs
+    text = text_of(step)
+    assert "Ізюмський район" in text and "Заходів: 3, учасників: 75" in text
+
+    # A forged button for the whole oblast, or another district, is refused.
+    for forged in (Rp(a="r", p=PROGRAMME, y=2024, k="e", d=0), Rp(a="r", p=PROGRAMME, y=2024, k="r")):
+        answer = await coordinator.press_data(forged.pack(), step["message_id"])
+        assert "координаторам" in str(answer.params.get("text"))
