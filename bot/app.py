@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import PersonMiddleware, UpdateGuard
 from bot.services.cases import CaseService
-from bot.services.catalogue import load_catalogue
+from bot.services.catalogue import Programme, load_catalogue
 from bot.services.crypto import Cipher, load_or_create_key
-from bot.services.directory import Directory, load_directory
+from bot.services.directory import Directory, DirectoryChecks, load_directory
 from bot.services.events import EventService, sync_catalogue
 from bot.services.police_reports import PoliceReportService
+from bot.services.reconciliation import ReconciliationService
 from bot.services.staff import StaffService
 from bot.services.users import UserService
 from bot.session import DoviraSession
@@ -35,8 +36,9 @@ from bot.storage import SQLStorage
 from db.engine import create_engine, create_sessionmaker, is_sqlite
 from db.migrate import upgrade_to_head
 from handlers import build_routers
-from scheduler.jobs import JobContext, create_scheduler
+from scheduler.jobs import JOBS, JobContext, create_scheduler
 from scheduler.outbox import Outbox
+from scheduler.runs import JobRuns
 
 log = logging.getLogger("dovira")
 
@@ -59,11 +61,16 @@ class App:
     events: EventService
     outbox: Outbox
     police: PoliceReportService
+    reconciliation: ReconciliationService
+    programmes: tuple[Programme, ...]
+    directory_checks: DirectoryChecks
     dispatcher: Dispatcher
     guard: UpdateGuard
 
     def job_context(self, bot: Bot) -> JobContext:
         """What the scheduler's jobs need; the tests run the jobs with exactly this."""
+        from bot.services.reports import for_app
+
         return JobContext(
             bot=bot,
             outbox=self.outbox,
@@ -77,6 +84,13 @@ class App:
             staff=self.staff,
             police_report_day=self.settings.police_report_day,
             timezone=self.settings.timezone,
+            reconciliation=self.reconciliation,
+            programmes=self.programmes,
+            council_meetings=self.settings.council_meetings,
+            directory_checks=self.directory_checks,
+            annual_report=lambda programme, year, lang: for_app(self).annual_information(
+                programme, year, lang
+            ),
         )
 
     async def close(self) -> None:
@@ -118,6 +132,9 @@ async def build_app(settings: Settings) -> App:
     events = EventService(sessionmaker)
     outbox = Outbox(sessionmaker, cipher=cipher, rate=settings.send_rate_per_s)
     police = PoliceReportService(sessionmaker, cipher)
+    reconciliation = ReconciliationService(sessionmaker)
+    # Checks of directory entries made in the bot, laid over the data files at start-up.
+    directory_checks = DirectoryChecks(sessionmaker, directory, timezone=settings.timezone)
     guard = UpdateGuard(i18n)
 
     # One update at a time per chat: a double tap on "send" must not file a request twice.
@@ -135,6 +152,8 @@ async def build_app(settings: Settings) -> App:
     dp["events"] = events
     dp["outbox"] = outbox
     dp["police"] = police
+    dp["reconciliation"] = reconciliation
+    dp["directory_checks"] = directory_checks
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     app = App(
@@ -150,6 +169,9 @@ async def build_app(settings: Settings) -> App:
         events=events,
         outbox=outbox,
         police=police,
+        reconciliation=reconciliation,
+        programmes=tuple(programmes),
+        directory_checks=directory_checks,
         dispatcher=dp,
         guard=guard,
     )
@@ -161,7 +183,9 @@ async def _on_startup(bot: Bot, dispatcher: Dispatcher, app: App) -> None:
     await register_commands(bot, app.i18n)
     # APScheduler needs the running loop: start it here, not when the dispatcher is built.
     ctx = app.job_context(bot)
-    scheduler = create_scheduler(ctx, app.settings.timezone)
+    runs = JobRuns(app.sessionmaker)
+    last_runs = await runs.start(list(JOBS), ctx.clock())
+    scheduler = create_scheduler(ctx, app.settings.timezone, runs=runs, last_runs=last_runs)
     scheduler.start()
     dispatcher["scheduler"] = scheduler
     stop = asyncio.Event()

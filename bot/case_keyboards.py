@@ -69,6 +69,16 @@ class PrStart(CallbackData, prefix="pr"):
     v: str = ""
 
 
+QuarterKey = Annotated[str, Field(pattern=r"^(20\d\d-Q[1-4])?$")]
+
+
+class Rc(CallbackData, prefix="rc"):
+    """The quarterly reconciliation with the police (handled in handlers/reconciliation.py)."""
+
+    a: str  # view, enter, keep, explain, confirm, save, history, cancel
+    q: QuarterKey = ""
+
+
 DECLINE_REASONS = ("not_our_profile", "no_capacity", "outside_area", "other")
 VICTIM_STATUS_STEPS = ("applied", "granted", "refused")
 
@@ -332,6 +342,7 @@ def workspace() -> InlineKeyboardMarkup:
             button(_("police.compliance"), PrStart(a="compliance")),
         ],
         [button(_("report.button"), Rp(a="s"))],
+        [button(_("reconcile.menu"), Rc(a="view"))],
         back_to_menu_row(),
     )
 

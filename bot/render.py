@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.services.cases import CaseCard, CaseSummary, ReferralView
 from bot.services.directory import Directory, Entry
 from bot.services.police_reports import OrgStatus
+from bot.services.reconciliation import FIELDS, QuarterView
 from bot.services.selfcheck import Verdict
 
 ENTRIES_PER_PAGE = 4
@@ -207,6 +208,45 @@ def referral_card(view: ReferralView, directory: Directory, lang: str) -> str:
 def month(key: str) -> str:
     """2026-10 -> 10.2026"""
     return f"{key[5:7]}.{key[:4]}"
+
+
+def quarter(key: str) -> str:
+    """2026-Q3 -> "3 квартал 2026" / "Q3 2026"."""
+    return _("quarter.label").format(n=key[-1], year=key[:4])
+
+
+def reconciliation_table(view: QuarterView) -> str:
+    """The two sides' figures line by line; every discrepancy marked."""
+    police, region = view.police or {}, view.region or {}
+    lines = [
+        _("reconcile.title").format(quarter=quarter(view.quarter)),
+        _("reconcile.columns"),
+    ]
+    for name in FIELDS:
+        p, r = police.get(name), region.get(name)
+        mark = "⚠️ " if p is not None and r is not None and p != r else ""
+        shown = [("—" if v is None else str(v)) for v in (p, r)]
+        lines.append(f"{mark}{_(f'reconcile.field.{name}')}: <b>{shown[0]}</b> | <b>{shown[1]}</b>")
+    for side, note in (("police", view.police_note), ("region", view.region_note)):
+        if note:
+            lines.append(_(f"reconcile.note.{side}").format(note=escape(note)))
+    return "\n".join(lines)
+
+
+def reconciliation_state(view: QuarterView, side: str) -> str:
+    """What stands between this side and a reconciled quarter, in one line."""
+    other = "region" if side == "police" else "police"
+    if view.reconciled:
+        return _("reconcile.state.reconciled")
+    if getattr(view, side) is None:
+        return _("reconcile.state.enter_yours")
+    if getattr(view, other) is None:
+        return _(f"reconcile.state.waiting_{other}")
+    if view.discrepancies:
+        return _("reconcile.state.discrepancies").format(n=len(view.discrepancies))
+    if getattr(view, f"{side}_confirmed"):
+        return _(f"reconcile.state.waiting_confirm_{other}")
+    return _("reconcile.state.confirm")
 
 
 def police_digest(

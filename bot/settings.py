@@ -42,6 +42,10 @@ HOW_TO_SET = {
     "REFERRAL_ANSWER_HOURS": "Set REFERRAL_ANSWER_HOURS to the hours an organisation has (default 48).",
     "CASE_RETENTION_DAYS": "Set CASE_RETENTION_DAYS to the days closed cases are kept (default 180).",
     "POLICE_REPORT_DAY": "Set POLICE_REPORT_DAY to the day of the next month (1-28) the digest is due.",
+    "COUNCIL_MEETINGS": (
+        "Set COUNCIL_MEETINGS to the coordination council's meeting dates as MM-DD separated by commas "
+        "(day 1-28), e.g. 03-15,06-15,09-15,12-15."
+    ),
     "SEND_RATE_PER_S": (
         "Set SEND_RATE_PER_S to the messages per second the bot may send on its own, above 0 and at most "
         "1000 (default 25; Telegram allows about 30 a second unless paid broadcasts are enabled)."
@@ -75,6 +79,11 @@ class Settings(BaseSettings):
     send_rate_per_s: float = Field(default=25, gt=0, le=1000, alias="SEND_RATE_PER_S")
     key_file: Path = Field(default=Path("dovira.key"), alias="KEY_FILE")
     data_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "data", alias="DATA_DIR")
+    # Coordination council meetings (quarterly in both programmes): month-day dates, reminded a week
+    # and a day ahead. The default is a placeholder for the council's own plan.
+    council_meetings: Annotated[tuple[tuple[int, int], ...], NoDecode] = Field(
+        default=((3, 15), (6, 15), (9, 15), (12, 15)), alias="COUNCIL_MEETINGS"
+    )
 
     @field_validator("bot_token")
     @classmethod
@@ -143,6 +152,22 @@ class Settings(BaseSettings):
         if len(raw) != 32:
             raise ValueError("wrong key length")
         return value.strip()
+
+    @field_validator("council_meetings", mode="before")
+    @classmethod
+    def _meetings(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        dates = []
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            match = re.fullmatch(r"(\d{2})-(\d{2})", part)
+            if not match:
+                raise ValueError("not MM-DD")
+            month, day = int(match[1]), int(match[2])
+            if not (1 <= month <= 12 and 1 <= day <= 28):
+                raise ValueError("not a date every year has")
+            dates.append((month, day))
+        return tuple(sorted(set(dates)))
 
     @property
     def tz(self) -> ZoneInfo:

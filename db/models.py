@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
@@ -249,6 +249,12 @@ class Event(Base):
     """A programme event a specialist logged against a measure. Corrections keep every version."""
 
     __tablename__ = "events"
+    # Covers the indicator report's reads (programme, year, district -> measure, participants).
+    __table_args__ = (
+        Index(
+            "ix_events_report", "programme_id", "held_on", "status", "district", "measure_id", "participants"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.id"), nullable=False, index=True)
@@ -420,3 +426,12 @@ class DirectoryCheck(Base):
     changes: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
+class SchedulerRun(Base):
+    """When a scheduled job last ran: a job missed while the bot was down is made up once on start."""
+
+    __tablename__ = "scheduler_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -13,12 +13,9 @@ sent is kept in directory_checks as "reminded"); a second run the same day sends
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from bot.services.directory import DirectoryChecks, Entry, regional_coordinators, reminded_first
+from bot.services.directory import Entry, regional_coordinators, reminded_first
 from handlers.directory_checks import reminder_markup, reminder_text
 from handlers.notify import language_of, notify
 
@@ -28,20 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("dovira")
 
 REPEAT_DAYS = 30
-
-
-def clock_of(ctx: JobContext) -> Callable[[], datetime]:
-    """The job context's clock when it has one, else the outbox's (tests set it to a chosen instant)."""
-    clock = getattr(ctx, "clock", None)
-    return clock if callable(clock) else ctx.outbox.clock
-
-
-def checks_of(ctx: JobContext) -> DirectoryChecks:
-    """The checks service the bot uses, if the context carries one; else one over the same database."""
-    attached = getattr(ctx, "directory_checks", None)
-    if isinstance(attached, DirectoryChecks):
-        return attached
-    return DirectoryChecks(ctx.outbox._sm, ctx.directory, clock=clock_of(ctx), timezone=ctx.timezone)
 
 
 async def recipients_of(ctx: JobContext, entry: Entry) -> list[int]:
@@ -55,9 +38,11 @@ async def recipients_of(ctx: JobContext, entry: Entry) -> list[int]:
 
 async def directory_freshness(ctx: JobContext) -> int:
     """Send each stale entry to those in charge of it. Returns messages queued."""
-    checks = checks_of(ctx)
+    checks = ctx.directory_checks
+    if checks is None:
+        return 0
     await checks.load()  # checks made in another process since (several replicas share the database)
-    today = clock_of(ctx)().astimezone(ZoneInfo(ctx.timezone)).date()
+    today = ctx.today()
     last = await checks.last_reminders()
     queued, reminded = 0, []
     for entry in ctx.directory.stale(today):

@@ -8,24 +8,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, gettext
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import case_keyboards as ck
 from bot import render
 from bot.services.cases import CaseService
-from bot.services.directory import Directory
+from bot.services.catalogue import Programme
+from bot.services.directory import Directory, DirectoryChecks
 from bot.services.police_reports import PoliceReportService, digest_docx, previous_month
-from bot.services.staff import StaffService
+from bot.services.reconciliation import QuarterView, ReconciliationService
+from bot.services.staff import Role, StaffRole, StaffService
 from bot.services.users import UserService
 from handlers.notify import language_of, notify, notify_new_case
+from scheduler import reminder_calendar as cal
+from scheduler.freshness import directory_freshness
 from scheduler.outbox import Outbox, Outgoing
+from scheduler.runs import JobRuns
 
 log = logging.getLogger("dovira")
 
@@ -44,13 +51,48 @@ class JobContext:
     staff: StaffService | None = None
     police_report_day: int = 5
     timezone: str = "Europe/Kyiv"
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    reconciliation: ReconciliationService | None = None
+    programmes: tuple[Programme, ...] = ()
+    # (programme id, year, language) -> (summary, file name, XLSX): the draft annual information.
+    annual_report: Callable[[str, int, str], Awaitable[tuple[str, str, bytes]]] | None = None
+    council_meetings: tuple[tuple[int, int], ...] = ()
+    directory_checks: DirectoryChecks | None = None
+
+    def today(self) -> date:
+        """The date in Kyiv (the settings' zone), whatever the server's clock zone."""
+        return self.clock().astimezone(ZoneInfo(self.timezone)).date()
+
+    async def staff_ids(self, oblast: str, *roles: str, regional_only: bool = False) -> list[int]:
+        assert self.staff is not None
+
+        def matches(r: StaffRole) -> bool:
+            return r.oblast == oblast and r.role in roles and (r.district is None or not regional_only)
+
+        return await self.staff.telegram_ids(matches)
+
+    async def tell(
+        self,
+        recipients: list[int],
+        purpose: str,
+        compose: Callable[[str], tuple[str, ck.InlineKeyboardMarkup | None]],
+    ) -> int:
+        """One message per recipient, composed in their language, through the outbox."""
+        queued = 0
+        for telegram_id in recipients:
+            lang = language_of(self.users, self.i18n, telegram_id)
+            with self.i18n.context(), self.i18n.use_locale(lang):
+                text, markup = compose(lang)
+            queued += await notify(self.outbox, telegram_id, purpose, text, markup)
+        return queued
 
 
 async def case_deadlines(ctx: JobContext) -> int:
     """New cases not accepted in time remind the area's coordinators, then escalate to the regional
     coordinators and admins; referrals unanswered in time remind the organisation. Returns messages queued."""
     sent = 0
-    for notice in await ctx.cases.due_notices():
+    notices = await ctx.cases.due_notices()
+    for notice in notices:
         recipients = list(notice.recipients)
         if notice.kind.startswith("case."):
             sent += await notify_new_case(
@@ -82,6 +124,9 @@ async def case_deadlines(ctx: JobContext) -> int:
                 )
                 purpose = f"referral.remind:{notice.extra.get('referral')}"
                 sent += await notify(ctx.outbox, telegram_id, purpose, text, markup)
+    # Marked only once queued: a crash before this line queues them again, and the outbox's
+    # (recipient, purpose) key turns that into nothing.
+    await ctx.cases.mark_notified(notices)
     if sent:
         log.info("case deadlines: %d reminders queued", sent)
     return sent
@@ -100,7 +145,7 @@ async def police_reminders(ctx: JobContext) -> int:
     once a day. Returns messages queued."""
     if ctx.police is None or ctx.staff is None:
         return 0
-    today = ctx.police.clock().astimezone(ZoneInfo(ctx.timezone)).date()
+    today = ctx.today()
     if today.day >= ctx.police_report_day:
         return 0
     month = previous_month(today)
@@ -131,7 +176,7 @@ async def police_digest(ctx: JobContext) -> int:
     official letter attached and a button to acknowledge it."""
     if ctx.police is None or ctx.staff is None:
         return 0
-    today = ctx.police.clock().astimezone(ZoneInfo(ctx.timezone)).date()
+    today = ctx.today()
     if today.day != ctx.police_report_day:
         return 0
     month = previous_month(today)
@@ -171,21 +216,189 @@ async def police_digest(ctx: JobContext) -> int:
     return queued
 
 
-# name -> (trigger, job), in the scheduler's time zone. A run missed while the bot was down runs
-# once on start (coalesced), never twice; the jobs themselves are idempotent through the outbox.
-JOBS: dict[str, tuple[Callable[[], object], Callable[[JobContext], Awaitable[int]]]] = {
-    "case_deadlines": (lambda: IntervalTrigger(minutes=10), case_deadlines),
-    "retention_purge": (lambda: CronTrigger(hour=3, minute=30), retention_purge),
-    "police_reminders": (lambda: CronTrigger(hour=10, minute=0), police_reminders),
-    "police_digest": (lambda: CronTrigger(hour=12, minute=0), police_digest),
+def _menu_button(text_key: str, data: ck.CallbackData) -> ck.InlineKeyboardMarkup:
+    return ck.InlineKeyboardMarkup(inline_keyboard=[[ck.button(gettext(text_key), data)]])
+
+
+async def reconciliation_reminders(ctx: JobContext) -> int:
+    """On the quarter's last working day the police liaison and the regional coordinators are asked
+    for their figures; then every 3 days each side that has not confirmed is reminded, until the
+    quarter is reconciled. Returns messages queued."""
+    if ctx.reconciliation is None or ctx.staff is None:
+        return 0
+    due = cal.reconciliation_due(ctx.today())
+    queued = 0
+    for oblast in ctx.directory.oblasts:
+        view = await ctx.reconciliation.view(oblast.id, due.quarter)
+        if view.reconciled:
+            continue
+        sides = {
+            "police": await ctx.staff_ids(oblast.id, Role.POLICE),
+            "region": await ctx.staff_ids(oblast.id, Role.COORDINATOR, regional_only=True),
+        }
+        for side, recipients in sides.items():
+            if getattr(view, f"{side}_confirmed"):
+                continue
+
+            def compose(
+                lang: str, side: str = side, view: QuarterView = view
+            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
+                key = "reconcile.opened" if due.reminder == 0 else "reconcile.reminder"
+                text = gettext(key).format(quarter=render.quarter(due.quarter))
+                text += "\n\n" + render.reconciliation_state(view, side)
+                return text, _menu_button("reconcile.open", ck.Rc(a="view", q=due.quarter))
+
+            purpose = f"reconcile.{due.reminder}:{oblast.id}:{due.quarter}"
+            queued += await ctx.tell(recipients, purpose, compose)
+    return queued
+
+
+async def council_reminders(ctx: JobContext) -> int:
+    """Coordination council meetings: every coordinator of the oblast is reminded a week and a day
+    ahead, and asked to log the meeting afterwards (it is a programme indicator)."""
+    if ctx.staff is None:
+        return 0
+    queued = 0
+    for when, lead in cal.council_due(ctx.today(), ctx.council_meetings):
+        for oblast in ctx.directory.oblasts:
+
+            def compose(
+                lang: str, when: date = when, lead: int = lead
+            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
+                text = gettext("council.tomorrow" if lead == 1 else "council.week").format(
+                    date=when.strftime("%d.%m.%Y")
+                )
+                return text, _menu_button("event.log", ck.EvStart(a="start"))
+
+            recipients = await ctx.staff_ids(oblast.id, Role.COORDINATOR)
+            queued += await ctx.tell(recipients, f"council:{when}:{lead}", compose)
+    return queued
+
+
+async def awareness_days(ctx: JobContext) -> int:
+    """Awareness days are announced two weeks and one day ahead to coordinators and specialists,
+    asking which campaign they will hold and log."""
+    if ctx.staff is None:
+        return 0
+    queued = 0
+    for key, when, lead in cal.awareness_due(ctx.today()):
+        for oblast in ctx.directory.oblasts:
+
+            def compose(
+                lang: str, key: str = key, when: date = when, lead: int = lead
+            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
+                text = gettext("awareness.tomorrow" if lead == 1 else "awareness.two_weeks").format(
+                    date=when.strftime("%d.%m"), day=gettext(f"awareness.{key}")
+                )
+                return text, _menu_button("event.log", ck.EvStart(a="start"))
+
+            recipients = await ctx.staff_ids(oblast.id, Role.COORDINATOR, Role.SPECIALIST)
+            queued += await ctx.tell(recipients, f"awareness:{key}:{when.year}:{lead}", compose)
+    return queued
+
+
+async def annual_information(ctx: JobContext) -> int:
+    """The annual information is due 25 February: on 1, 15 and 22 February the regional
+    coordinators of each programme get a reminder with the draft report for last year attached."""
+    reminder = cal.annual_reminder_due(ctx.today())
+    if reminder is None or ctx.staff is None or ctx.annual_report is None:
+        return 0
+    year = ctx.today().year - 1
+    queued = 0
+    for programme in ctx.programmes:
+        if year not in programme.years:
+            continue
+        drafts: dict[str, tuple[str, str, bytes]] = {}
+        for telegram_id in await ctx.staff_ids(programme.oblast, Role.COORDINATOR, regional_only=True):
+            lang = language_of(ctx.users, ctx.i18n, telegram_id)
+            if lang not in drafts:
+                drafts[lang] = await ctx.annual_report(programme.id, year, lang)
+            summary, name, xlsx = drafts[lang]
+            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
+                text = gettext("annual.reminder").format(
+                    year=year, day=cal.ANNUAL_DUE_DAY, programme=programme.title.get(lang)
+                )
+            queued += await ctx.outbox.enqueue(
+                [
+                    Outgoing(
+                        telegram_id,
+                        f"annual:{programme.id}:{year}:{reminder}",
+                        render.fit(text + "\n\n" + summary),
+                        document_name=name,
+                        document=xlsx,
+                    )
+                ]
+            )
+    return queued
+
+
+def _daily(hour: int, minute: int = 0) -> Callable[[str], BaseTrigger]:
+    return lambda tz: CronTrigger(hour=hour, minute=minute, timezone=tz)
+
+
+# name -> (trigger in the given time zone, job). Calendar jobs run daily and work out from the Kyiv
+# date what is due (scheduler/reminder_calendar.py), so a day missed while the bot was down is made up
+# once on start (see `missed_jobs`); the outbox's (recipient, purpose) key keeps each message single.
+JOBS: dict[str, tuple[Callable[[str], BaseTrigger], Callable[[JobContext], Awaitable[int]]]] = {
+    "case_deadlines": (lambda tz: IntervalTrigger(minutes=10, timezone=tz), case_deadlines),
+    "retention_purge": (_daily(3, 30), retention_purge),
+    "police_reminders": (_daily(10), police_reminders),
+    "police_digest": (_daily(12), police_digest),
+    "reconciliation_reminders": (_daily(10, 5), reconciliation_reminders),
+    "council_reminders": (_daily(9), council_reminders),
+    "awareness_days": (_daily(9, 30), awareness_days),
+    "annual_information": (_daily(9, 15), annual_information),
+    "directory_freshness": (_daily(9, 0), directory_freshness),
 }
 
 
-def create_scheduler(ctx: JobContext, timezone: str) -> AsyncIOScheduler:
+def missed_jobs(last_runs: dict[str, datetime], now: datetime, timezone: str) -> set[str]:
+    """Jobs whose trigger fired (once or many times) since their last recorded run: each runs once
+    on start. A job never recorded (a new installation) is not made up."""
+    missed = set()
+    for name, (trigger, _job) in JOBS.items():
+        last = last_runs.get(name)
+        if last is None:
+            continue
+        due = trigger(timezone).get_next_fire_time(None, last + timedelta(microseconds=1))
+        if due is not None and due <= now:
+            missed.add(name)
+    return missed
+
+
+def create_scheduler(
+    ctx: JobContext,
+    timezone: str,
+    *,
+    runs: JobRuns | None = None,
+    last_runs: dict[str, datetime] | None = None,
+) -> AsyncIOScheduler:
+    """The scheduler with every job of the table. Jobs missed while the bot was down (by the recorded
+    last runs) are due at once, so they run a single time when the scheduler starts."""
     scheduler = AsyncIOScheduler(
         timezone=timezone,
         job_defaults={"coalesce": True, "misfire_grace_time": 6 * 3600, "max_instances": 1},
     )
-    for name, (trigger, job) in JOBS.items():
-        scheduler.add_job(job, trigger(), args=[ctx], id=name, name=name, replace_existing=True)
+    now = ctx.clock()
+    missed = missed_jobs(last_runs or {}, now, timezone)
+    for name, (trigger, _job) in JOBS.items():
+        extra = {"next_run_time": now} if name in missed else {}
+        scheduler.add_job(
+            run_job,
+            trigger(timezone),
+            args=[name, ctx, runs],
+            id=name,
+            name=name,
+            replace_existing=True,
+            **extra,
+        )
     return scheduler
+
+
+async def run_job(name: str, ctx: JobContext, runs: JobRuns | None = None) -> int:
+    """Run one job of the table and record the run (a failed run is not recorded: it is made up)."""
+    started = ctx.clock()
+    queued = await JOBS[name][1](ctx)
+    if runs is not None:
+        await runs.record(name, started)
+    return queued

@@ -18,7 +18,9 @@ from bot.services.catalogue import EventType
 from bot.services.directory import Need
 from bot.services.events import BREAKDOWN_GROUPS, FUNDING_SOURCES, HUMANITARIAN_GROUPS
 from bot.services.police_reports import EXPLOITATION_TYPES, SIGNAL_KINDS
+from bot.services.reconciliation import FIELDS as RECONCILE_FIELDS
 from bot.services.selfcheck import QUESTIONS, Risk
+from scheduler.reminder_calendar import AWARENESS_DAYS
 
 ROOT = Path(__file__).resolve().parent.parent
 LITERAL_KEY = re.compile(r"""\b_\(\s*["']([a-z_]+(?:\.[a-z_0-9]+)+)["']\s*\)""")
@@ -78,6 +80,16 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"selfcheck.{kind}.{q}" for q in QUESTIONS for kind in ("q", "tip")}
     keys |= {f"selfcheck.result.{r.value}" for r in Risk}
     keys |= {f"command.{c}" for c in COMMANDS}
+    # Quarterly reconciliation and the calendar reminders (scheduler/jobs.py).
+    keys |= {f"reconcile.field.{f}" for f in RECONCILE_FIELDS} | {
+        f"reconcile.note.{s}" for s in ("police", "region")
+    }
+    keys |= {f"reconcile.state.waiting_{s}" for s in ("police", "region")}
+    keys |= {f"reconcile.state.waiting_confirm_{s}" for s in ("police", "region")}
+    keys |= {
+        f"reconcile.told.{e}.{s}" for e in ("entered", "explained", "confirmed") for s in ("police", "region")
+    }
+    keys |= {f"awareness.{key}" for _m, _d, key in AWARENESS_DAYS}
     return keys
 
 

@@ -97,7 +97,7 @@ async def test_a_month_of_police_notifications(bot: RunningBot, server: FakeTele
     sender = server.create_bot()
     ctx = app.job_context(sender)  # exactly what the running bot's scheduler gets
     try:
-        app.police.clock = lambda: kyiv(following.replace(day=2), 10)
+        ctx.clock = lambda: kyiv(following.replace(day=2), 10)
         assert await police_reminders(ctx) == 1
         assert await police_reminders(ctx) == 0  # the same day again: nothing twice
         assert await police_digest(ctx) == 0  # not the deadline yet
@@ -106,7 +106,7 @@ async def test_a_month_of_police_notifications(bot: RunningBot, server: FakeTele
         assert len(reminded) == 1 and label in text_of(reminded[0])
         assert not any("ще не подала" in text_of(m) for c in (CENTRE, NGO) for m in server.bot_messages(c))
 
-        app.police.clock = lambda: kyiv(following.replace(day=reporting), 12)
+        ctx.clock = lambda: kyiv(following.replace(day=reporting), 12)
         assert await police_reminders(ctx) == 0  # the deadline: reminders stop, the digest goes out
         assert await police_digest(ctx) == 1
         await app.outbox.send_due(sender)
