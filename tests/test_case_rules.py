@@ -101,7 +101,18 @@ async def test_deadline_reminds_then_escalates_once_each(app: App, server: FakeT
         clock.now = T0 + timedelta(hours=3, minutes=59)
         assert await case_deadlines(ctx) == 0  # not yet overdue
         clock.now = T0 + timedelta(hours=4, minutes=1)
-        assert await case_deadlines(ctx) == 2  # the district's and the regional coordinator
+        # A run that queues the reminders and crashes before marking the case: the next run queues
+        # nothing new (the outbox already has them) and marks it; nothing lost, nothing doubled.
+        mark_notified = app.cases.mark_notified
+
+        async def crash(notices: object) -> None:
+            raise ConnectionError("the process died here")
+
+        app.cases.mark_notified = crash  # type: ignore[method-assign]
+        with pytest.raises(ConnectionError):
+            await case_deadlines(ctx)
+        app.cases.mark_notified = mark_notified  # type: ignore[method-assign]
+        assert await case_deadlines(ctx) == 0  # the district's and the regional coordinator: queued once
         assert await case_deadlines(ctx) == 0  # never twice
         clock.now = T0 + timedelta(hours=8, minutes=2)
         assert await case_deadlines(ctx) == 2  # escalation: the regional coordinator and the admin

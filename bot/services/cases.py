@@ -761,10 +761,11 @@ class CaseService:
 
     # --- deadlines and retention -----------------------------------------------------------------
     async def due_notices(self) -> list[Notice]:
-        """Overdue steps at this instant. Each is raised once (the case or referral is marked)."""
+        """Overdue steps at this instant. Nothing is marked here: the caller queues the messages, then
+        calls `mark_notified`, so a crash in between repeats the (idempotent) queueing, never loses it."""
         now = self.clock()
         notices: list[Notice] = []
-        async with self._sm() as session, session.begin():
+        async with self._sm() as session:
             late = await session.scalars(
                 select(Case).where(
                     Case.status == Status.NEW,
@@ -774,7 +775,6 @@ class CaseService:
             )
             for case in late:
                 if case.reminded_at is None:
-                    case.reminded_at = now
                     notices.append(
                         Notice(
                             "case.remind",
@@ -786,7 +786,6 @@ class CaseService:
                     case.escalated_at is None
                     and now - (_aware(case.reminded_at) or now) >= self.accept_within
                 ):
-                    case.escalated_at = now
                     regional = await self._coordinators(session, case.oblast, case.district, True)
                     notices.append(Notice("case.escalate", regional, _summary(case, True), {"admins": "1"}))
             pending = (
@@ -802,7 +801,6 @@ class CaseService:
                 )
             ).all()
             for referral, case in pending:
-                referral.reminded_at = now
                 recipients = (
                     await session.scalars(
                         select(User.telegram_id)
@@ -818,9 +816,26 @@ class CaseService:
                         {"referral": str(referral.id)},
                     )
                 )
-            for notice in notices:
-                session.add(AuditEntry(at=now, action=notice.kind, case_id=notice.case.id))
         return notices
+
+    async def mark_notified(self, notices: list[Notice]) -> None:
+        """Record that these notices were queued: each is raised once."""
+        now = self.clock()
+        async with self._sm() as session, session.begin():
+            for notice in notices:
+                if notice.kind == "referral.remind":
+                    referral = await session.get(Referral, int(notice.extra["referral"]))
+                    if referral is not None and referral.reminded_at is None:
+                        referral.reminded_at = now
+                else:
+                    case = await session.get(Case, notice.case.id)
+                    if case is None:
+                        continue
+                    if notice.kind == "case.remind" and case.reminded_at is None:
+                        case.reminded_at = now
+                    elif notice.kind == "case.escalate" and case.escalated_at is None:
+                        case.escalated_at = now
+                session.add(AuditEntry(at=now, action=notice.kind, case_id=notice.case.id))
 
     async def purge_closed(self, retention_days: int) -> int:
         """Closed cases older than the retention period lose content, contact and messages; the
