@@ -37,6 +37,7 @@ Crash semantics
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import json
@@ -69,6 +70,7 @@ DRAIN_SECONDS = 5.0  # a stopping sender waits this long for the requests on the
 FETCH = 500  # due messages fetched at a time (the oldest of each chat)
 FLOOD_RETRIES = 5  # 429s in a row for one message before it goes back to the queue
 CLAIM_AHEAD = 0.05  # seconds of sending claimed in one commit
+STALE_FETCH = 5.0  # seconds after which the fetched messages are looked up again
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
 
@@ -301,9 +303,14 @@ class Outbox:
                 await asyncio.wait_for(self._wake.wait(), idle)
 
     async def _pump(self, bot: Bot, stop: asyncio.Event | None, limit: int | None) -> int:
-        """Send due messages until none is left (or `limit` were started, or `stop`)."""
+        """Send due messages until none is left (or `limit` were started, or `stop`).
+
+        The next few messages are claimed (one commit) while the ones before them go out, so the
+        database never holds the sending up; the limiter decides when each request starts."""
         mine: set[asyncio.Task[str]] = set()
-        unstarted: list[int] = []  # claimed in the database, not yet on the wire
+        claimed: collections.deque[_Row] = collections.deque()  # committed "sending", not yet started
+        claiming: asyncio.Task[list[_Row]] | None = None
+        chunk_size = max(1, math.ceil(self.rate * CLAIM_AHEAD))
         delivered = 0
         started = 0
         try:
@@ -312,7 +319,35 @@ class Outbox:
             fetched_at = -math.inf
             while (stop is None or not stop.is_set()) and (limit is None or started < limit):
                 now = self._timer()
-                if not buffer or now - fetched_at >= CHAT_INTERVAL:
+                if claiming is None and len(claimed) < chunk_size:
+                    wanted = chunk_size if limit is None else limit - started - len(claimed)
+                    pick = [r for r in buffer if self._chat_ready(r.recipient, now)][:wanted]
+                    if pick:
+                        taken = {r.id for r in pick}
+                        buffer = [r for r in buffer if r.id not in taken]
+                        self._busy.update(r.recipient for r in pick)  # reserved for these rows
+                        claiming = asyncio.create_task(self._claim(pick))
+                if claiming is not None and (claiming.done() or not claimed):
+                    rows = await asyncio.shield(claiming)
+                    claiming = None
+                    claimed.extend(rows)
+                    continue
+                if claimed:
+                    if len(self._tasks) >= self.max_in_flight:
+                        await self._wait_for_tasks()
+                    else:
+                        row = claimed.popleft()
+                        at = await self._acquire_global()
+                        self._launch(bot, row, at, mine)
+                        started += 1
+                    delivered += self._reap(mine)
+                    continue
+                none_ready = not any(self._chat_ready(r.recipient, now) for r in buffer)
+                if (
+                    not buffer
+                    or now - fetched_at >= STALE_FETCH
+                    or (none_ready and now - fetched_at >= CHAT_INTERVAL)
+                ):
                     buffer = await self._fetch_due()
                     fetched_at = now
                     if not buffer:
@@ -320,56 +355,35 @@ class Outbox:
                             break  # nothing due, nothing on the wire
                         await self._wait_for_tasks()
                         delivered += self._reap(mine)
-                        continue
-                ready = [r for r in buffer if self._chat_ready(r.recipient, now)]
-                if not ready:
+                    continue
+                if none_ready:
                     await self._wait_for_chats(buffer, now)
                     delivered += self._reap(mine)
-                    continue
-                room = self.max_in_flight - len(self._tasks)
-                if room <= 0:
-                    await self._wait_for_tasks()
-                    delivered += self._reap(mine)
-                    continue
-                count = min(len(ready), room, max(1, math.ceil(self.rate * CLAIM_AHEAD)))
-                if limit is not None:
-                    count = min(count, limit - started)
-                chunk = ready[:count]
-                taken = {r.id for r in chunk}
-                buffer = [r for r in buffer if r.id not in taken]
-                claiming = asyncio.create_task(self._claim([r.id for r in chunk]))
-                try:
-                    claimed = await asyncio.shield(claiming)
-                except asyncio.CancelledError:
-                    with contextlib.suppress(Exception):
-                        unstarted = sorted(await claiming)  # committed all the same: give them back
-                    raise
-                unstarted = [r.id for r in chunk if r.id in claimed]
-                for row in chunk:
-                    if row.id not in claimed:
-                        continue  # another sender took it
-                    if stop is not None and stop.is_set():
-                        break
-                    at = await self._acquire(row.recipient)
-                    self._busy.add(row.recipient)
-                    unstarted.remove(row.id)
-                    task = asyncio.create_task(self._deliver(bot, row, at))
-                    self._tasks.add(task)
-                    mine.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                    task.add_done_callback(functools.partial(self._free_chat, row.recipient))
-                    started += 1
-                if unstarted:
-                    await self._unclaim(unstarted)
-                    unstarted = []
-                delivered += self._reap(mine)
             if mine:
                 await asyncio.wait(set(mine))
         finally:
-            # Stopped short (cancelled, or an error): settle what is on the wire, give back the rest.
+            # Stopped short (cancelled, or an error): give back what was claimed and not started,
+            # settle what is on the wire.
+            if claiming is not None:
+                with contextlib.suppress(BaseException):
+                    claimed.extend(await asyncio.shield(claiming))
+            for row in claimed:
+                self._busy.discard(row.recipient)
+            unstarted = [row.id for row in claimed]
             if unstarted or any(not t.done() for t in mine):
                 await asyncio.shield(asyncio.create_task(self._settle(mine, unstarted)))
         return delivered + self._reap(mine)
+
+    def _launch(self, bot: Bot, row: _Row, at: float, mine: set[asyncio.Task[str]]) -> None:
+        self._busy.add(row.recipient)
+        self._chat_next[row.recipient] = at + CHAT_INTERVAL
+        if len(self._chat_next) > 4 * FETCH:
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > at}
+        task = asyncio.create_task(self._deliver(bot, row, at))
+        self._tasks.add(task)
+        mine.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(functools.partial(self._free_chat, row.recipient))
 
     def _reap(self, tasks: set[asyncio.Task[str]]) -> int:
         done = [t for t in tasks if t.done()]
@@ -415,6 +429,16 @@ class Outbox:
         if self._tasks:
             await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
 
+    async def _acquire_global(self) -> float:
+        """Wait for a global token; returns the start time."""
+        while True:
+            now = self._timer()
+            wait = self.limiter.delay(now)
+            if wait <= 0:
+                self.limiter.take(now)
+                return now
+            await self._sleep(wait)
+
     async def _acquire(self, chat: int) -> float:
         """Wait for the chat's second and a global token; returns the start time."""
         while True:
@@ -423,8 +447,6 @@ class Outbox:
             if wait <= 0:
                 self.limiter.take(now)
                 self._chat_next[chat] = now + CHAT_INTERVAL
-                if len(self._chat_next) > 4 * FETCH:
-                    self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
                 return now
             await self._sleep(wait)
 
@@ -543,16 +565,25 @@ class Outbox:
             )
             return data
 
-    async def _claim(self, ids: list[int]) -> set[int]:
-        """Mark messages "sending" (committed before their requests go out); returns the ids taken."""
-        async with self._sm() as session, session.begin():
-            result = await session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "pending")
-                .values(status="sending", not_before=self.clock() + LEASE)
-                .returning(OUTBOX.c.id)
-            )
-            return set(result.scalars().all())
+    async def _claim(self, rows: list[_Row]) -> list[_Row]:
+        """Mark messages "sending" (committed before their requests go out); returns the rows taken."""
+        try:
+            async with self._sm() as session, session.begin():
+                result = await session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_([r.id for r in rows]), OUTBOX.c.status == "pending")
+                    .values(status="sending", not_before=self.clock() + LEASE)
+                    .returning(OUTBOX.c.id)
+                )
+                taken = set(result.scalars().all())
+        except BaseException:
+            for row in rows:
+                self._busy.discard(row.recipient)
+            raise
+        for row in rows:
+            if row.id not in taken:  # another sender took it
+                self._busy.discard(row.recipient)
+        return [row for row in rows if row.id in taken]
 
     async def _unclaim(self, ids: list[int]) -> None:
         async with self._sm() as session, session.begin():

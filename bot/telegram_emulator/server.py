@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import mimetypes
+import random
 import re
 import secrets
 import time
@@ -983,6 +984,9 @@ class FakeTelegramServer:
         self._callback_queries: dict[str, _CallbackQuery] = {}
         self._files: dict[str, _FileRecord] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._random_failure: tuple[random.Random, float, frozenset[str], int] | None = None
+        self.random_failures = 0  # 429s answered by fail_randomly
+        self.flood_refusals = 0  # 429s answered by flood control
         self._allowed_updates: frozenset[str] | None = None
         self._webhook_url = ""
         self._global_bucket: _Bucket | None = None
@@ -1196,6 +1200,13 @@ class FakeTelegramServer:
                     del self._failures[key]
                 parameters = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
                 raise TelegramAPIError(failure.status, failure.description, parameters)
+        if self._random_failure is not None:
+            rng, fraction, methods, retry_after = self._random_failure
+            if method.lower() in methods and rng.random() < fraction:
+                self.random_failures += 1
+                raise TelegramAPIError(
+                    429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+                )
 
     # ---------------------------------------------------------------- failure injection
 
@@ -1228,6 +1239,23 @@ class FakeTelegramServer:
 
     def clear_failures(self) -> None:
         self._failures.clear()
+        self._random_failure = None
+
+    def fail_randomly(
+        self,
+        fraction: float,
+        *,
+        methods: tuple[str, ...] = ("sendMessage", "sendDocument", "sendPhoto"),
+        retry_after: int = 1,
+        seed: int = 0,
+    ) -> None:
+        """Answer 429 (``retry_after`` seconds) to about ``fraction`` of the calls of ``methods``,
+        drawn from a generator seeded with ``seed``: the same calls, the same answers. 0 turns it off."""
+        self._random_failure = (
+            (random.Random(seed), fraction, frozenset(m.lower() for m in methods), retry_after)
+            if fraction > 0
+            else None
+        )
 
     # ---------------------------------------------------------------- flood control
 
@@ -1247,6 +1275,7 @@ class FakeTelegramServer:
         wait = max(bucket.wait_time() for bucket in buckets)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
+            self.flood_refusals += 1
             raise TelegramAPIError(
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
             )
