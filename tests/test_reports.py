@@ -379,3 +379,22 @@ async def _in_thread(function: object, argv: list[str]) -> int:
     assert callable(function)
     result: int = await asyncio.to_thread(function, argv)
     return result
+
+
+async def test_cases_are_counted_by_months_of_kyiv_time(
+    sm: async_sessionmaker[AsyncSession], reports: ReportService
+) -> None:
+    async with sm() as session, session.begin():
+        for _ in range(5):  # 00:30 on 1 February in Kyiv
+            session.add(
+                _case("kharkiv-kharkiv", "female", created_at=datetime(2024, 1, 31, 22, 30, tzinfo=UTC))
+            )
+        for _ in range(5):  # 01:30 on 1 January 2025 in Kyiv: next year's
+            session.add(
+                _case("kharkiv-kharkiv", "female", created_at=datetime(2024, 12, 31, 23, 30, tzinfo=UTC))
+            )
+    report = await reports.build("cases", PROGRAMME, 2024)
+    months = _section(report, "За місяцями")
+    assert months["2024-01"] == (0,) and months["2024-02"] == (5,) and months["2024-12"] == (0,)
+    following = await reports.build("cases", PROGRAMME, 2025)
+    assert _section(following, "За місяцями")["2025-01"] == (5,)

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -143,10 +144,6 @@ def _number(value: Decimal | None) -> int | float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _year_bounds(year: int) -> tuple[datetime, datetime]:
-    return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-
-
 def _month(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
 
@@ -170,12 +167,22 @@ class ReportService:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         events: EventService | None = None,
+        timezone: str = "Europe/Kyiv",
     ) -> None:
         self._sm = sessionmaker
         self._programmes = {p.id: p for p in programmes}
         self.directory = directory
         self.clock = clock
         self._events = events or EventService(sessionmaker, clock=clock)
+        self.tz = ZoneInfo(timezone)
+
+    def _today(self) -> date:
+        return self.clock().astimezone(self.tz).date()
+
+    def _month_start(self, year: int, month: int) -> datetime:
+        """The first instant of a month in the programme's time zone, in UTC as timestamps are stored."""
+        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+        return datetime(year, month, 1, tzinfo=self.tz).astimezone(UTC)
 
     # --- who may see what ------------------------------------------------------------------------
     def programme(self, programme_id: str) -> Programme:
@@ -340,7 +347,7 @@ class ReportService:
 
     def _expected_share(self, year: int) -> float:
         """How much of a yearly target should be reached by now: all of a past year, none of a future one."""
-        today = self.clock().date()
+        today = self._today()
         if year < today.year:
             return 1.0
         if year > today.year:
@@ -520,11 +527,10 @@ class ReportService:
 
     # --- cases (anonymised) ----------------------------------------------------------------------
     def _case_conditions(self, scope: _Scope) -> list[Any]:
-        start, end = _year_bounds(scope.year)
         conditions: list[Any] = [
             Case.oblast == scope.programme.oblast,
-            Case.created_at >= start,
-            Case.created_at < end,
+            Case.created_at >= self._month_start(scope.year, 1),
+            Case.created_at < self._month_start(scope.year + 1, 1),
             (Case.outcome.is_(None)) | (Case.outcome != Outcome.DUPLICATE.value),
         ]
         if scope.district:
@@ -551,7 +557,21 @@ class ReportService:
             shown = suppress_partition(counts) if total >= SMALL_COUNT else [suppress(c) for c in counts]
             return Section(title, (column, count_col), tuple(zip(labels, shown, strict=True)))
 
-        by_month = await self._cases_by(session, scope, cast(extract("month", Case.created_at), Integer))
+        # Months as the programme's time zone has them: twelve counts in one pass.
+        bins = [
+            (self._month_start(scope.year, m), self._month_start(scope.year, m + 1)) for m in range(1, 13)
+        ]
+        month_row = (
+            await session.execute(
+                select(
+                    *[
+                        func.sum(case((and_(Case.created_at >= a, Case.created_at < b), 1), else_=0))
+                        for a, b in bins
+                    ]
+                ).where(*self._case_conditions(scope))
+            )
+        ).one()
+        by_month = {m: int(v or 0) for m, v in zip(range(1, 13), month_row, strict=True)}
         by_situation = await self._cases_by(session, scope, Case.situation)
         by_outcome = await self._cases_by(session, scope, Case.outcome)
         by_sex = await self._cases_by(session, scope, Case.sex)
@@ -637,7 +657,7 @@ class ReportService:
     # --- monthly police notifications ------------------------------------------------------------
     def _due_months(self, year: int) -> list[int]:
         """Months of the year whose notification is due by now: all before the current month."""
-        today = self.clock().date()
+        today = self._today()
         if year < today.year:
             return list(range(1, 13))
         if year > today.year:
@@ -662,7 +682,7 @@ class ReportService:
         months = self._due_months(scope.year)
         keys = [_month(scope.year, m) for m in months]
         # An organisation owes the months that ended after it joined.
-        month_ends = [datetime(scope.year + m // 12, m % 12 + 1, 1, tzinfo=UTC) for m in months]
+        month_ends = [self._month_start(scope.year, m + 1) for m in months]
         due_row = (
             (
                 await session.execute(
@@ -990,13 +1010,14 @@ def build_report_service(
     *,
     events: EventService | None = None,
     clock: Callable[[], datetime] | None = None,
+    timezone: str = "Europe/Kyiv",
 ) -> ReportService:
     """A ReportService from the parts a bot process (App) or a job context already holds."""
     from bot.services.catalogue import load_catalogue
 
     programmes = load_catalogue(data_dir, {o.id for o in directory.oblasts})
     clock = clock or (events.clock if events is not None else (lambda: datetime.now(UTC)))
-    return ReportService(sessionmaker, programmes, directory, clock=clock, events=events)
+    return ReportService(sessionmaker, programmes, directory, clock=clock, events=events, timezone=timezone)
 
 
 def for_app(app: App) -> ReportService:
@@ -1004,7 +1025,11 @@ def for_app(app: App) -> ReportService:
     service = app.dispatcher.workflow_data.get("reports")
     if not isinstance(service, ReportService):
         service = build_report_service(
-            app.sessionmaker, app.directory, app.settings.data_dir, events=app.events
+            app.sessionmaker,
+            app.directory,
+            app.settings.data_dir,
+            events=app.events,
+            timezone=app.settings.timezone,
         )
         app.dispatcher.workflow_data["reports"] = service
     return service
@@ -1026,4 +1051,4 @@ async def open_reports(settings: Settings) -> tuple[ReportService, AsyncEngine]:
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
         await sync_catalogue(session, programmes)
-    return ReportService(sessionmaker, programmes, directory), engine
+    return ReportService(sessionmaker, programmes, directory, timezone=settings.timezone), engine
