@@ -82,6 +82,9 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
         )
     except ReportError as exc:
         print(translator(args.language)(str(exc)), file=sys.stderr)
+        if str(exc) == "report.bad_year":
+            years = ", ".join(str(y) for y in reports.programme(args.programme).years)
+            print(f"{args.programme}: {years}", file=sys.stderr)
         return 2
     finally:
         await engine.dispose()
