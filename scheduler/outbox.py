@@ -112,8 +112,8 @@ class _Row:
 
 
 class RateLimiter:
-    """A token bucket: `rate` tokens a second, holding at most `burst`. A pause (a 429) empties it
-    and nothing accrues while paused, so sending resumes at the rate, not with a burst."""
+    """A token bucket: `rate` tokens a second, holding at most `burst`. A pause (a 429) leaves at most
+    one token and nothing accrues while paused, so sending resumes at the rate, not with a burst."""
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate = rate
@@ -147,7 +147,7 @@ class RateLimiter:
         added = max(0.0, until - max(now, self.paused_until))
         self.paused_until = max(self.paused_until, until)
         self._refill(now)
-        self._tokens = 0.0
+        self._tokens = min(self._tokens, 1.0)  # one may go when the pause ends, the rest at the rate
         return added
 
 
@@ -336,8 +336,8 @@ class Outbox:
                     if len(self._tasks) >= self.max_in_flight:
                         await self._wait_for_tasks()
                     else:
+                        at = await self._acquire_global()  # the row stays in `claimed` meanwhile
                         row = claimed.popleft()
-                        at = await self._acquire_global()
                         self._launch(bot, row, at, mine)
                         started += 1
                     delivered += self._reap(mine)

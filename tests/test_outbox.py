@@ -258,8 +258,9 @@ async def test_a_new_sender_resumes_what_the_old_one_left(
         await bot.session.close()
 
 
+@pytest.mark.parametrize("kill_at", [1, 2, 9, 10, 11, 12, 13, 21])
 async def test_a_sender_cancelled_mid_run_leaves_nothing_to_repeat_or_lose(
-    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer, kill_at: int
 ) -> None:
     chats = list(range(200, 240))
     for chat in chats:
@@ -267,19 +268,19 @@ async def test_a_sender_cancelled_mid_run_leaves_nothing_to_repeat_or_lose(
     fake = FakeTime()
     run_task: asyncio.Task[None] | None = None
 
-    def kill_at_the_tenth(_chat: int, _at: float) -> None:
+    def kill(_chat: int, _at: float) -> None:
         starts.append(_chat)
-        if len(starts) == 10 and run_task is not None:
-            run_task.cancel()  # requests are on the wire and more are claimed
+        if len(starts) == kill_at and run_task is not None:
+            run_task.cancel()  # requests are on the wire, more are claimed, one waits for its turn
 
     starts: list[int] = []
     first = Outbox(
         sessionmaker,
-        rate=20,
+        rate=100,
         clock=fake.now,
         timer=fake.monotonic,
         sleep=fake.sleep,
-        on_request=kill_at_the_tenth,
+        on_request=kill,
     )
     await first.enqueue([Outgoing(c, "notice:1", f"Повідомлення {c}") for c in chats])
     bot = server.create_bot()
@@ -289,8 +290,8 @@ async def test_a_sender_cancelled_mid_run_leaves_nothing_to_repeat_or_lose(
             await run_task
         left = await statuses(sessionmaker)
         assert "sending" not in left.values()  # answered ones recorded, unstarted claims given back
-        assert 10 <= list(left.values()).count("sent") < len(chats)
-        second = Outbox(sessionmaker, rate=20, clock=fake.now, timer=fake.monotonic, sleep=fake.sleep)
+        assert kill_at <= list(left.values()).count("sent") < len(chats)
+        second = Outbox(sessionmaker, rate=100, clock=fake.now, timer=fake.monotonic, sleep=fake.sleep)
         await second.send_due(bot)
     finally:
         await bot.session.close()
@@ -384,3 +385,13 @@ async def test_queued_text_and_files_are_encrypted_at_rest_and_purged_after_a_we
     assert await outbox.purge() == 0  # delivered today: kept for now
     outbox.clock = lambda: datetime.now(UTC) + timedelta(days=8)
     assert await outbox.purge() == 1
+
+
+def test_the_send_rate_is_a_setting_with_a_sane_range() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    assert load_settings(_env_file=None).send_rate_per_s == 25
+    assert load_settings(_env_file=None, SEND_RATE_PER_S="200").send_rate_per_s == 200
+    for bad in ("0", "-5", "5000", "fast"):
+        with pytest.raises(SettingsError, match="SEND_RATE_PER_S"):
+            load_settings(_env_file=None, SEND_RATE_PER_S=bad)
