@@ -398,3 +398,19 @@ async def test_cases_are_counted_by_months_of_kyiv_time(
     assert months["2024-01"] == (0,) and months["2024-02"] == (5,) and months["2024-12"] == (0,)
     following = await reports.build("cases", PROGRAMME, 2025)
     assert _section(following, "За місяцями")["2025-01"] == (5,)
+
+
+@pytest.mark.parametrize("kind", ["indicators", "events", "cases", "compliance", "reconciliation", "annual"])
+async def test_every_report_fits_telegram_and_opens_as_files(
+    sm: async_sessionmaker[AsyncSession], reports: ReportService, kind: str
+) -> None:
+    await seed(sm)
+    for language in ("uk", "en"):
+        report = await reports.build(kind, PROGRAMME, 2024, None, language)
+        assert len(to_text(report)) <= 4096 and report.title in html.unescape(to_text(report))
+        sheet = load_workbook(io.BytesIO(to_xlsx(report))).active
+        assert sheet is not None and sheet["A1"].value == report.title and len(sheet._charts) == 1
+        rows = list(csv.reader(io.StringIO(to_csv(report).decode("utf-8-sig"))))
+        assert rows[0] == [report.title] and report.columns in [tuple(r) for r in rows]
+        picture = Image.open(io.BytesIO(to_png(report)))
+        assert picture.format == "PNG" and picture.info["Title"] == chart_title(report)

@@ -304,7 +304,6 @@ class ReportService:
 
     # --- shared pieces ---------------------------------------------------------------------------
     def _place(self, scope: _Scope) -> str:
-        _ = scope._
         oblast = self.directory.oblast(scope.programme.oblast)
         name = oblast.name.get(scope.language) if oblast else scope.programme.oblast
         if scope.district:
