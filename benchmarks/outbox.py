@@ -15,7 +15,12 @@ four one-second pauses per second of sending, so the wall-clock rate is mostly p
 rate is therefore delivered messages per second while the sender was allowed to send (wall-clock
 minus the time paused by 429s); the wall-clock rate is printed too.
 
-    .venv/bin/python benchmarks/outbox.py [--scale 0.1]
+With --hard-kill, instead: the sender in a process of its own, killed with SIGKILL half-way (no
+drain, no last write), and a new sender started once the claims' lease has expired: how many rows
+were in doubt, and how many were lost or arrived twice (at most the in-doubt ones; see the crash
+semantics in scheduler/outbox.py).
+
+    .venv/bin/python benchmarks/outbox.py [--scale 0.1] [--hard-kill]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,7 +55,7 @@ from bot.telegram_emulator.server import Call, FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
 from db.models import OutboxMessage
-from scheduler.outbox import Outbox, Outgoing
+from scheduler.outbox import LEASE, Outbox, Outgoing
 
 TOKEN = "42:BENCH"
 TEXT = "Нагадування: звіт до поліції за жовтень чекає до 5 листопада. Відкрийте /staff, щоб подати його."
@@ -222,6 +228,71 @@ async def scenario(recipients: int, rate: float, fail_fraction: float, seed: int
     }
 
 
+async def sender_process(tmp: str, base_url: str, rate: float) -> None:
+    """The sender as its own process (for --hard-kill): the app's outbox loop, until killed."""
+    sessionmaker, cipher, _engine = await database(tmp)
+    outbox = Outbox(sessionmaker, cipher=cipher, rate=rate)
+    bot = Bot(TOKEN, session=DoviraSession(api=TelegramAPIServer.from_base(base_url)))
+    await outbox.run(bot, asyncio.Event())
+
+
+async def hard_kill(recipients: int, rate: float) -> dict[str, float]:
+    """The sender in a child process, killed with SIGKILL by the server half-way (requests on the
+    wire, answers not yet recorded); a new sender started once the claims' lease has expired."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sessionmaker, cipher, engine = await database(tmp)
+        chats = range(2_000_001, 2_000_001 + recipients)
+        child: asyncio.subprocess.Process | None = None
+        delivered_calls = 0
+
+        def watch(call: Call) -> None:
+            nonlocal delivered_calls
+            if call.method == "sendMessage" and call.ok:
+                delivered_calls += 1
+                if delivered_calls == recipients // 2 and child is not None:
+                    child.kill()  # SIGKILL: no drain, no last write
+
+        server = FakeTelegramServer(token=TOKEN, on_call=watch)
+        await server.start()
+        for chat in chats:
+            server.add_user(chat)
+        await enqueue(Outbox(sessionmaker, cipher=cipher), chats, "bench:hard")
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--sender", tmp, server.base_url, str(rate)
+        )
+        await child.wait()
+        in_doubt = (await remaining(sessionmaker)).get("sending", 0)
+        # The restarted sender's clock is past the lease: what was in doubt goes again now.
+        later = datetime.now(UTC) + LEASE + timedelta(seconds=1)
+        second = Outbox(sessionmaker, cipher=cipher, rate=rate, clock=lambda: later)
+        bot = real_bot(server)
+        await second.send_due(bot)
+        left = await remaining(sessionmaker)
+        await bot.session.close()
+        await server.stop()
+        await engine.dispose()
+    per_chat = Counter(int(c.params["chat_id"]) for c in server.calls if c.method == "sendMessage" and c.ok)
+    return {
+        "in_doubt": in_doubt,
+        "resent": second.stats.in_doubt,
+        "lost": sum(1 for chat in chats if per_chat[chat] == 0),
+        "duplicated": sum(1 for chat in chats if per_chat[chat] > 1),
+        "unfinished": left.get("pending", 0) + left.get("sending", 0),
+    }
+
+
+async def main_hard_kill(scale: float) -> None:
+    logging.getLogger("dovira").setLevel(logging.ERROR)
+    recipients = max(100, int(2000 * scale))
+    h = await hard_kill(recipients, 200.0)
+    print(f"-- {recipients} recipients at 200/s, the sender's process killed (SIGKILL) half-way")
+    print(f"   in doubt after the kill   {h['in_doubt']:8.0f}  (left 'sending': on the wire or not recorded)")
+    print(f"   sent again after lease    {h['resent']:8.0f}")
+    print(f"   lost                      {h['lost']:8.0f}")
+    print(f"   duplicated                {h['duplicated']:8.0f}  (at most the in-doubt ones)")
+    print(f"   not finished              {h['unfinished']:8.0f}")
+
+
 async def main(scale: float) -> None:
     print("Outbox sender, fake Bot API server on 127.0.0.1, SQLite, text encrypted at rest")
     n = max(500, int(5000 * scale))
@@ -254,5 +325,12 @@ async def main(scale: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the recipients (quick runs)")
+    parser.add_argument("--hard-kill", action="store_true", help="instead: a sender process SIGKILLed")
+    parser.add_argument("--sender", nargs=3, metavar=("TMP", "URL", "RATE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(main(args.scale))
+    if args.sender:
+        asyncio.run(sender_process(args.sender[0], args.sender[1], float(args.sender[2])))
+    elif args.hard_kill:
+        asyncio.run(main_hard_kill(args.scale))
+    else:
+        asyncio.run(main(args.scale))
