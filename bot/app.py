@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import PersonMiddleware, UpdateGuard
+from bot.redis_storage import EncryptedRedisStorage
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme, load_catalogue
 from bot.services.crypto import Cipher, load_or_create_key
@@ -55,7 +56,7 @@ class App:
     i18n: I18n
     directory: Directory
     users: UserService
-    storage: SQLStorage
+    storage: SQLStorage | EncryptedRedisStorage
     cases: CaseService
     staff: StaffService
     events: EventService
@@ -121,7 +122,11 @@ async def build_app(settings: Settings) -> App:
     cipher = Cipher(load_or_create_key(settings.encryption_key, settings.key_file))
     # Reads are cached only when this process is the database's sole user (the SQLite default).
     # Dialog data can hold what a person typed (a description, a phone): it is encrypted too.
-    storage = SQLStorage(sessionmaker, cache=is_sqlite(settings.database_url), cipher=cipher)
+    storage: SQLStorage | EncryptedRedisStorage
+    if settings.redis_url:  # several replicas: dialogs shared through Redis
+        storage = EncryptedRedisStorage.from_url(settings.redis_url, cipher)
+    else:
+        storage = SQLStorage(sessionmaker, cache=is_sqlite(settings.database_url), cipher=cipher)
     cases = CaseService(
         sessionmaker,
         cipher,

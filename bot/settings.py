@@ -35,6 +35,10 @@ HOW_TO_SET = {
         "Set DATABASE_URL to an SQLAlchemy async URL, e.g. sqlite+aiosqlite:///./dovira.db (the default) "
         "or postgresql+asyncpg://user@host:5432/dbname."
     ),
+    "REDIS_URL": (
+        "Set REDIS_URL to a Redis URL, e.g. redis://127.0.0.1:6379/0, to share dialogs and the sending "
+        "rate between replicas, or leave it unset for one process (dialogs are kept in the database)."
+    ),
     "ADMIN_IDS": "Set ADMIN_IDS to Telegram user ids separated by commas, e.g. ADMIN_IDS=12345,67890.",
     "DEFAULT_LANGUAGE": "Set DEFAULT_LANGUAGE to uk or en (uk is the default).",
     "TIMEZONE": "Set TIMEZONE to an IANA time zone name, e.g. Europe/Kyiv (the default).",
@@ -68,6 +72,7 @@ class Settings(BaseSettings):
     bot_token: str | None = Field(default=None, alias="BOT_TOKEN")
     bot_api_base: str = Field(default=OFFICIAL_BOT_API, alias="BOT_API_BASE")
     database_url: str = Field(default="sqlite+aiosqlite:///./dovira.db", alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default=frozenset(), alias="ADMIN_IDS")
     default_language: str = Field(default="uk", alias="DEFAULT_LANGUAGE")
     timezone: str = Field(default="Europe/Kyiv", alias="TIMEZONE")
@@ -109,6 +114,16 @@ class Settings(BaseSettings):
         value = value.strip()
         if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
             raise ValueError("unsupported database URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        if not re.match(r"^(redis|rediss|unix)://\S+$", value):
+            raise ValueError("not a Redis URL")
         return value
 
     @field_validator("admin_ids", mode="before")

@@ -119,6 +119,10 @@ class SQLStorage(BaseStorage):
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return dict((await self._read(key))[1])
 
+    async def forget(self, telegram_id: int) -> None:
+        """/forget: the rows went with UserService.forget; what is cached in memory goes now."""
+        self.drop_cached(telegram_id)
+
     def drop_cached(self, telegram_id: int) -> None:
         """Forget the cached dialogs of one person after UserService.forget deleted their rows."""
         for skey in self._keys_by_user.pop(telegram_id, set()):

@@ -32,6 +32,8 @@ def build_routers() -> list[Router]:
     return [
         admin.create_router(),
         common.create_router(),
+        # /forget must work in the middle of any dialog: before the routers that hold dialog states.
+        privacy.create_router(),
         citizen_request.create_router(),
         citizen_case.create_router(),
         staff_cases.create_router(),
@@ -43,6 +45,5 @@ def build_routers() -> list[Router]:
         where.create_router(),
         advice.create_router(),
         selfcheck.create_router(),
-        privacy.create_router(),
         fallback.create_router(),
     ]

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.keyboards import Menu, Privacy
+from bot.redis_storage import EncryptedRedisStorage
 from bot.services.cases import CaseService
 from bot.services.privacy import ids_to_clear
 from bot.services.users import UserProfile, UserService
@@ -38,11 +39,15 @@ def create_router() -> Router:
 
     @router.callback_query(Privacy.filter(F.action == "forget_yes"))
     async def on_forget_yes(
-        callback: CallbackQuery, bot: Bot, users: UserService, fsm_storage: SQLStorage, cases: CaseService
+        callback: CallbackQuery,
+        bot: Bot,
+        users: UserService,
+        fsm_storage: SQLStorage | EncryptedRedisStorage,
+        cases: CaseService,
     ) -> None:
         await users.forget(callback.from_user.id)
         await cases.forget_citizen(callback.from_user.id)
-        fsm_storage.drop_cached(callback.from_user.id)
+        await fsm_storage.forget(callback.from_user.id)
         await show(callback, bot, _("privacy.forgotten"), keyboards.after_forget())
 
     @router.callback_query(Privacy.filter(F.action == "clear"))

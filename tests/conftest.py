@@ -44,15 +44,31 @@ async def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+async def redis_url() -> str | None:
+    """Dialogs in Redis when TEST_REDIS_URL is set (CI sets it), emptied for each test."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(url)
+        await client.flushdb()
+        await client.aclose()
+    return url
+
+
+@pytest.fixture
 async def server() -> AsyncIterator[FakeTelegramServer]:
     async with FakeTelegramServer(token=TOKEN) as fake:
         yield fake
 
 
 @pytest.fixture
-def settings(server: FakeTelegramServer, database_url: str, tmp_path: Path) -> Settings:
+def settings(
+    server: FakeTelegramServer, database_url: str, redis_url: str | None, tmp_path: Path
+) -> Settings:
     return load_settings(
         _env_file=None,
+        REDIS_URL=redis_url or "",
         BOT_API_BASE=server.base_url,
         DATABASE_URL=database_url,
         ADMIN_IDS=str(ADMIN_ID),

@@ -201,3 +201,14 @@ async def test_clear_chat_deletes_the_bots_messages(
     assert server.bot_messages(person.id) == []  # nothing of the conversation is left on screen
     assert server.chat_messages(person.id) == []
     assert answer.params.get("text") == "Чат очищено."
+
+
+async def test_forget_works_in_the_middle_of_a_help_request(bot: RunningBot, person: Person) -> None:
+    from tests.test_request_bad_input_e2e import _to_description
+
+    await _to_description(person)
+    confirm = await person.say("/forget")  # not taken as the description
+    assert "Стерти" in text_of(confirm)
+    done = await person.press("Так, стерти", confirm)
+    assert "стерто" in text_of(done)
+    assert await count_users(bot.settings, person.id) == 0

@@ -1,0 +1,67 @@
+"""Dialogs in Redis (REDIS_URL, several replicas): encrypted, keyed with the bot id, erased by /forget.
+Runs when TEST_REDIS_URL is set (CI sets it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from cryptography.fernet import Fernet
+
+from bot.redis_storage import EncryptedRedisStorage
+from bot.services.crypto import Cipher
+from tests.conftest import Person, RunningBot
+from tests.test_request_bad_input_e2e import _to_description
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
+
+DESCRIPTION = "Мені обіцяли роботу в Польщі, забрали паспорт"
+
+
+@pytest.fixture
+async def storage(redis_url: str | None) -> AsyncIterator[EncryptedRedisStorage]:
+    assert redis_url
+    store = EncryptedRedisStorage.from_url(redis_url, Cipher(Fernet.generate_key().decode()))
+    yield store
+    await store.close()
+
+
+def key(user: int, bot_id: int = 42) -> StorageKey:
+    return StorageKey(bot_id=bot_id, chat_id=user, user_id=user)
+
+
+async def test_dialog_data_is_ciphertext_in_redis_and_keyed_by_bot(storage: EncryptedRedisStorage) -> None:
+    await storage.set_state(key(7), "Request:description")
+    await storage.set_data(key(7), {"description": DESCRIPTION})
+    assert await storage.get_data(key(7)) == {"description": DESCRIPTION}
+    raw = [(k, await storage.redis.get(k)) for k in await storage.redis.keys("fsm:*")]
+    assert raw and all(k.startswith(b"fsm:42:7:7:") for k, _ in raw)
+    assert not any(DESCRIPTION.encode() in (v or b"") or "паспорт".encode() in (v or b"") for _, v in raw)
+    assert await storage.get_data(key(7, bot_id=43)) == {}  # another bot shares nothing
+
+
+async def test_forget_erases_only_that_persons_dialogs(storage: EncryptedRedisStorage) -> None:
+    for user in (7, 8):
+        await storage.set_state(key(user), "Request:description")
+        await storage.set_data(key(user), {"description": DESCRIPTION})
+    await storage.forget(7)
+    assert await storage.get_state(key(7)) is None and await storage.get_data(key(7)) == {}
+    assert await storage.get_data(key(8)) == {"description": DESCRIPTION}
+
+
+async def test_forget_in_the_bot_leaves_no_dialog_in_redis(bot: RunningBot, person: Person) -> None:
+    await _to_description(person)
+    await person.say(DESCRIPTION)  # a help request under way: what was typed is in the dialog
+    await person.say("/forget")
+    assert bot.settings.redis_url
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(bot.settings.redis_url)
+    try:
+        assert await client.keys(f"fsm:*:*:{person.id}:*") != []
+        await person.press("Так, стерти")
+        assert await client.keys(f"fsm:*:*:{person.id}:*") == []
+    finally:
+        await client.aclose()
