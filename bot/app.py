@@ -225,9 +225,20 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
 
 
 async def run(settings: Settings, *, token: str, stop: asyncio.Event | None = None) -> None:
-    """Run the bot with long polling until Ctrl-C (or until `stop` is set, in tests and the emulator)."""
+    """Run the bot until Ctrl-C or SIGTERM (or until `stop` is set, in tests and the emulator):
+    with long polling, or as a webhook server when WEBHOOK_URL is set."""
     app = await build_app(settings)
     bot = create_bot(settings, token)
+    if settings.webhook_url is not None:
+        from bot.webhook import serve
+
+        try:
+            await serve(app, bot, stop or asyncio.Event(), handle_signals=stop is None)
+        finally:
+            await app.close()
+            await bot.session.close()
+            log.info("Dovira stopped")
+        return
     stopper: asyncio.Task[None] | None = None
     if stop is not None:
 

@@ -11,14 +11,18 @@ import binascii
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 OFFICIAL_BOT_API = "https://api.telegram.org"
 SUPPORTED_LANGUAGES = ("uk", "en")
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for setWebhook's secret_token
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the ports Telegram itself posts to
+HEALTH_PATH = "/health"
 
 # One sentence per setting, shown when its value is missing or malformed.
 HOW_TO_SET = {
@@ -59,6 +63,21 @@ HOW_TO_SET = {
         '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`, '
         "or leave it unset to let Dovira keep a key file of its own."
     ),
+    "WEBHOOK_URL": (
+        "Set WEBHOOK_URL to the https URL Telegram posts updates to, e.g. https://bot.example.org/telegram "
+        "(port 443, 80, 88 or 8443; http and any port only with a local BOT_API_BASE; not /health), "
+        "or leave it unset to poll (the default)."
+    ),
+    "WEBHOOK_SECRET": (
+        "Set WEBHOOK_SECRET (required with WEBHOOK_URL) to 1-256 characters of A-Z, a-z, 0-9, _ and -, "
+        'e.g. the output of `python -c "import secrets; print(secrets.token_urlsafe(32))"`; '
+        "Telegram sends it back with every update and requests without it are refused."
+    ),
+    "WEBHOOK_HOST": (
+        "Set WEBHOOK_HOST to the address the webhook server listens on: 127.0.0.1 (the default, behind a "
+        "proxy on the same machine) or 0.0.0.0 to take requests from a load balancer on another machine."
+    ),
+    "WEBHOOK_PORT": "Set WEBHOOK_PORT to the TCP port the webhook server listens on, 1-65535 (default 8080).",
 }
 
 
@@ -89,6 +108,13 @@ class Settings(BaseSettings):
     council_meetings: Annotated[tuple[tuple[int, int], ...], NoDecode] = Field(
         default=((3, 15), (6, 15), (9, 15), (12, 15)), alias="COUNCIL_MEETINGS"
     )
+    # Webhook mode (polling when WEBHOOK_URL is unset). Declared after BOT_API_BASE: their checks read it.
+    webhook_url: str | None = Field(default=None, alias="WEBHOOK_URL")
+    webhook_secret: str | None = Field(default=None, alias="WEBHOOK_SECRET", validate_default=True)
+    # Loopback by default: the server speaks plain HTTP and TLS ends at a proxy; a load balancer on
+    # another machine needs WEBHOOK_HOST=0.0.0.0 (or the private interface's address) on purpose.
+    webhook_host: str = Field(default="127.0.0.1", min_length=1, alias="WEBHOOK_HOST")
+    webhook_port: int = Field(default=8080, ge=1, le=65535, alias="WEBHOOK_PORT")
 
     @field_validator("bot_token")
     @classmethod
@@ -183,6 +209,41 @@ class Settings(BaseSettings):
                 raise ValueError("not a date every year has")
             dates.append((month, day))
         return tuple(sorted(set(dates)))
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parsed = urlsplit(value.strip())
+        official = info.data.get("bot_api_base", OFFICIAL_BOT_API) == OFFICIAL_BOT_API
+        try:
+            port = parsed.port
+        except ValueError as exc:
+            raise ValueError("bad port") from exc
+        if parsed.scheme not in ("https", "http") or not parsed.hostname or parsed.query or parsed.fragment:
+            raise ValueError("not an http(s) URL")
+        if official and (parsed.scheme != "https" or (port is not None and port not in WEBHOOK_PORTS)):
+            raise ValueError("Telegram posts only to https on ports 443, 80, 88 and 8443")
+        if (parsed.path or "/").rstrip("/") == HEALTH_PATH:
+            raise ValueError("the health endpoint's path")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value.strip() != "":
+            if not WEBHOOK_SECRET_RE.match(value.strip()):
+                raise ValueError("not 1-256 characters of A-Z a-z 0-9 _ -")
+            return value.strip()
+        if info.data.get("webhook_url"):
+            raise ValueError("required with WEBHOOK_URL")
+        return None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook server answers on: WEBHOOK_URL's own (a proxy passes it through)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -13,6 +13,7 @@ and read what the bot did (``calls``, ``chat_messages``, ``wait_for_call``…).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -27,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -953,6 +955,7 @@ class FakeTelegramServer:
         on_bot_message: Callable[[JSON], None] | None = None,
         on_message_deleted: Callable[[JSON], None] | None = None,
         on_call: Callable[[Call], None] | None = None,
+        webhook_proxy: str | None = None,
     ) -> None:
         self.token = token
         self.bot_user_id = bot_user_id
@@ -967,6 +970,15 @@ class FakeTelegramServer:
         self.on_bot_message = on_bot_message
         self.on_message_deleted = on_message_deleted
         self.on_call = on_call
+        # Webhook delivery: where an https webhook's posts go, as a TLS-terminating proxy in front of
+        # the bot would send them (``http://127.0.0.1:PORT``; the webhook URL's path is kept). Unset,
+        # a webhook only stops getUpdates (409), as before.
+        self.webhook_proxy = webhook_proxy
+        self.webhook_secret: str | None = None
+        self.webhook_retry_delay = 0.2
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0 = no answer)
+        self._webhook_error: str | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
 
         self.calls: list[Call] = []
         self.uploads: list[UploadedFile] = []
@@ -1056,6 +1068,7 @@ class FakeTelegramServer:
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
         self._closing = True
+        await self._stop_webhook_delivery()
         self._updates_changed.notify()
         self._changed.notify()
         if runner is not None:
@@ -2120,10 +2133,65 @@ class FakeTelegramServer:
         self._webhook_url = url
         if params.get("drop_pending_updates") is True:
             self._updates.clear()
+        secret = params.get("secret_token")
+        self.webhook_secret = secret if isinstance(secret, str) and secret else None
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(str(kind) for kind in allowed) or None
+        if self.webhook_proxy and (self._webhook_task is None or self._webhook_task.done()):
+            self._webhook_task = asyncio.create_task(self._deliver_webhooks())
+        self._updates_changed.notify()
         return True
+
+    def _webhook_target(self) -> str:
+        path = urlsplit(self._webhook_url).path or "/"
+        return f"{(self.webhook_proxy or '').rstrip('/')}{path}"
+
+    async def _deliver_webhooks(self) -> None:
+        """Post each pending update to the webhook, one at a time and in order, as Telegram does:
+        a 2xx answer confirms it; anything else (or no answer) is retried after a pause."""
+        import aiohttp
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            while self._webhook_url and not self._closing:
+                selected = self._select_updates(0, 1)
+                if not selected:
+                    await self._updates_changed.wait(1.0)
+                    continue
+                update = selected[0]
+                secret = self.webhook_secret
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                self._inflight += 1
+                try:
+                    async with session.post(self._webhook_target(), json=update, headers=headers) as answer:
+                        await answer.read()
+                        status = answer.status
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    status, self._webhook_error = 0, f"Connection failed: {type(error).__name__}"
+                finally:
+                    self._inflight -= 1
+                    self._last_activity = self._loop_time()
+                self.webhook_deliveries.append((int(update["update_id"]), status))
+                if 200 <= status < 300:
+                    self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+                    self._changed.notify()
+                    continue
+                if status:
+                    self._webhook_error = f"Wrong response from the webhook: {status}"
+                self._changed.notify()
+                await asyncio.sleep(self.webhook_retry_delay)
+
+    async def _stop_webhook_delivery(self) -> None:
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _delete_webhook(self, params: JSON) -> bool:
         self._webhook_url = ""
+        self.webhook_secret = None
+        self._updates_changed.notify()  # the delivery loop ends
         if params.get("drop_pending_updates") is True:
             self._updates.clear()
             self._changed.notify()
@@ -2135,6 +2203,8 @@ class FakeTelegramServer:
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self._webhook_error is not None:
+            info["last_error_message"] = self._webhook_error
         if self._allowed_updates is not None:
             info["allowed_updates"] = sorted(self._allowed_updates)
         return info

@@ -1,0 +1,289 @@
+"""Webhook mode end to end: `bot.app.run` serving a webhook on a loopback port, the fake Bot API
+server posting updates to it as Telegram does (through a proxy that ends TLS), and requests forged
+without the secret refused before anything is read."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import build_app, create_bot, run
+from bot.settings import Settings, SettingsError, load_settings
+from bot.telegram_emulator.server import FakeTelegramServer
+from bot.webhook import SECRET_HEADER, serve
+from tests.conftest import ADMIN_ID, TOKEN, Person
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "s3cret-Token_for-tests"
+URL = "https://bot.example.org/telegram/hook"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def webhook_settings(server: FakeTelegramServer, database_url: str, tmp_path: Path) -> Settings:
+    port = free_port()
+    server.webhook_proxy = f"http://127.0.0.1:{port}"  # the TLS proxy in front of the replica
+    return load_settings(
+        _env_file=None,
+        BOT_API_BASE=server.base_url,
+        DATABASE_URL=database_url,
+        ADMIN_IDS=str(ADMIN_ID),
+        KEY_FILE=str(tmp_path / "dovira.key"),
+        WEBHOOK_URL=URL,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_PORT=str(port),
+    )
+
+
+def local(settings: Settings, path: str = "/telegram/hook") -> str:
+    return f"http://127.0.0.1:{settings.webhook_port}{path}"
+
+
+@pytest.fixture
+async def webhook_bot(server: FakeTelegramServer, webhook_settings: Settings) -> AsyncIterator[Settings]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(webhook_settings, token=TOKEN, stop=stop))
+    await server.wait_for_call("setWebhook", timeout=30)
+    if task.done():
+        task.result()
+    yield webhook_settings
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+def start_update(user_id: int, update_id: int = 10_000) -> dict[str, Any]:
+    user = {"id": user_id, "is_bot": False, "first_name": "F", "language_code": "uk"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": "F"},
+            "from": user,
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+def users_in(database_url: str) -> set[int]:
+    path = database_url.removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("select telegram_id from users")}
+
+
+async def test_start_arrives_by_webhook_and_gets_the_menu(
+    server: FakeTelegramServer, webhook_bot: Settings
+) -> None:
+    call = server.calls_to("setWebhook")[-1]
+    assert call.ok and call.params["url"] == URL and call.params["secret_token"] == SECRET
+    assert {"message", "callback_query"} <= set(call.params["allowed_updates"])
+    assert call.params.get("drop_pending_updates") in (None, False)
+
+    person = Person(server, 1001)
+    reply = await person.say("/start")
+    assert "Довіра" in reply["text"]
+    menu = await person.press(person.labels(reply)[0])  # a button press comes by webhook too
+    assert menu["chat"]["id"] == 1001
+    assert server.webhook_deliveries and all(status == 200 for _, status in server.webhook_deliveries)
+    assert not server.calls_to("getUpdates")  # nothing polls
+    if webhook_bot.database_url.startswith("sqlite"):
+        assert 1001 in users_in(webhook_bot.database_url)
+
+
+async def test_a_request_without_the_secret_is_refused_and_changes_nothing(
+    server: FakeTelegramServer, webhook_bot: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(local(webhook_bot), json=start_update(5551)) as answer:
+            assert answer.status == 403
+        wrong = {SECRET_HEADER: SECRET[:-1] + "x"}
+        async with http.post(local(webhook_bot), json=start_update(5552), headers=wrong) as answer:
+            assert answer.status == 403
+        # Another path is no way round it.
+        async with http.post(local(webhook_bot, "/"), json=start_update(5553)) as answer:
+            assert answer.status in (404, 405)
+    # A real update after the forged ones is handled: by then the forged ones would have been too.
+    reply = await Person(server, 1001).say("/start")
+    assert "Довіра" in reply["text"]
+    await server.wait_idle()
+    replied_to = {c.params.get("chat_id") for c in server.calls if c.method.lower() == "sendmessage"}
+    assert not replied_to & {5551, 5552, 5553, "5551", "5552", "5553"}
+    if webhook_bot.database_url.startswith("sqlite"):
+        assert users_in(webhook_bot.database_url) == {1001}
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert refusals and "403" in refusals[0]
+    assert not any("5551" in r.getMessage() or "/start" in r.getMessage() for r in caplog.records)
+
+
+async def test_with_the_secret_a_malformed_or_oversized_body_is_refused(webhook_bot: Settings) -> None:
+    headers = {SECRET_HEADER: SECRET}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(local(webhook_bot), data=b"{not json", headers=headers) as answer:
+            assert answer.status == 400
+        big = b'{"update_id": 1, "x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+        async with http.post(local(webhook_bot), data=big, headers=headers) as answer:
+            assert answer.status == 413
+
+
+async def test_health_says_ok_when_the_database_answers(webhook_bot: Settings) -> None:
+    async with aiohttp.ClientSession() as http, http.get(local(webhook_bot, "/health")) as answer:
+        assert answer.status == 200
+        body = await answer.json()
+    assert body == {"status": "ok", "mode": "webhook", "database": "ok", "redis": "off"}
+
+
+def take_away(path: Path, aside: Path) -> None:
+    """The file moves away and a directory takes its name: SQLite cannot open it."""
+    path.rename(aside)
+    path.mkdir()
+
+
+def bring_back(path: Path, aside: Path) -> None:
+    path.rmdir()
+    aside.rename(path)
+
+
+async def test_health_is_503_when_the_database_is_gone(
+    server: FakeTelegramServer, webhook_settings: Settings, tmp_path: Path
+) -> None:
+    if not webhook_settings.database_url.startswith("sqlite"):
+        pytest.skip("takes the SQLite file away")
+    app = await build_app(webhook_settings)
+    bot = create_bot(webhook_settings, TOKEN)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, bot, stop))
+    health = local(webhook_settings, "/health")
+    path = Path(webhook_settings.database_url.removeprefix("sqlite+aiosqlite:///"))
+    aside = tmp_path / "aside.db"
+    try:
+        await server.wait_for_call("setWebhook", timeout=30)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(health) as answer:
+                assert answer.status == 200
+            # The database goes away: its connections close and its file cannot be opened.
+            await app.engine.dispose()
+            take_away(path, aside)
+            async with http.get(health) as answer:
+                assert answer.status == 503
+                assert (await answer.json())["database"] == "fail"
+            bring_back(path, aside)
+            async with http.get(health) as answer:
+                assert answer.status == 200
+    finally:
+        if aside.exists():
+            bring_back(path, aside)
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await app.close()
+        await bot.session.close()
+
+
+async def test_stopping_leaves_the_webhook_for_the_other_replicas(
+    server: FakeTelegramServer, webhook_settings: Settings
+) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(webhook_settings, token=TOKEN, stop=stop))
+    await server.wait_for_call("setWebhook", timeout=30)
+    stop.set()
+    await asyncio.wait_for(task, 15)
+    assert not server.calls_to("deleteWebhook")
+    # Telegram keeps what arrives meanwhile until a replica is back.
+    server.send_text(1002, "/start")
+    assert len(server.pending_updates) == 1
+
+
+async def test_python_m_bot_serves_the_webhook_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    async with FakeTelegramServer(token=TOKEN, webhook_proxy=f"http://127.0.0.1:{port}") as server:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(tmp_path),
+            "BOT_TOKEN": TOKEN,
+            "BOT_API_BASE": server.base_url,
+            "WEBHOOK_URL": URL,
+            "WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_PORT": str(port),
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await server.wait_for_call("setWebhook", timeout=60)
+            server.send_text(1001, "/start")
+            reply = await server.wait_for_bot_message(1001, timeout=10)
+            assert "Довіра" in reply["text"]
+            proc.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = output.decode()
+    assert proc.returncode == 0, log
+    assert "serving the webhook" in log and "Dovira stopped" in log and "Traceback" not in log
+    assert "1001" not in log and SECRET not in log
+
+
+def test_webhook_settings_default_to_polling_on_loopback() -> None:
+    s = load_settings(_env_file=None)
+    assert s.webhook_url is None and s.webhook_secret is None
+    assert (s.webhook_host, s.webhook_port) == ("127.0.0.1", 8080)
+    s = load_settings(_env_file=None, WEBHOOK_URL="https://bot.example.org:8443/tg/", WEBHOOK_SECRET="a-B_9")
+    assert s.webhook_path == "/tg/" and s.webhook_secret == "a-B_9"
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL}),  # required with WEBHOOK_URL
+        ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "has space"}),
+        ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "x" * 257}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "http://bot.example.org/tg", "WEBHOOK_SECRET": "s"}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "https://bot.example.org:9000/tg", "WEBHOOK_SECRET": "s"}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "https://bot.example.org/health", "WEBHOOK_SECRET": "s"}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "bot.example.org/tg", "WEBHOOK_SECRET": "s"}),
+        ("WEBHOOK_PORT", {"WEBHOOK_PORT": "70000"}),
+        ("WEBHOOK_HOST", {"WEBHOOK_HOST": ""}),
+    ],
+)
+def test_a_bad_webhook_setting_is_one_sentence(name: str, values: dict[str, str]) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(_env_file=None, **values)
+    message = str(err.value)
+    assert message.startswith(name) and "Set " + name in message
+    assert "has space" not in message
+
+
+def test_a_local_bot_api_server_may_post_to_plain_http_on_any_port() -> None:
+    s = load_settings(
+        _env_file=None,
+        BOT_API_BASE="http://127.0.0.1:8081",
+        WEBHOOK_URL="http://10.0.0.5:9000/tg",
+        WEBHOOK_SECRET="s",
+    )
+    assert s.webhook_url == "http://10.0.0.5:9000/tg"
