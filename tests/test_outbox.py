@@ -131,7 +131,7 @@ async def test_the_global_rate_is_respected(
         server.add_user(chat)
     fake = FakeTime()
     starts: list[tuple[int, float]] = []
-    outbox = outbox_at(sessionmaker, fake, starts, rate=20)  # holds a tenth of a second's worth: 2
+    outbox = outbox_at(sessionmaker, fake, starts, rate=20)
     await outbox.enqueue([Outgoing(c, "digest:1", "Дайджест") for c in chats])
     bot = server.create_bot()
     try:
@@ -139,9 +139,10 @@ async def test_the_global_rate_is_respected(
     finally:
         await bot.session.close()
     times = sorted(at for _chat, at in starts)
-    # In any second, at most the rate plus the burst; overall, the rate.
-    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) <= 20 + 2
-    assert times[-1] - times[0] >= (60 - 2) / 20 - 1e-9
+    # In any second at most the rate, and never faster than twice the rate.
+    assert max(sum(1 for t in times if start <= t < start + 1.0 - 1e-6) for start in times) <= 20
+    assert all(b - a >= 1 / 40 - 1e-9 for a, b in itertools.pairwise(times))
+    assert times[-1] - times[0] >= 2.0 - 1e-9
     assert sorted(chat for chat, _at in starts) == list(chats)
 
 
