@@ -38,6 +38,7 @@ from db.engine import create_engine, create_sessionmaker, is_sqlite
 from db.migrate import upgrade_to_head
 from handlers import build_routers
 from scheduler.jobs import JOBS, JobContext, create_scheduler
+from scheduler.leader import Leadership
 from scheduler.outbox import Outbox
 from scheduler.runs import JobRuns
 
@@ -186,30 +187,43 @@ async def build_app(settings: Settings) -> App:
 
 async def _on_startup(bot: Bot, dispatcher: Dispatcher, app: App) -> None:
     await register_commands(bot, app.i18n)
-    # APScheduler needs the running loop: start it here, not when the dispatcher is built.
+    # The scheduler and the outbox sender run in one replica only: the elected leader (on SQLite,
+    # the one process, at once). APScheduler needs the running loop: it is started in there.
+    stop = asyncio.Event()
+    leadership = Leadership(app.engine)
+    dispatcher["leadership"] = leadership
+    dispatcher["leader_stop"] = stop
+    dispatcher["leader_task"] = asyncio.create_task(
+        leadership.run(lambda until: lead(app, bot, until), stop)
+    )
+
+
+async def lead(app: App, bot: Bot, until: asyncio.Event) -> None:
+    """The leader's duties, until `until` is set: the scheduler's jobs and the outbox sender."""
     ctx = app.job_context(bot)
     runs = JobRuns(app.sessionmaker)
     last_runs = await runs.start(list(JOBS), ctx.clock())
     scheduler = create_scheduler(ctx, app.settings.timezone, runs=runs, last_runs=last_runs)
     scheduler.start()
-    dispatcher["scheduler"] = scheduler
-    stop = asyncio.Event()
-    dispatcher["outbox_stop"] = stop
-    dispatcher["outbox_task"] = asyncio.create_task(app.outbox.run(bot, stop))
-
-
-async def _on_shutdown(dispatcher: Dispatcher, outbox: Outbox) -> None:
-    scheduler = dispatcher.workflow_data.pop("scheduler", None)
-    if scheduler is not None:
+    outbox_stop = asyncio.Event()
+    sender = asyncio.create_task(app.outbox.run(bot, outbox_stop))
+    try:
+        await until.wait()
+    finally:
         scheduler.shutdown(wait=False)
+        outbox_stop.set()
+        app.outbox.wake()
+        await asyncio.wait_for(sender, 15)
+
+
+async def _on_shutdown(dispatcher: Dispatcher) -> None:
     stop, task = (
-        dispatcher.workflow_data.pop("outbox_stop", None),
-        dispatcher.workflow_data.pop("outbox_task", None),
+        dispatcher.workflow_data.pop("leader_stop", None),
+        dispatcher.workflow_data.pop("leader_task", None),
     )
     if stop is not None and task is not None:
         stop.set()
-        outbox.wake()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 20)
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:

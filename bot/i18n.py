@@ -47,12 +47,25 @@ def compile_translations(locales_dir: Path = LOCALES_DIR) -> dict[str, gettext.G
     return translations
 
 
+_compiled: dict[tuple[tuple[str, int], ...], dict[str, gettext.GNUTranslations]] = {}
+
+
+def _compiled_once() -> dict[str, gettext.GNUTranslations]:
+    """Compiled once per process while the .po files are unchanged (the catalogues are read-only;
+    the tests and the CLI build the application many times)."""
+    stamp = tuple(sorted((str(p), p.stat().st_mtime_ns) for p in LOCALES_DIR.glob("*/LC_MESSAGES/*.po")))
+    if stamp not in _compiled:
+        _compiled.clear()
+        _compiled[stamp] = compile_translations()
+    return _compiled[stamp]
+
+
 def create_i18n(default_language: str) -> I18n:
     # Not a subclass: aiogram's gettext() looks the current instance up on I18n itself, and a
     # subclass gets a context variable of its own. The domain matches no file, so I18n loads
     # nothing from disk and we hand it the catalogues compiled above.
     i18n = I18n(path=LOCALES_DIR, default_locale=default_language, domain="compiled-in-memory")
-    i18n.locales = compile_translations()
+    i18n.locales = dict(_compiled_once())
     return i18n
 
 

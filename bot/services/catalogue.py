@@ -16,6 +16,7 @@ from typing import Literal, NamedTuple
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.datafiles import load_yaml
 from bot.services.directory import Localized
 
 
@@ -186,7 +187,7 @@ def check(programme: Programme) -> list[str]:
 
 def load_programme(path: Path) -> Programme:
     try:
-        return Programme.model_validate(yaml.safe_load(path.read_text("utf-8")))
+        return Programme.model_validate(load_yaml(path))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise CatalogueError(f"data/programmes/{path.name} cannot be used: {exc}") from exc
 

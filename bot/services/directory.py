@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.datafiles import load_yaml
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, DirectoryCheck
 
@@ -228,13 +229,13 @@ class Directory:
 def load_directory(data_dir: Path) -> Directory:
     """Read data/regions.yaml and data/directory/*.yaml; raise DirectoryError naming the bad file."""
     try:
-        regions = Regions.model_validate(yaml.safe_load((data_dir / "regions.yaml").read_text("utf-8")))
+        regions = Regions.model_validate(load_yaml(data_dir / "regions.yaml"))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise DirectoryError(f"data/regions.yaml cannot be used: {exc}") from exc
     entries: list[Entry] = []
     for path in sorted((data_dir / "directory").glob("*.yaml")):
         try:
-            raw = yaml.safe_load(path.read_text("utf-8")) or {}
+            raw = load_yaml(path) or {}
             entries.extend(Entry.model_validate(item) for item in raw.get("entries", []))
         except (OSError, yaml.YAMLError, ValueError) as exc:
             raise DirectoryError(f"data/directory/{path.name} cannot be used: {exc}") from exc
