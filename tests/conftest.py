@@ -20,6 +20,7 @@ from bot.app import run
 from bot.settings import Settings, load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
 from db.engine import create_engine
+from scheduler import outbox as outbox_module
 
 TOKEN = "42:TEST"
 ADMIN_ID = 900
@@ -54,6 +55,13 @@ async def redis_url() -> str | None:
         await client.flushdb()
         await client.aclose()
     return url
+
+
+@pytest.fixture
+def quick_chat_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests where many messages reach one chat: Telegram's 1 message/s per chat (kept by the
+    outbox, tested in test_outbox.py) would make them wait for each; spaced by 10 ms instead."""
+    monkeypatch.setattr(outbox_module, "CHAT_INTERVAL", 0.01)
 
 
 @pytest.fixture

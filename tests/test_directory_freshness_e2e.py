@@ -32,6 +32,8 @@ DISTRICT_ENTRY, LEGAL_AID_ENTRY, EMPLOYMENT_ENTRY = (
     "kharkiv-employment-centre",
 )
 
+pytestmark = pytest.mark.usefixtures("quick_chat_pacing")
+
 
 @pytest.fixture
 def settings(server: FakeTelegramServer, database_url: str, tmp_path: Path) -> Settings:

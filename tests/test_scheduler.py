@@ -28,6 +28,8 @@ KYIV = ZoneInfo("Europe/Kyiv")
 REGION, DISTRICT, SPECIALIST, POLICE = 2001, 2002, 3001, 4001
 FIGURES = dict(zip(FIELDS, (10, 6, 4, 8, 2, 5, 4, 1, 3, 2, 9), strict=True))
 
+pytestmark = pytest.mark.usefixtures("quick_chat_pacing")
+
 
 @pytest.fixture
 async def app(settings: Settings, server: FakeTelegramServer) -> AsyncIterator[App]:
