@@ -40,7 +40,10 @@ log = logging.getLogger("dovira")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1024 * 1024  # an update is a few kilobytes; Telegram's own messages are capped at 4096 chars
-MAX_IN_FLIGHT = 256  # updates handled at once; past it Telegram is made to wait (it retries, not drops)
+# Updates handled at once; past it the POST waits for a slot, and Telegram holds the rest. Above the
+# PostgreSQL pool (20) more only queue inside the process; redis-py 8's pool refuses (MaxConnectionsError,
+# not a wait) past 100 connections, and an FSM storage error happens before the UpdateGuard sees it.
+MAX_IN_FLIGHT = 64
 HEALTH_TIMEOUT = 2.0
 REFUSAL_LOG_INTERVAL = 60.0
 
