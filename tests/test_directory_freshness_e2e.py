@@ -5,6 +5,7 @@ needs phones that are phones and a source; a forged press from another district 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from datetime import date, timedelta
@@ -12,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.app import build_app
 from bot.services.directory import load_directory
 from bot.settings import Settings, load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
-from db.models import User, UserRole
+from db.models import OutboxMessage, User, UserRole
 from handlers.directory_checks import Dc
 from scheduler.freshness import directory_freshness
 
@@ -82,6 +84,18 @@ async def run_job(settings: Settings, server: FakeTelegramServer) -> None:
         assert await directory_freshness(ctx) > 0
         assert await directory_freshness(ctx) == 0  # a second run the same day sends nothing
         await app.outbox.send_due(sender)
+        # The running bot's own sender may have taken some of them: wait until all are out, so that
+        # none arrives later in the middle of the dialog below.
+        for _ in range(400):
+            async with app.sessionmaker() as session:
+                waiting = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                )
+            if not waiting:
+                break
+            await asyncio.sleep(0.025)
     finally:
         await sender.session.close()
         await app.close()
