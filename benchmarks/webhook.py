@@ -188,6 +188,14 @@ async def measure(
     return len(updates) / (time.perf_counter() - started), refused
 
 
+def cpu_seconds(replica: Replica) -> float:
+    """User + system CPU seconds of a replica process so far (Linux /proc)."""
+    if replica.proc is None:
+        return 0.0
+    fields = Path(f"/proc/{replica.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def make_updates(ids: Callable[[], int], count: int, users: int, first_user: int) -> list[dict[str, Any]]:
     return [start_update(ids(), first_user + (i % users)) for i in range(count)]
 
@@ -341,6 +349,8 @@ async def main(count: int, users: int, concurrency: int) -> None:
                     warm = make_updates(ids, 200, 200, first_user)
                     try:
                         await measure(ports, replies, warm, 1, concurrency)
+                        cpu_before = [cpu_seconds(r) for r in started], time.process_time()
+                        wall = time.perf_counter()
                         rate, refused = await measure(
                             ports, replies, make_updates(ids, count, users, first_user + 1000), 1, concurrency
                         )
@@ -351,8 +361,16 @@ async def main(count: int, users: int, concurrency: int) -> None:
                                 + "\n".join(r.log.read_text().splitlines()[-15:])
                             )
                         raise
+                    wall = time.perf_counter() - wall
+                    busy = [
+                        (cpu_seconds(r) - before) / wall
+                        for r, before in zip(started, cpu_before[0], strict=True)
+                    ]
+                    harness = (time.process_time() - cpu_before[1]) / wall
                     note = f", {refused} POSTs retried" if refused else ""
-                    print(f"{label:<44} {rate:8.0f} updates/s{note}")
+                    cores_used = " + ".join(f"{b:.2f}" for b in busy)
+                    busy_note = f"cores busy: replica {cores_used}, harness {harness:.2f}"
+                    print(f"{label:<40} {rate:6.0f} updates/s  ({busy_note}){note}")
                     for r in started:
                         await r.stop()
                     return rate
