@@ -17,6 +17,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
@@ -41,6 +42,7 @@ from scheduler.jobs import JOBS, JobContext, create_scheduler
 from scheduler.leader import Leadership
 from scheduler.outbox import Outbox
 from scheduler.runs import JobRuns
+from scheduler.shared_rate import SharedRate
 
 log = logging.getLogger("dovira")
 
@@ -66,6 +68,7 @@ class App:
     reconciliation: ReconciliationService
     programmes: tuple[Programme, ...]
     directory_checks: DirectoryChecks
+    shared_rate: SharedRate | None
     dispatcher: Dispatcher
     guard: UpdateGuard
 
@@ -98,6 +101,8 @@ class App:
     async def close(self) -> None:
         await self.guard.drain()
         await self.storage.close()
+        if self.shared_rate is not None:
+            await self.shared_rate.close()
         await self.engine.dispose()
 
 
@@ -136,7 +141,11 @@ async def build_app(settings: Settings) -> App:
     )
     staff = StaffService(sessionmaker)
     events = EventService(sessionmaker)
-    outbox = Outbox(sessionmaker, cipher=cipher, rate=settings.send_rate_per_s)
+    # With Redis (several replicas) the global sending rate is counted there, across replicas.
+    shared_rate = None
+    if settings.redis_url:
+        shared_rate = SharedRate(Redis.from_url(settings.redis_url), settings.send_rate_per_s)
+    outbox = Outbox(sessionmaker, cipher=cipher, rate=settings.send_rate_per_s, shared=shared_rate)
     police = PoliceReportService(sessionmaker, cipher)
     reconciliation = ReconciliationService(sessionmaker)
     # Checks of directory entries made in the bot, laid over the data files at start-up.
@@ -178,6 +187,7 @@ async def build_app(settings: Settings) -> App:
         reconciliation=reconciliation,
         programmes=tuple(programmes),
         directory_checks=directory_checks,
+        shared_rate=shared_rate,
         dispatcher=dp,
         guard=guard,
     )

@@ -66,6 +66,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
 from db.models import OutboxMessage
+from scheduler.shared_rate import SharedRate
 
 log = logging.getLogger("dovira")
 
@@ -220,6 +221,7 @@ class Outbox:
         timer: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_request: Callable[[int, float], None] | None = None,
+        shared: SharedRate | None = None,
     ) -> None:
         """`clock` stamps the table; `timer` (seconds) and `sleep` pace the sending: tests inject
         all three. `on_request(chat, time)` is called as each request starts (tests, benchmarks)."""
@@ -231,6 +233,7 @@ class Outbox:
         self.clock = clock
         self._timer = timer
         self._sleep = sleep
+        self._shared = shared
         self._on_request = on_request
         self.rate = rate
         self.limiter = RateLimiter(rate, burst if burst is not None else rate / 2)
@@ -457,6 +460,8 @@ class Outbox:
             wait = self.limiter.delay(now)
             if wait <= 0:
                 self.limiter.take(now)
+                if self._shared is not None:  # other replicas' requests count too
+                    await self._shared.wait_turn(self._sleep)
                 return now
             await self._sleep(wait)
 
@@ -468,6 +473,8 @@ class Outbox:
             if wait <= 0:
                 self.limiter.take(now)
                 self._chat_next[chat] = now + CHAT_INTERVAL
+                if self._shared is not None:  # other replicas' requests count too
+                    await self._shared.wait_turn(self._sleep)
                 return now
             await self._sleep(wait)
 

@@ -65,3 +65,31 @@ async def test_forget_in_the_bot_leaves_no_dialog_in_redis(bot: RunningBot, pers
         assert await client.keys(f"fsm:*:*:{person.id}:*") == []
     finally:
         await client.aclose()
+
+
+async def test_two_replicas_share_one_sending_rate_in_redis(redis_url: str | None) -> None:
+    """Replicas counting in one Redis start at most `rate` requests in any wall-clock second, together."""
+    from redis.asyncio import Redis
+
+    from scheduler.shared_rate import SharedRate
+
+    assert redis_url
+    now = [1_800_000_000.25]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 2))
+        now[0] += seconds
+
+    replicas = [SharedRate(Redis.from_url(redis_url), 5, clock=lambda: now[0]) for _ in range(2)]
+    try:
+        for i in range(5):  # five starts in this second, alternating between the replicas
+            await replicas[i % 2].wait_turn(sleep)
+        assert waits == []
+        await replicas[1].wait_turn(sleep)  # the sixth waits for the next second, whoever asks
+        assert waits == [0.75] and int(now[0]) == 1_800_000_001
+        await replicas[0].wait_turn(sleep)
+        assert waits == [0.75]
+    finally:
+        for replica in replicas:
+            await replica.close()
