@@ -17,6 +17,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiogram.exceptions import TelegramConflictError
+from aiohttp import web
 
 from bot.app import build_app, create_bot, run
 from bot.settings import Settings, SettingsError, load_settings
@@ -287,3 +289,39 @@ def test_a_local_bot_api_server_may_post_to_plain_http_on_any_port() -> None:
         WEBHOOK_SECRET="s",
     )
     assert s.webhook_url == "http://10.0.0.5:9000/tg"
+
+
+async def test_the_fake_server_posts_with_the_secret_and_retries_until_2xx() -> None:
+    answers = [500, 200]
+    received: list[tuple[str | None, dict[str, Any]]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((request.headers.get(SECRET_HEADER), await request.json()))
+        return web.Response(status=answers.pop(0) if answers else 200)
+
+    receiver = web.Application()
+    receiver.router.add_post("/tg", hook)
+    runner = web.AppRunner(receiver)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with FakeTelegramServer(token=TOKEN, webhook_proxy=f"http://127.0.0.1:{port}") as server:
+            server.webhook_retry_delay = 0.0
+            bot = server.create_bot()
+            try:
+                await bot.set_webhook("https://bot.example.org/tg", secret_token="abc")
+                server.send_text(1001, "hi")
+                await server.wait_until(lambda: len(server.webhook_deliveries) >= 2, what="a retry")
+                await server.wait_idle()
+                assert [status for _, status in server.webhook_deliveries] == [500, 200]
+                assert received[0] == received[1] and received[0][0] == "abc"
+                assert received[0][1]["message"]["text"] == "hi"
+                info = await bot.get_webhook_info()
+                assert info.pending_update_count == 0 and "500" in (info.last_error_message or "")
+                with pytest.raises(TelegramConflictError):
+                    await bot.get_updates()
+            finally:
+                await bot.session.close()
+    finally:
+        await runner.cleanup()
