@@ -11,6 +11,7 @@ key; the outbox prefers a duplicate to a loss). The test holds it to exactly tha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -56,13 +57,24 @@ class Replica:
             self.log += line.decode(errors="replace")
         return time.monotonic()
 
+    async def read_for(self, seconds: float) -> None:
+        """Read whatever the replica logs in the next `seconds`."""
+        assert self.proc.stdout is not None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while line := await self.proc.stdout.readline():
+                    self.log += line.decode(errors="replace")
+
     async def stop(self) -> None:
         if self.proc.returncode is None:
             self.proc.kill()
         await self.proc.wait()
 
 
-async def start_replica(server: FakeTelegramServer, database_url: str, key: str, home: Path) -> Replica:
+async def start_replica(
+    server: FakeTelegramServer, database_url: str, key: str, home: Path, **extra: str
+) -> Replica:
+    """`python -m bot` as a replica: its own working folder, the shared database and key."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT),
@@ -72,6 +84,7 @@ async def start_replica(server: FakeTelegramServer, database_url: str, key: str,
         "DATABASE_URL": database_url,
         "ENCRYPTION_KEY": key,
         "SEND_RATE_PER_S": str(RATE),
+        **extra,
     }
     home.mkdir(exist_ok=True)  # noqa: ASYNC240 (a test's temporary folder)
     proc = await asyncio.create_subprocess_exec(
