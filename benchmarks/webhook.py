@@ -117,7 +117,8 @@ class Replica:
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if self.proc.returncode is not None:
-                    raise SystemExit(f"{self.name} exited ({self.proc.returncode}); see {self.log}")
+                    tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
+                    raise SystemExit(f"{self.name} exited ({self.proc.returncode}):\n{tail}")
                 try:
                     async with http.get(f"http://127.0.0.1:{self.port}/health") as answer:
                         if answer.status == 200:
