@@ -36,7 +36,7 @@ from bot.session import DoviraSession
 from bot.settings import Settings
 from bot.storage import SQLStorage
 from db.engine import create_engine, create_sessionmaker, is_sqlite
-from db.migrate import upgrade_to_head
+from db.migrate import one_replica_at_a_time, upgrade_to_head
 from handlers import build_routers
 from scheduler.jobs import JOBS, JobContext, create_scheduler
 from scheduler.leader import Leadership
@@ -122,6 +122,7 @@ async def build_app(settings: Settings) -> App:
     await upgrade_to_head(engine)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
+        await one_replica_at_a_time(session)
         await sync_catalogue(session, programmes)
     i18n = create_i18n(settings.default_language)
     users = UserService(sessionmaker, settings.admin_ids)

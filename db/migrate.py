@@ -6,10 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x646F766D6967  # an advisory lock key of its own ("dovmig")
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -29,4 +31,13 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:
+        await one_replica_at_a_time(conn)
         await conn.run_sync(_upgrade)
+
+
+async def one_replica_at_a_time(conn: AsyncConnection | AsyncSession) -> None:
+    """Replicas started together migrate (and load the catalogue) one after the other: a PostgreSQL
+    lock that ends with the transaction. The second finds the work done and does nothing."""
+    dialect = conn.dialect if isinstance(conn, AsyncConnection) else conn.get_bind().dialect
+    if dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})

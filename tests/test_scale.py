@@ -99,6 +99,7 @@ async def test_two_webhook_replicas_share_dialogs_and_one_leads(
     async with FakeTelegramServer(token=TOKEN, webhook_proxy=proxy_url) as server:
         replicas: list[Replica] = []
         try:
+            # Both start at once, as after a deploy: they migrate one after the other.
             for name, port in zip("ab", balancer.ports, strict=True):
                 replica = await start_replica(
                     server,
@@ -111,8 +112,9 @@ async def test_two_webhook_replicas_share_dialogs_and_one_leads(
                     WEBHOOK_HOST="127.0.0.1",
                     WEBHOOK_PORT=str(port),
                 )
-                await replica.read_until("Dovira is serving the webhook", 60)
                 replicas.append(replica)
+            for replica in replicas:
+                await replica.read_until("Dovira is serving the webhook", 60)
             async with aiohttp.ClientSession() as client:
                 for port in balancer.ports:
                     async with client.get(f"http://127.0.0.1:{port}/health") as health:
