@@ -31,6 +31,8 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import text as sql
 
+from bot.settings import HOW_TO_SET, SettingsError
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -82,9 +84,13 @@ class WebhookHandler:
             body = await request.read()  # aiohttp refuses past client_max_size with 413 itself
             update = Update.model_validate(json.loads(body), context={"bot": self.bot})
         except (ValueError, ValidationError) as exc:
-            # Not the body, nor the error's text: both can hold what a person wrote.
-            log.warning("webhook: an update that is not valid JSON or not an Update (%s)", type(exc).__name__)
-            return web.json_response({"ok": False, "error": "bad update"}, status=400)
+            # It came with the secret, so from Telegram: a non-2xx answer would only make Telegram post
+            # it again and again, holding up the updates behind it. Logged without the body or the
+            # error's text (both can hold what a person wrote), and dropped.
+            log.warning(
+                "webhook: dropped an update that is not valid JSON or not an Update (%s)", type(exc).__name__
+            )
+            return web.json_response({"ok": False, "error": "bad update, dropped"})
         await self._slots.acquire()  # backpressure: Telegram waits (and holds its other updates) if full
         task = asyncio.create_task(self._handle(update))
         self.tasks.add(task)
@@ -206,7 +212,14 @@ async def serve(app: App, bot: Bot, stop: asyncio.Event, *, handle_signals: bool
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            where = f"{settings.webhook_host}:{settings.webhook_port}"
+            raise SettingsError(
+                f"WEBHOOK_HOST and WEBHOOK_PORT: Dovira cannot listen on {where} ({exc.strerror or exc}). "
+                f"{HOW_TO_SET['WEBHOOK_PORT']}"
+            ) from None
         log.info("Dovira is serving the webhook on %s:%s", settings.webhook_host, settings.webhook_port)
         # Listening before Telegram is told, so its first post finds us. Every replica sets the same
         # webhook; update kinds are the routers' own, and nothing Telegram holds is dropped.
