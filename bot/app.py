@@ -17,12 +17,11 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import PersonMiddleware, UpdateGuard
-from bot.redis_storage import EncryptedRedisStorage
+from bot.redis_storage import EncryptedRedisStorage, redis_client
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme, load_catalogue
 from bot.services.crypto import Cipher, load_or_create_key
@@ -145,7 +144,7 @@ async def build_app(settings: Settings) -> App:
     # With Redis (several replicas) the global sending rate is counted there, across replicas.
     shared_rate = None
     if settings.redis_url:
-        shared_rate = SharedRate(Redis.from_url(settings.redis_url), settings.send_rate_per_s)
+        shared_rate = SharedRate(redis_client(settings.redis_url), settings.send_rate_per_s)
     outbox = Outbox(sessionmaker, cipher=cipher, rate=settings.send_rate_per_s, shared=shared_rate)
     police = PoliceReportService(sessionmaker, cipher)
     reconciliation = ReconciliationService(sessionmaker)

@@ -106,7 +106,8 @@ async def emulate(
 
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    overrides: dict[str, Any] = {}
+    # The emulator polls its own fake server: a deployment's webhook in .env must not apply here.
+    overrides: dict[str, Any] = {"webhook_url": None, "webhook_secret": None}
     if "database_url" not in settings.model_fields_set:
         overrides["database_url"] = EMULATOR_DB  # keep the emulator's users apart from a real bot's
     async with FakeTelegramServer(token=EMULATOR_TOKEN) as server:

@@ -88,8 +88,9 @@ def _our_frame(exc: BaseException) -> str:
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if "site-packages" not in filename and "/lib/python" not in filename:
-            where = f"{filename.rsplit('/', 2)[-2]}/{filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+        # Generated code ("<string>", SQLAlchemy's event wrappers) has no folder: skip it too.
+        if "/" in filename and "site-packages" not in filename and "/lib/python" not in filename:
+            where = "/".join(filename.rsplit("/", 2)[-2:]) + f":{tb.tb_lineno}"
         tb = tb.tb_next
     return where
 

@@ -13,11 +13,19 @@ from typing import Any
 
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.services.crypto import Cipher
 
 DIALOG_TTL = timedelta(days=30)
+POOL_SIZE = 200
+
+
+def redis_client(url: str) -> Redis:
+    """A client whose pool makes a burst of updates wait for a connection: redis-py's default pool
+    raises MaxConnectionsError past 100, and the dialog storage runs before the handler that could
+    tell the person to try again, so an update would be lost."""
+    return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=10))
 
 
 class EncryptedRedisStorage(RedisStorage):
@@ -34,7 +42,7 @@ class EncryptedRedisStorage(RedisStorage):
 
     @classmethod
     def from_url(cls, url: str, cipher: Cipher) -> EncryptedRedisStorage:  # type: ignore[override]
-        return cls(Redis.from_url(url), cipher)
+        return cls(redis_client(url), cipher)
 
     def _seal(self, data: Any) -> str:
         token = self._cipher.encrypt(json.dumps(data, ensure_ascii=False))
