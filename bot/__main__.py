@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     catalogue = sub.add_parser("catalogue", help="the programme catalogue in data/programmes/")
     catalogue.add_argument("action", choices=["check"], help="check: counts and the source's inconsistencies")
     _report_parser(sub)
+    export = sub.add_parser("export-case", help="what is stored about one case, decrypted, as JSON (audited)")
+    export.add_argument("code", help="the case code, e.g. ABCD-2345")
+    export.add_argument("--out", type=Path, default=None, help="file to write (mode 0600) instead of stdout")
+    sub.add_parser(
+        "rotate-key",
+        help="re-encrypt all stored content with a new key (stop the bot first; new key: NEW_ENCRYPTION_KEY)",
+    )
     args = parser.parse_args(argv)
     if args.command == "check":
         return _check()
@@ -31,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
             return _catalogue_check(settings.data_dir)
         if args.command == "report":
             return asyncio.run(_report(settings, args))
+        if args.command in ("export-case", "rotate-key"):
+            from bot.services import data_ops
+
+            if args.command == "export-case":
+                return asyncio.run(data_ops.export_case_cli(settings, args.code, args.out))
+            return asyncio.run(data_ops.rotate_key_cli(settings))
         if args.command == "emulate":
             _configure_logging(quiet=True)  # the terminal is the chat: keep it readable
             from bot.emulate import emulate as run_emulator

@@ -1,0 +1,448 @@
+"""Data protection operations run by the operator from the command line (DESIGN.md, "Privacy by design").
+
+- `export_case`: everything stored about one case, decrypted, for a subject access request; audited.
+- `rotate_key`: every encrypted value re-encrypted with a new key, and the key-derived look-up hashes
+  (cases.citizen_key) recomputed. Batches commit one by one, so a crash half-way leaves rows on either
+  key; a second run with the same two keys reads both and finishes (a row already on the new key is
+  left as it is). A wrong current key is refused before anything is written.
+
+Never prints or logs a key or any case content: the CLI's messages carry counts only.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bot.services.cases import format_code, normalise_code
+from bot.services.crypto import Cipher
+from bot.settings import Settings
+from db.base import Base
+from db.models import (
+    AuditEntry,
+    Case,
+    CaseEvent,
+    CaseMessage,
+    FsmState,
+    Organisation,
+    OutboxMessage,
+    PoliceReportVersion,
+    PoliceSignal,
+    Referral,
+)
+
+NEW_KEY_ENV = "NEW_ENCRYPTION_KEY"
+BATCH_SIZE = 200
+
+# How a column holds its ciphertext: raw token bytes; token as ASCII text (a dialog's data, clear JSON
+# when stored without a cipher); "enc:" + token (the outbox's text, clear without a cipher).
+BYTES, TEXT, PREFIXED = "bytes", "text", "prefixed"
+
+
+@dataclass(frozen=True)
+class Sealed:
+    model: type[Base]
+    key: InstrumentedAttribute[Any]  # primary key: batches go in its order
+    columns: tuple[tuple[str, str], ...]  # (attribute, how it is stored)
+
+
+# Every place content is sealed with the key (grep `cipher` in bot/ and scheduler/). Dialogs kept in
+# Redis (REDIS_URL) are not here: they expire on their own and a dialog that no longer opens restarts.
+SEALED: tuple[Sealed, ...] = (
+    Sealed(Case, Case.id, (("description_enc", BYTES), ("phone_enc", BYTES), ("citizen_chat_enc", BYTES))),
+    Sealed(CaseMessage, CaseMessage.id, (("body_enc", BYTES), ("photo_enc", BYTES))),
+    Sealed(Referral, Referral.id, (("reason_enc", BYTES),)),
+    Sealed(PoliceSignal, PoliceSignal.id, (("description_enc", BYTES),)),
+    Sealed(PoliceReportVersion, PoliceReportVersion.id, (("snapshot_enc", BYTES),)),
+    Sealed(OutboxMessage, OutboxMessage.id, (("text", PREFIXED), ("document", BYTES))),
+    Sealed(FsmState, FsmState.key, (("data", TEXT),)),
+)
+
+
+class DataOpsError(Exception):
+    """An operation refused; str() is the one sentence to show the operator (no content, no key)."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).isoformat()
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+async def export_case(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    cipher: Cipher,
+    raw_code: str,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Everything stored about the case with this code, decrypted. The read is audited ("case.export",
+    no actor: the operator at the command line) in the same transaction. Unknown code: DataOpsError."""
+    code = normalise_code(raw_code)
+    if code is None:
+        raise DataOpsError("This is not a case code (8 characters such as ABCD-2345).")
+    now = clock()
+    async with sessionmaker() as session, session.begin():
+        case = await session.scalar(select(Case).where(Case.code == code))
+        if case is None:
+            raise DataOpsError(f"No case has the code {format_code(code)}.")
+        referrals = (
+            await session.execute(
+                select(Referral, Organisation.name)
+                .join(Organisation)
+                .where(Referral.case_id == case.id)
+                .order_by(Referral.id)
+            )
+        ).all()
+        events = await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        )
+        messages = await session.scalars(
+            select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
+        )
+        audit = await session.scalars(
+            select(AuditEntry).where(AuditEntry.case_id == case.id).order_by(AuditEntry.id)
+        )
+        chat = cipher.decrypt(case.citizen_chat_enc)
+        export: dict[str, Any] = {
+            "code": format_code(case.code),
+            "exported_at": _iso(now),
+            "purged": case.purged_at is not None,
+            "status": case.status,
+            "outcome": case.outcome,
+            "situation": case.situation,
+            "needs": [n for n in case.needs.split(",") if n],
+            "oblast": case.oblast,
+            "district": case.district,
+            "community": case.community,
+            "urgent": case.urgent,
+            "contact": case.contact,
+            "sex": case.sex,
+            "age_group": case.age_group,
+            "consent": {
+                "organisations_at": _iso(case.consent_orgs_at),
+                "police_at": _iso(case.consent_police_at),
+            },
+            "created_at": _iso(case.created_at),
+            "accepted_at": _iso(case.accepted_at),
+            "closed_at": _iso(case.closed_at),
+            "purged_at": _iso(case.purged_at),
+            "relay_open": case.relay_open,
+            "description": cipher.decrypt(case.description_enc),
+            "phone": cipher.decrypt(case.phone_enc),
+            "telegram_chat_id": int(chat) if chat and chat.lstrip("-").isdigit() else chat,
+            "victim_status": {
+                "applied_on": _iso(case.victim_status_applied_on),
+                "decision": case.victim_status_decision,
+                "decided_on": _iso(case.victim_status_decided_on),
+            },
+            "messages": [
+                {
+                    "at": _iso(m.at),
+                    "direction": "from_citizen" if m.from_citizen else "to_citizen",
+                    "text": cipher.decrypt(m.body_enc),
+                    "photo_file_id": cipher.decrypt(m.photo_enc),
+                }
+                for m in messages
+            ],
+            "referrals": [
+                {
+                    "organisation": name,
+                    "to_police": r.to_police,
+                    "status": r.status,
+                    "created_at": _iso(r.created_at),
+                    "answered_at": _iso(r.answered_at),
+                    "reason": cipher.decrypt(r.reason_enc),
+                }
+                for r, name in referrals
+            ],
+            "history": [{"at": _iso(e.at), "event": e.kind, "detail": e.detail} for e in events],
+            # Who did what is kept as staff user ids: the export says what was done and when.
+            "access_log": [{"at": _iso(a.at), "action": a.action} for a in audit],
+        }
+        if case.purged_at is not None:
+            export["note"] = (
+                "The retention period has passed: the description, contact, chat and messages were erased; "
+                "only the anonymous statistics and the history above remain."
+            )
+        elif chat is None and case.citizen_key is None:
+            export["note"] = "The person used /forget: the case no longer leads back to their chat."
+        session.add(AuditEntry(at=now, action="case.export", case_id=case.id, detail="cli"))
+    return export
+
+
+# --- key rotation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RotationResult:
+    rotated: int = 0  # values re-encrypted with the new key
+    unchanged: int = 0  # values already on the new key (a run after a crash)
+    rehashed: int = 0  # look-up hashes recomputed
+    unreadable: int = 0  # values neither key opens: left as they were
+
+
+def _token(value: Any, how: str) -> bytes | None:
+    """The Fernet token in a stored value, or None for nothing sealed (empty, or clear by design)."""
+    if value is None:
+        return None
+    if how == BYTES:
+        return bytes(value)
+    if how == TEXT:
+        return None if value.startswith("{") else value.encode("ascii")
+    return value[4:].encode("ascii") if value.startswith("enc:") else None
+
+
+def _stored(token: bytes, how: str) -> Any:
+    if how == BYTES:
+        return token
+    text = token.decode("ascii")
+    return text if how == TEXT else "enc:" + text
+
+
+class _Keys:
+    def __init__(self, old_key: str, new_key: str) -> None:
+        try:
+            self.old, self.new = Fernet(old_key.encode()), Fernet(new_key.encode())
+        except ValueError as exc:
+            raise DataOpsError("A key is not a Fernet key (44 characters of url-safe base64).") from exc
+        if old_key.strip() == new_key.strip():
+            raise DataOpsError("The new key is the key in use: nothing to rotate.")
+        self.new_cipher = Cipher(new_key)
+
+    def open(self, token: bytes) -> tuple[bytes | None, bool]:
+        """(clear bytes or None when neither key opens it, whether it is on the new key already)."""
+        try:
+            return self.new.decrypt(token), True
+        except InvalidToken:
+            pass
+        try:
+            return self.old.decrypt(token), False
+        except InvalidToken:
+            return None, False
+
+
+async def _check_keys(session: AsyncSession, keys: _Keys) -> None:
+    """A few stored values of every sealed column must open with one of the keys: a wrong current key
+    is refused here, before any row is written."""
+    for sealed in SEALED:
+        for attr, how in sealed.columns:
+            column = getattr(sealed.model, attr)
+            values = await session.scalars(
+                select(column).where(column.is_not(None)).order_by(sealed.key).limit(3)
+            )
+            for value in values:
+                token = _token(value, how)
+                if token is not None and keys.open(token)[0] is None:
+                    raise DataOpsError(
+                        "The current key does not open the stored content (a wrong ENCRYPTION_KEY or key "
+                        "file?): nothing was changed."
+                    )
+
+
+async def _rotate_table(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sealed: Sealed,
+    keys: _Keys,
+    result: RotationResult,
+    batch: int,
+) -> None:
+    last: Any = None
+    while True:
+        async with sessionmaker() as session, session.begin():
+            query = select(sealed.model).order_by(sealed.key).limit(batch)
+            if last is not None:
+                query = query.where(sealed.key > last)
+            rows = list(await session.scalars(query))
+            if not rows:
+                return
+            for row in rows:
+                _rotate_row(row, sealed, keys, result)
+            last = getattr(rows[-1], sealed.key.key)
+
+
+def _rotate_row(row: Any, sealed: Sealed, keys: _Keys, result: RotationResult) -> None:
+    for attr, how in sealed.columns:
+        token = _token(getattr(row, attr), how)
+        if token is None:
+            continue
+        clear, on_new = keys.open(token)
+        if clear is None:
+            result.unreadable += 1
+        elif on_new:
+            result.unchanged += 1
+        else:
+            setattr(row, attr, _stored(keys.new.encrypt(clear), how))
+            result.rotated += 1
+    if isinstance(row, Case) and row.citizen_key is not None and row.citizen_chat_enc is not None:
+        # The keyed hash of the citizen's chat ("my requests", /forget) follows the key: recomputed
+        # from the chat itself, so running it twice gives the same value.
+        chat, _ = keys.open(row.citizen_chat_enc)
+        if chat is not None:
+            fresh = keys.new_cipher.lookup_key(chat.decode("utf-8"))
+            if fresh != row.citizen_key:
+                row.citizen_key = fresh
+                result.rehashed += 1
+
+
+async def rotate_key(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    old_key: str,
+    new_key: str,
+    *,
+    batch_size: int = BATCH_SIZE,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> RotationResult:
+    """Re-encrypt every sealed value with `new_key` and recompute the look-up hashes. Stop the bot first:
+    what it writes meanwhile would be sealed with the old key. Safe to run again with the same keys."""
+    keys = _Keys(old_key, new_key)
+    async with sessionmaker() as session:
+        await _check_keys(session, keys)
+    result = RotationResult()
+    for sealed in SEALED:
+        await _rotate_table(sessionmaker, sealed, keys, result, batch_size)
+    async with sessionmaker() as session, session.begin():
+        detail = (
+            f"rotated={result.rotated} unchanged={result.unchanged} "
+            f"rehashed={result.rehashed} unreadable={result.unreadable}"
+        )
+        session.add(AuditEntry(at=clock(), action="key.rotate", detail=detail))
+    return result
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def current_key(settings: Settings) -> str:
+    """The key in use: ENCRYPTION_KEY, or the key file. Never creates one (that would be a wrong key)."""
+    if settings.encryption_key:
+        return settings.encryption_key
+    if settings.key_file.exists():
+        return settings.key_file.read_text("ascii").strip()
+    raise DataOpsError(
+        f"No key: ENCRYPTION_KEY is not set and there is no key file {settings.key_file} "
+        "(nothing was stored yet?)."
+    )
+
+
+async def _open(settings: Settings) -> tuple[async_sessionmaker[AsyncSession], AsyncEngine]:
+    from db.engine import create_engine, create_sessionmaker
+    from db.migrate import upgrade_to_head
+
+    engine = create_engine(settings.database_url)
+    await upgrade_to_head(engine)
+    return create_sessionmaker(engine), engine
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (mode 0600, also when it already existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fp:
+        os.fchmod(fp.fileno(), 0o600)
+        fp.write(text)
+
+
+async def export_case_cli(settings: Settings, raw_code: str, out: Path | None) -> int:
+    """`python -m bot export-case CODE [--out FILE]`: JSON to stdout or to FILE (mode 0600).
+    Exit 1: no such case; 2: no key, or FILE cannot be written."""
+    try:
+        cipher = Cipher(current_key(settings))
+    except DataOpsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    sessionmaker, engine = await _open(settings)
+    try:
+        export = await export_case(sessionmaker, cipher, raw_code)
+    except DataOpsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        _write_private(out, text)
+    except OSError as exc:
+        print(f"Cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"{out}: case {export['code']} (readable by its owner only; the export is in the audit log)")
+    return 0
+
+
+def _staged_key_file(settings: Settings) -> Path:
+    return settings.key_file.with_name(settings.key_file.name + ".new")
+
+
+def _new_key(settings: Settings) -> str:
+    """NEW_ENCRYPTION_KEY; with a key file, a key generated and kept next to it (KEY_FILE.new) until the
+    rotation is done, so a run after a crash finds the same one; else asked for without echo."""
+    given = os.environ.get(NEW_KEY_ENV, "").strip()
+    if given:
+        return given
+    if not settings.encryption_key:
+        staged = _staged_key_file(settings)
+        if staged.exists():
+            return staged.read_text("ascii").strip()
+        key = Fernet.generate_key().decode("ascii")
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fp:
+            fp.write(key + "\n")
+        return key
+    if not sys.stdin.isatty():
+        raise DataOpsError(f"Set {NEW_KEY_ENV} to the new Fernet key (it is never printed).")
+    return getpass.getpass("New ENCRYPTION_KEY (not shown): ").strip()
+
+
+async def rotate_key_cli(settings: Settings) -> int:
+    """`python -m bot rotate-key`. Exit 0: done; 1: done, but some values opened with neither key
+    (the key file keeps the old key); 2: refused, nothing changed."""
+    try:
+        old_key = current_key(settings)
+        new_key = _new_key(settings)
+        sessionmaker, engine = await _open(settings)
+        try:
+            result = await rotate_key(sessionmaker, old_key, new_key)
+        finally:
+            await engine.dispose()
+    except DataOpsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(
+        f"Re-encrypted {result.rotated} stored value(s) ({result.unchanged} already on the new key); "
+        f"recomputed {result.rehashed} look-up hash(es)."
+    )
+    if result.unreadable:
+        print(
+            f"{result.unreadable} stored value(s) opened with neither key and were left as they were. "
+            "Keep the old key until you know why; run again with the right current key.",
+            file=sys.stderr,
+        )
+    if settings.encryption_key:
+        print(f"Now set ENCRYPTION_KEY to the new key (the one in {NEW_KEY_ENV} or typed) and start the bot.")
+    elif result.unreadable == 0:
+        staged = _staged_key_file(settings)
+        if staged.exists():
+            os.replace(staged, settings.key_file)
+        else:  # the new key came from NEW_ENCRYPTION_KEY
+            _write_private(settings.key_file, new_key + "\n")
+        print(f"The key file {settings.key_file} now holds the new key; start the bot.")
+    else:
+        print(f"The key file {settings.key_file} still holds the old key.")
+    return 1 if result.unreadable else 0
