@@ -330,3 +330,77 @@ def test_command_line_export_and_rotation_with_the_key_file(
 
     assert cli.main(["export-case", code]) == 0
     assert json.loads(capsys.readouterr().out)["messages"][0]["text"] == SECRETS["from_citizen"]
+
+
+async def test_after_a_crash_a_wrong_current_key_is_still_refused(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half the rows are on the new key: the rows still on the old one are checked too."""
+    await populate(app)
+    real = data_ops._rotate_table
+    calls = 0
+
+    async def crashing(*args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("killed")
+        await real(*args)
+
+    monkeypatch.setattr(data_ops, "_rotate_table", crashing)
+    with pytest.raises(RuntimeError):
+        await data_ops.rotate_key(app.sessionmaker, OLD, NEW)
+    monkeypatch.setattr(data_ops, "_rotate_table", real)
+    half = await sealed_values(app.sessionmaker)
+    with pytest.raises(data_ops.DataOpsError, match="does not open"):
+        await data_ops.rotate_key(app.sessionmaker, Fernet.generate_key().decode(), NEW)
+    assert await sealed_values(app.sessionmaker) == half
+    assert (await data_ops.rotate_key(app.sessionmaker, OLD, NEW)).unreadable == 0
+
+
+def test_command_line_rotation_with_encryption_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ENCRYPTION_KEY the new key comes from NEW_ENCRYPTION_KEY (never from the command line, where
+    the process list would show it); the operator is told to set it. A wrong key changes nothing."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("NEW_ENCRYPTION_KEY", "REDIS_URL", "BOT_TOKEN", "WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'dovira.db'}")
+    monkeypatch.setenv("KEY_FILE", str(tmp_path / "dovira.key"))
+    monkeypatch.setenv("ENCRYPTION_KEY", OLD)
+
+    async def prepare() -> tuple[str, dict[str, list[bytes]]]:
+        built = await build_app(load_settings(_env_file=None))
+        try:
+            code, _, _ = await populate(built)
+            return code, await sealed_values(built.sessionmaker)
+        finally:
+            await built.close()
+
+    async def stored() -> dict[str, list[bytes]]:
+        built = await build_app(load_settings(_env_file=None))
+        try:
+            return await sealed_values(built.sessionmaker)
+        finally:
+            await built.close()
+
+    code, before = asyncio.run(prepare())
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert cli.main(["rotate-key"]) == 2  # no new key and no terminal to ask on
+    assert "NEW_ENCRYPTION_KEY" in capsys.readouterr().err
+
+    monkeypatch.setenv("NEW_ENCRYPTION_KEY", NEW)
+    monkeypatch.setenv("ENCRYPTION_KEY", Fernet.generate_key().decode())
+    assert cli.main(["rotate-key"]) == 2
+    assert "nothing was changed" in capsys.readouterr().err
+    assert asyncio.run(stored()) == before
+
+    monkeypatch.setenv("ENCRYPTION_KEY", OLD)
+    assert cli.main(["rotate-key"]) == 0
+    printed = capsys.readouterr().out
+    assert "set ENCRYPTION_KEY to the new key" in printed and OLD not in printed and NEW not in printed
+    assert not (tmp_path / "dovira.key").exists()  # no key file is made when the key is in the setting
+    monkeypatch.setenv("ENCRYPTION_KEY", NEW)
+    assert cli.main(["export-case", code]) == 0
+    assert json.loads(capsys.readouterr().out)["phone"] == SECRETS["phone"]

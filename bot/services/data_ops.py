@@ -238,15 +238,16 @@ class _Keys:
 
 
 async def _check_keys(session: AsyncSession, keys: _Keys) -> None:
-    """A few stored values of every sealed column must open with one of the keys: a wrong current key
-    is refused here, before any row is written."""
+    """The first and last few stored values of every sealed column must open with one of the keys: a
+    wrong current key is refused here, before any row is written. Rows are rotated in key order, so
+    after a crash the last ones are those still on the old key: they test it where it matters."""
     for sealed in SEALED:
         for attr, how in sealed.columns:
             column = getattr(sealed.model, attr)
-            values = await session.scalars(
-                select(column).where(column.is_not(None)).order_by(sealed.key).limit(3)
-            )
-            for value in values:
+            present = select(column).where(column.is_not(None))
+            first = await session.scalars(present.order_by(sealed.key).limit(3))
+            last = await session.scalars(present.order_by(sealed.key.desc()).limit(3))
+            for value in [*first, *last]:
                 token = _token(value, how)
                 if token is not None and keys.open(token)[0] is None:
                     raise DataOpsError(
