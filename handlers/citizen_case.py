@@ -16,7 +16,7 @@ from bot import keyboards, render
 from bot.case_keyboards import Cz
 from bot.keyboards import Menu
 from bot.services.cases import CaseError, CaseService
-from bot.services.throttle import Throttle
+from bot.services.throttle import Throttle, relay_throttle
 from bot.services.users import UserService
 from handlers.notify import language_of, notify, relay
 from handlers.ui import chat_id_of, show, stale_button
@@ -32,6 +32,8 @@ def create_router() -> Router:
     router = Router(name="citizen-case")
     # Codes are the secret that gives a status: a few wrong guesses an hour, then a pause.
     code_attempts = Throttle(limit=5, per_seconds=3600)
+    # Messages to the coordinator: a person typing fast passes, a script flooding the coordinator does not.
+    relay_messages = relay_throttle()
 
     async def show_case(callback: CallbackQuery, bot: Bot, cases: CaseService, case_id: int) -> None:
         mine = {c.id: c for c in await cases.of_citizen(chat_id_of(callback))}
@@ -90,6 +92,9 @@ def create_router() -> Router:
         message: Message, state: FSMContext, bot: Bot, cases: CaseService, users: UserService, i18n: I18n
     ) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
+        if not relay_messages.allow(message.chat.id):
+            await message.answer(_("security.relay_limit"), reply_markup=ck.stop_writing(case_id))
+            return
         photo = message.photo[-1].file_id if message.photo else None
         text = message.text or message.caption
         try:

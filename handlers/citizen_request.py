@@ -33,6 +33,7 @@ from bot.services.cases import (
     Situation,
 )
 from bot.services.directory import Directory
+from bot.services.throttle import next_request_at
 from bot.services.users import UserService
 from bot.settings import Settings
 from handlers.notify import notify_new_case
@@ -118,9 +119,23 @@ def create_router() -> Router:
         text, markup = _ask(to.state, data, directory, lang)
         await show(callback, bot, text, markup)
 
+    async def over_limit(cases: CaseService, chat_id: int, settings: Settings) -> str | None:
+        """The refusal to show when this chat filed its day's share of requests; None when it may file."""
+        filed = [c.created_at for c in await cases.of_citizen(chat_id)]
+        at = next_request_at(filed, cases.clock())
+        if at is None:
+            return None
+        return _("security.request_limit").format(when=at.astimezone(settings.tz).strftime("%d.%m %H:%M"))
+
     @router.callback_query(Menu.filter(F.to == "request"))
-    async def on_start(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
+    async def on_start(
+        callback: CallbackQuery, bot: Bot, state: FSMContext, cases: CaseService, settings: Settings
+    ) -> None:
         await state.clear()
+        refusal = await over_limit(cases, chat_id_of(callback), settings)
+        if refusal is not None:
+            await show(callback, bot, refusal, keyboards.main_menu())
+            return
         await state.set_state(RequestForm.situation)
         await show(callback, bot, _("request.intro") + "\n\n" + _("request.ask_situation"), ck.situations())
 
@@ -373,6 +388,11 @@ def create_router() -> Router:
         except (KeyError, ValueError):
             await state.clear()
             await stale_button(callback, bot)
+            return
+        refusal = await over_limit(cases, chat_id_of(callback), settings)
+        if refusal is not None:
+            await state.clear()
+            await show(callback, bot, refusal, keyboards.main_menu())
             return
         try:
             case = await cases.create(draft, chat_id_of(callback))

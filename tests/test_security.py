@@ -1,0 +1,287 @@
+"""Security controls of SECURITY.md that had no test of their own: per-person limits on help requests and
+relayed messages (a flood of fake requests), and what a person typed reaching another person as literal
+text, never as markup (a link or formatting smuggled into a coordinator's chat)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from sqlalchemy import select
+from sqlalchemy import text as sql
+
+from bot.i18n import create_i18n
+from bot.render import compliance_table, police_digest, reconciliation_table
+from bot.services.cases import CaseService
+from bot.services.crypto import Cipher, load_or_create_key
+from bot.services.directory import load_directory
+from bot.services.police_reports import OrgStatus, PoliceReportService, Signal, digest_docx, month_key
+from bot.services.reconciliation import QuarterView
+from bot.services.staff import InviteError, Role, StaffRole, StaffService
+from bot.services.throttle import REQUESTS_PER_DAY, Throttle, next_request_at
+from bot.settings import Settings
+from bot.telegram_emulator.server import FakeTelegramServer, parse_formatted_text
+from db.engine import create_engine, create_sessionmaker
+from db.models import User, UserRole
+from tests.conftest import Person, RunningBot
+from tests.test_case_rules import draft
+from tests.test_cases_e2e import CITIZEN, COORD, SPECIALIST, enrol, file_request
+from tests.test_citizen_e2e import text_of
+from tests.test_reports import DATA
+
+MARKUP = '<b>жирний</b> <a href="tg://user?id=2001">натисніть</a> & Ко <i>'
+
+
+async def _seed_requests(settings: Settings, chat_id: int, count: int) -> None:
+    """Requests this chat filed just now, straight through the service (the dialog is tested elsewhere)."""
+    engine = create_engine(settings.database_url)
+    cases = CaseService(create_sessionmaker(engine), Cipher(load_or_create_key(None, settings.key_file)))
+    for _ in range(count):
+        await cases.create(draft(), chat_id)
+    await engine.dispose()
+
+
+def _no_formatting(message: dict[str, Any]) -> None:
+    """Nothing the person typed became bold, italic or a link on the other side."""
+    kinds = {e["type"] for e in message.get("entities", []) + message.get("caption_entities", [])}
+    assert not kinds & {"text_link", "text_mention", "italic"}, message.get("entities")
+    text = text_of(message)
+    for e in message.get("entities", []):
+        if e["type"] == "bold":
+            assert "жирний" not in text.encode("utf-16-le")[
+                2 * e["offset"] : 2 * (e["offset"] + e["length"])
+            ].decode("utf-16-le")
+
+
+# --- a flood of fake help requests ---------------------------------------------------------------
+def test_a_chat_may_file_a_few_requests_a_day_and_is_told_when_the_next_one_may_go() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    hours = [now - timedelta(hours=h) for h in (1, 5, 23)]
+    assert REQUESTS_PER_DAY == 3
+    assert next_request_at(hours[:2], now) is None  # two in a day: a third may go
+    assert next_request_at(hours, now) == now + timedelta(hours=1)  # the oldest of the three leaves the day
+    assert (
+        next_request_at([now - timedelta(hours=25)] * 5 + hours[:2], now) is None
+    )  # older ones do not count
+    assert next_request_at([], now) is None
+
+
+def test_the_in_memory_throttle_counts_per_person_within_its_window() -> None:
+    t = [0.0]
+    throttle = Throttle(limit=2, per_seconds=60, clock=lambda: t[0])
+    assert throttle.allow(1) and throttle.allow(1) and not throttle.allow(1)
+    assert throttle.allow(2)  # another person is not held back
+    t[0] = 61.0
+    assert throttle.allow(1)
+
+
+async def test_a_fourth_request_in_a_day_is_refused_kindly_and_the_danger_numbers_stay(
+    bot: RunningBot, server: FakeTelegramServer, settings: Settings
+) -> None:
+    await _seed_requests(settings, CITIZEN, REQUESTS_PER_DAY)
+    citizen = Person(server, CITIZEN)
+    refused = await citizen.press("Попросити допомоги", await citizen.say("/start"))
+    text = text_of(refused)
+    assert "кілька запитів" in text and "після" in text
+    assert "102" in text and "112" in text and "1547" in text
+    assert "Мій запит" in " ".join(citizen.labels(refused))  # the way to the coordinator stays open
+    # Never blocked from the emergency numbers.
+    sos = await citizen.say("/sos")
+    assert "102" in text_of(sos) and "112" in text_of(sos)
+    # Someone else is not held back.
+    other = Person(server, 1007)
+    step = await other.press("Попросити допомоги", await other.say("/start"))
+    assert "Що сталося?" in text_of(step)
+
+
+async def test_the_limit_holds_at_send_for_a_dialog_started_before_it(
+    bot: RunningBot, server: FakeTelegramServer, settings: Settings
+) -> None:
+    await _seed_requests(settings, CITIZEN, REQUESTS_PER_DAY - 1)
+    citizen = Person(server, CITIZEN)
+    step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
+    step = await citizen.press("Зникла людина", step)
+    step = await citizen.press("Готово", step)
+    step = await citizen.press("Житомирська", step)
+    step = await citizen.press("Бердичівський", step)
+    step = await citizen.press("Ні, не терміново", step)
+    step = await citizen.say("Опис")
+    step = await citizen.press("Лише через цей бот", step)
+    step = await citizen.press("Так", step)
+    step = await citizen.press("Ні", step)
+    step = await citizen.press("Не вказувати", step)
+    step = await citizen.press("Не вказувати", step)
+    await _seed_requests(settings, CITIZEN, 1)  # meanwhile, from another dialog
+    refused = await citizen.press("Надіслати", step)
+    assert "кілька запитів" in text_of(refused) and "102" in text_of(refused)
+    assert "Код запиту" not in text_of(refused)
+
+
+async def test_a_flood_of_messages_to_the_coordinator_is_held_back(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol(bot.settings, server)
+    citizen, coord = Person(server, CITIZEN), Person(server, COORD)
+    code = await file_request(citizen)
+    await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
+    await citizen.press("Написати координатору", view)
+    for i in range(10):  # a person writing fast: every message goes through
+        reply = await citizen.say(f"повідомлення {i}")
+        assert "надіслано" in text_of(reply).lower() and "не надіслано" not in text_of(reply)
+    held = await citizen.say("ще одне")
+    assert "не надіслано" in text_of(held) and "102" in text_of(held)
+    await server.wait_idle(quiet=0.2)
+    relayed = [
+        m for m in server.bot_messages(COORD) if "повідомлення " in text_of(m) or "ще одне" in text_of(m)
+    ]
+    assert len(relayed) == 10 and not any("ще одне" in text_of(m) for m in relayed)
+
+
+# --- what a person typed, shown to another person --------------------------------------------------
+async def test_markup_typed_by_a_citizen_reaches_the_coordinator_as_literal_text(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol(bot.settings, server)
+    citizen, coord = Person(server, CITIZEN), Person(server, COORD)
+    step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
+    step = await citizen.press("Примусова праця", step)
+    step = await citizen.press("Правова", step)
+    step = await citizen.press("Готово", step)
+    step = await citizen.press("Харківська", step)
+    step = await citizen.press("Богодухівський", step)
+    step = await citizen.press("Ні, не терміново", step)
+    step = await citizen.say(MARKUP)
+    step = await citizen.press("Лише через цей бот", step)
+    step = await citizen.press("Так", step)
+    step = await citizen.press("Ні", step)
+    step = await citizen.press("Не вказувати", step)
+    step = await citizen.press("Не вказувати", step)
+    assert MARKUP in text_of(step)  # shown back to the person as typed
+    sent = await citizen.press("Надіслати", step)
+    assert "Код запиту" in text_of(sent)
+
+    # The description on the coordinator's card: literal, no link, no formatting.
+    card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    assert MARKUP in text_of(card)
+    _no_formatting(card)
+
+    # A relayed message, citizen -> coordinator.
+    mine = await citizen.press("Мій запит", await citizen.say("/start"))
+    await citizen.press("Написати координатору", await citizen.press("-", mine))
+    mark = len(server.calls)
+    await citizen.say(MARKUP)
+    to_coord = await server.wait_for_call(
+        "sendMessage", lambda c: c.params.get("chat_id") in (COORD, str(COORD)), after=mark
+    )
+    assert MARKUP in text_of(to_coord.result)
+    _no_formatting(to_coord.result)
+
+    # And back, coordinator -> citizen: staff text is escaped the same way.
+    card = await coord.press("Відкрити", server.get_message(COORD, to_coord.result["message_id"]))
+    await coord.press("Написати людині", card)
+    mark = len(server.calls)
+    await coord.say(MARKUP)
+    to_citizen = await server.wait_for_call(
+        "sendMessage", lambda c: c.params.get("chat_id") in (CITIZEN, str(CITIZEN)), after=mark
+    )
+    assert MARKUP in text_of(to_citizen.result)
+    _no_formatting(to_citizen.result)
+
+
+def _parsed(html_text: str) -> tuple[str, list[dict[str, Any]]]:
+    """As Telegram would show it (raises on markup Telegram would refuse)."""
+    text, entities = parse_formatted_text(html_text, "HTML")
+    return text, list(entities)
+
+
+def test_organisation_names_signals_and_reconciliation_notes_are_shown_literally() -> None:
+    """Staff-typed text shown to other staff: organisation names (typed by an admin) in the police digest
+    and the compliance table, signal descriptions in the official letter (DOCX), reconciliation notes."""
+    directory = load_directory(DATA)
+    i18n = create_i18n("uk")
+    with i18n.context(), i18n.use_locale("uk"):
+        statuses = [
+            OrgStatus(1, MARKUP, "signals", (Signal("threat", "labour", None, MARKUP),)),
+            OrgStatus(2, "Центр & Ко <script>", "nil"),
+            OrgStatus(3, "<b>ГО</b>", "missing"),
+        ]
+        message, letter = police_digest(statuses, "2026-11", "Харківська", directory, "uk")
+        text, entities = _parsed(message)
+        assert MARKUP in text and "Центр & Ко <script>" in text and "<b>ГО</b>" in text
+        assert not {e["type"] for e in entities} & {"text_link", "italic"}
+        text, _entities = _parsed(compliance_table(statuses, "2026-11", acknowledged=False))
+        assert MARKUP in text and "<b>ГО</b>" in text
+        # The letter is a Word file: the description is XML-escaped text in it, not markup.
+        with zipfile.ZipFile(io.BytesIO(digest_docx(letter[0], letter[1:]))) as docx:
+            xml = docx.read("word/document.xml").decode()
+        shown = "".join(ElementTree.fromstring(xml).itertext())  # a well-formed document...
+        assert MARKUP in shown and "<a href" not in xml  # ...where the description is only text
+        view = QuarterView("kharkiv", "2026-Q3", None, None, MARKUP, "& <i>", False, False, False)
+        text, entities = _parsed(reconciliation_table(view))
+        assert MARKUP in text and "& <i>" in text
+        assert not {e["type"] for e in entities} & {"text_link", "italic"}
+
+
+# --- a leaked database file ------------------------------------------------------------------------
+async def test_a_copied_database_file_holds_no_signal_text_and_no_invite_token(
+    bot: RunningBot, server: FakeTelegramServer, settings: Settings
+) -> None:
+    """What test_no_plaintext_of_case_content_in_the_database_file does for cases, for the other secrets:
+    a police signal's description (encrypted) and an invite token (only its hash is kept); and SQLite
+    overwrites what it deletes (secure_delete), so purged content does not linger in free pages."""
+    if not settings.database_url.startswith("sqlite"):
+        return  # the file check is about the embedded default
+    await enrol(bot.settings, server)
+    engine = create_engine(settings.database_url)
+    sm = create_sessionmaker(engine)
+    async with sm() as session:
+        assert (await session.execute(sql("PRAGMA secure_delete"))).scalar() == 1
+        specialist = await session.scalar(select(User).where(User.telegram_id == SPECIALIST))
+        assert specialist is not None
+        row = await session.scalar(select(UserRole).where(UserRole.user_id == specialist.id))
+        assert row is not None
+    role = StaffRole(row.role, row.organisation_id, row.oblast, row.district)
+    signal_text = "Вербувальник Петро з автостанції, телефон 0671112233"
+    cipher = Cipher(load_or_create_key(None, settings.key_file))
+    month = month_key(datetime.now(UTC).date())
+    await PoliceReportService(sm, cipher).file(
+        specialist.id, [role], month, [Signal("threat", "labour", None, signal_text)]
+    )
+    admin = (StaffRole(Role.ADMIN.value, None, None, None),)
+    token = await StaffService(sm).create_invite(
+        specialist.id, admin, role=Role.COORDINATOR, organisation_id=None, oblast="kharkiv", district=None
+    )
+    await engine.dispose()
+
+    db_file = Path(settings.database_url.split("///", 1)[1])
+    raw = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
+    for secret in (signal_text, "0671112233", "Вербувальник", token):
+        assert secret.encode() not in raw, f"plaintext {secret!r} found in the database files"
+
+
+async def test_one_invite_redeemed_twice_at_once_enrols_one_person(
+    bot: RunningBot, server: FakeTelegramServer, settings: Settings
+) -> None:
+    await enrol(bot.settings, server)
+    engine = create_engine(settings.database_url)
+    sm = create_sessionmaker(engine)
+    async with sm() as session, session.begin():  # two people who have opened the bot
+        people = [User(telegram_id=telegram_id, roles=[]) for telegram_id in (CITIZEN, 1007)]
+        session.add_all(people)
+        await session.flush()
+        ids = [p.id for p in people]
+    staff = StaffService(sm)
+    admin = (StaffRole(Role.ADMIN.value, None, None, None),)
+    token = await staff.create_invite(
+        ids[0], admin, role=Role.COORDINATOR, organisation_id=None, oblast="kharkiv", district=None
+    )
+    results = await asyncio.gather(*(staff.redeem_invite(i, token) for i in ids), return_exceptions=True)
+    await engine.dispose()
+    assert sum(isinstance(r, StaffRole) for r in results) == 1
+    assert [str(r) for r in results if isinstance(r, InviteError)] == ["invite.used"]
