@@ -1,0 +1,467 @@
+"""Fuzzing through the real dispatcher (issue 7).
+
+A hypothesis state machine where each step is one update from one person, fed to the real
+dispatcher (middlewares, routers, FSM storage, SQLite) with the Bot talking to the fake Bot API
+server, which refuses whatever Telegram would refuse. Citizens, a coordinator, specialists, the
+police liaison, the admin and strangers type any Unicode, commands with junk, press the buttons
+they see, press stale buttons (their own and other people's, a citizen pressing a staff button),
+forged callback data, send media, edit old messages, write from groups and channels.
+
+After every update: no handler let an exception out (the UpdateGuard logs each one at ERROR),
+every call the bot made was accepted by the server, and nothing sent to a non-staff chat holds
+staff data (planted markers: another citizen's case description and messages, organisation and
+staff names). At the end of each run: database invariants (nothing half-written).
+
+Default: 10,000+ updates from a fixed seed (the same updates every run). Environment:
+  DOVIRA_FUZZ_UPDATES=N   how many updates in all (default 10,000)
+  DOVIRA_FUZZ_SEED=S      the seed (default 20261201); a failure prints the one to replay it with
+  DOVIRA_FUZZ_SHRINK=1    let hypothesis shrink a failure (slow: each attempt replays a run)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hypothesis.core
+import pytest
+from aiogram import Bot
+from aiogram.types import Update
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+
+from bot.app import App, build_app, create_bot
+from bot.services.cases import CaseDraft, Situation
+from bot.settings import load_settings
+from bot.telegram_emulator.server import Call, FakeTelegramServer
+from db.models import Organisation, User, UserRole
+from scheduler import outbox as outbox_module
+from tests import fuzz_support as fz
+
+TOKEN = "42:TEST"
+ADMIN = 900
+COORDINATOR, DISTRICT_COORDINATOR, SPECIALIST, POLICE = 2001, 2002, 2003, 2004
+STAFF = (ADMIN, COORDINATOR, DISTRICT_COORDINATOR, SPECIALIST, POLICE)
+CITIZENS = (1001, 1002, 1003)
+OTHER_CITIZEN = 5000  # filed the planted case; never fuzzed
+STEPS_PER_RUN = 500
+RUNS_PER_BATCH = 10
+MEAN_STEPS_PER_RUN = 250  # hypothesis ends a run after a random number of steps
+
+UPDATES = int(os.environ.get("DOVIRA_FUZZ_UPDATES", "10000"))
+SEED = int(os.environ.get("DOVIRA_FUZZ_SEED", "20261201"))
+
+# Calls the server may refuse without it being a bug, and why. Everything else must be accepted.
+# handlers/ui.py `show` edits the screen a button was on and, when Telegram says it is unchanged (the
+# same button pressed twice) or can no longer be edited, leaves it or sends a new message instead.
+EDIT_FALLBACKS = ("message is not modified", "message can't be edited", "message to edit not found")
+ALLOWED_REFUSALS: dict[str, tuple[str, ...]] = {"editMessageText": EDIT_FALLBACKS}
+
+
+class World:
+    """One fresh database and app; the fake server, bot and event loop are shared by all runs."""
+
+    def __init__(self, app: App, bot: Bot, server: FakeTelegramServer, errors: fz.ErrorLog) -> None:
+        self.app = app
+        self.bot = bot
+        self.server = server
+        self.errors = errors
+        self.callbacks: list[str] = []  # callback data seen on the bot's buttons, for stale presses
+        self.seen_callbacks: set[str] = set()
+        self.checked = len(server.calls)
+        self.fed = 0
+        self.busy = 0.0  # seconds spent feeding updates (the rest: generating them)
+
+    async def feed(self, make_update: Any) -> None:
+        """`make_update()` queues an update on the fake server (as a client would); it is taken
+        from there and fed to the dispatcher directly (no polling)."""
+        self.server._updates.clear()
+        make_update()
+        updates = list(self.server._updates)
+        self.server._updates.clear()
+        for raw in updates:
+            if raw.get("my_chat_member"):
+                continue
+            update = Update.model_validate(raw, context={"bot": self.bot})
+            await self.app.dispatcher.feed_update(self.bot, update, i18n=self.app.i18n)
+            self.fed += 1
+            self.check(raw)
+
+    async def flush_outbox(self) -> None:
+        """Notifications (to coordinators, replies to citizens) go through the outbox: send them."""
+        await self.app.outbox.send_due(self.bot)
+        self.check({"outbox": True})
+
+    def check(self, update: dict[str, Any]) -> None:
+        if self.errors.records:
+            record = self.errors.records[0]
+            raise AssertionError(f"unhandled exception: {record.getMessage()} on update {str(update)[:600]}")
+        calls = self.server.calls[self.checked :]
+        self.checked = len(self.server.calls)
+        for call in calls:
+            self._check_call(call, update)
+
+    def _check_call(self, call: Call, update: dict[str, Any]) -> None:
+        if not call.ok:
+            allowed = ALLOWED_REFUSALS.get(call.method, ())
+            if not any(reason in (call.error or "") for reason in allowed):
+                raise AssertionError(
+                    f"Telegram would refuse {call.method}: {call.error}; params "
+                    f"{str(call.params)[:400]}; on update {str(update)[:600]}"
+                )
+            return
+        params = call.params
+        if call.method == "answerCallbackQuery":
+            assert len(str(params.get("text") or "")) <= fz.CALLBACK_ANSWER_LIMIT
+        for data in _callback_data(params.get("reply_markup")):
+            if data not in self.seen_callbacks:
+                self.seen_callbacks.add(data)
+                self.callbacks.append(data)
+        chat = _as_int(params.get("chat_id"))
+        if chat is None and call.method == "answerCallbackQuery":
+            chat = _as_int((update.get("callback_query") or {}).get("from", {}).get("id"))
+        if chat is None or chat in STAFF:
+            return
+        shown = fz.visible_text(params)
+        leaks = [m for m in (fz.SECRET_CASE, fz.SECRET_ORG, fz.SECRET_STAFF) if m in shown]
+        leaks += [
+            f"{fz.SECRET_CITIZEN}{other}"
+            for other in CITIZENS
+            if other != chat and f"{fz.SECRET_CITIZEN}{other}" in shown
+        ]
+        if leaks:
+            raise AssertionError(
+                f"staff data {leaks} in {call.method} to non-staff chat {chat}: {shown[:500]!r}; "
+                f"on update {str(update)[:600]}"
+            )
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _callback_data(markup: Any) -> list[str]:
+    if isinstance(markup, str):
+        import json
+
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return []
+    if not isinstance(markup, dict):
+        return []
+    return [
+        b["callback_data"]
+        for row in markup.get("inline_keyboard") or []
+        for b in row
+        if isinstance(b, dict) and b.get("callback_data")
+    ]
+
+
+async def _plant(app: App, server: FakeTelegramServer) -> None:
+    """Staff with their organisations, and a case filed by another citizen: the secrets."""
+    for telegram_id in STAFF:
+        server.add_user(telegram_id, first_name=f"{fz.SECRET_STAFF}{telegram_id}")
+    for telegram_id in (*CITIZENS, OTHER_CITIZEN):
+        server.add_user(telegram_id)
+    async with app.sessionmaker() as session, session.begin():
+        orgs = {}
+        for kind in ("social_services", "police"):
+            org = Organisation(name=f"{fz.SECRET_ORG} {kind}", kind=kind, oblast="kharkiv", district=None)
+            session.add(org)
+            await session.flush()
+            orgs[kind] = org.id
+        for telegram_id, role, org, district in (
+            (COORDINATOR, "coordinator", None, None),
+            (DISTRICT_COORDINATOR, "coordinator", None, "kharkiv-bohodukhiv"),
+            (SPECIALIST, "specialist", "social_services", None),
+            (POLICE, "police", "police", None),
+        ):
+            user = User(telegram_id=telegram_id, roles=[])
+            session.add(user)
+            await session.flush()
+            session.add(
+                UserRole(
+                    user_id=user.id,
+                    role=role,
+                    oblast="kharkiv",
+                    district=district,
+                    organisation_id=orgs[org] if org else None,
+                )
+            )
+    draft = CaseDraft(
+        situation=Situation.LABOUR,
+        needs=["legal_aid"],
+        oblast="kharkiv",
+        district="kharkiv-bohodukhiv",
+        community=None,
+        urgent=True,
+        contact="bot",
+        consent_orgs=True,
+        consent_police=True,
+        description=f"{fz.SECRET_CASE} my employer took my passport",
+    )
+    await app.cases.create(draft, citizen_chat_id=OTHER_CITIZEN)
+
+
+private_users = st.one_of(
+    st.sampled_from(CITIZENS),
+    st.sampled_from(STAFF),
+    st.integers(10_000, 10**12),  # a stranger (a new user each time)
+)
+known_users = st.sampled_from((*CITIZENS, *STAFF))
+# A button pressed on a message that is not there (deleted, or never was): an InaccessibleMessage.
+# (Telegram never sends a button press on a person's own message, so existing ids are not drawn.)
+missing_message_ids = st.integers(10**8, 2**31 - 1)
+
+
+def citizen_text(user: int, text: str, marked: bool) -> str:
+    """Citizens sometimes sign what they type, so that it can be traced if it reaches another citizen."""
+    if marked and user in CITIZENS:
+        return f"{fz.SECRET_CITIZEN}{user} {text}"
+    return text
+
+
+async def _build_world(base: Path, server: FakeTelegramServer, errors: fz.ErrorLog) -> World:
+    app_settings = load_settings(
+        _env_file=None,
+        REDIS_URL="",
+        BOT_API_BASE=server.base_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{base / 'fuzz.db'}",
+        ADMIN_IDS=str(ADMIN),
+        KEY_FILE=str(base / "dovira.key"),
+        SEND_RATE_PER_S=1000,
+    )
+    app = await build_app(app_settings)
+    await _plant(app, server)
+    world = World(app, create_bot(app_settings, TOKEN), server, errors)
+    world.checked = len(server.calls)
+    return world
+
+
+def make_machine(runner: asyncio.Runner, world: World, shared: dict[str, Any]) -> type[RuleBasedStateMachine]:
+    """Every run (hypothesis example) goes on in the same app and database, so that dialogs, cases
+    and events pile up and later runs start in the states earlier ones left."""
+
+    class DispatcherFuzz(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            shared["runs"] += 1
+            self.world = world
+            self.steps = 0
+            self.fed_before = world.fed
+
+        def _step(self, make_update: Any) -> None:
+            self.steps += 1
+            rule_name = sys._getframe(1).f_code.co_name
+            shared["rules"][rule_name] = shared["rules"].get(rule_name, 0) + 1
+            began = time.perf_counter()
+            runner.run(self.world.feed(make_update))
+            if self.steps % 25 == 0:
+                runner.run(self.world.flush_outbox())
+            self.world.busy += time.perf_counter() - began
+
+        # ------------------------------------------------------------------ what people send
+
+        @rule(user=private_users, text=fz.texts(), marked=st.booleans())
+        def types_text(self, user: int, text: str, marked: bool) -> None:
+            server = self.world.server
+            self._step(lambda: server.send_text(user, citizen_text(user, text, marked)))
+
+        @rule(user=known_users, text=fz.command_texts())
+        def types_command(self, user: int, text: str) -> None:
+            server = self.world.server
+            self._step(lambda: server.send_text(user, text))
+
+        @rule(user=known_users, pick=st.integers(0, 10**6))
+        def presses_a_visible_button(self, user: int, pick: int) -> None:
+            self._press_visible(user, pick, newest=True)
+
+        @rule(user=known_users, pick=st.integers(0, 10**6))
+        def presses_the_newest_button(self, user: int, pick: int) -> None:
+            self._press_visible(user, pick, newest=True)
+
+        @rule(user=known_users, pick=st.integers(0, 10**6))
+        def presses_an_older_button(self, user: int, pick: int) -> None:
+            self._press_visible(user, pick, newest=False)
+
+        def _press_visible(self, user: int, pick: int, *, newest: bool) -> None:
+            server = self.world.server
+            messages = fz.keyboards(server, user)
+            if not messages:
+                self._step(lambda: server.send_text(user, "/start"))
+                return
+            message_id, data = messages[-1] if newest else messages[pick % len(messages)]
+            chosen = data[pick % len(data)]
+            self._step(lambda: server.press_button(user, message_id, chosen))
+
+        @rule(user=private_users, pick=st.integers(0, 10**6), message_id=missing_message_ids)
+        def presses_a_stale_button(self, user: int, pick: int, message_id: int) -> None:
+            """Callback data the bot once sent to anyone, pressed by anyone, on any message."""
+            server = self.world.server
+            recorded = self.world.callbacks
+            data = recorded[pick % len(recorded)] if recorded else "m:main"
+            own = fz.bot_message_ids(server, user) if user in CITIZENS or user in STAFF else []
+            target = own[pick % len(own)] if own and pick % 3 else message_id
+            self._step(lambda: server.press_button(user, target, data))
+
+        @rule(
+            user=private_users,
+            drawn=fz.forged_callback_data(),
+            message_id=missing_message_ids,
+            on_own=st.booleans(),
+        )
+        def presses_forged_data(
+            self, user: int, drawn: tuple[int, str, int, str], message_id: int, on_own: bool
+        ) -> None:
+            server = self.world.server
+            forged = fz.forge(self.world.callbacks, drawn)
+            own = fz.bot_message_ids(server, user) if on_own else []
+            target = own[-1] if own else message_id
+            self._step(lambda: server.press_button(user, target, forged))
+
+        @rule(
+            user=private_users,
+            kind=st.sampled_from(
+                ("photo", "sticker", "voice", "document", "location", "contact", "video_note")
+            ),
+            caption=st.one_of(st.none(), fz.texts().map(lambda s: s[:1024])),
+        )
+        def sends_media(self, user: int, kind: str, caption: str | None) -> None:
+            server = self.world.server
+
+            def send() -> None:
+                if kind == "photo":
+                    server.send_photo(user, caption=caption)
+                elif kind == "sticker":
+                    server.send_sticker(user)
+                elif kind == "voice":
+                    server.send_voice(user)
+                elif kind == "document":
+                    server.send_document(user, caption=caption, filename=(caption or "a.txt")[:60] or "a")
+                elif kind == "location":
+                    server.send_message_update(user, location={"latitude": 50.0, "longitude": 36.2})
+                elif kind == "contact":
+                    server.send_message_update(
+                        user, contact={"phone_number": "+380671234567", "first_name": "X", "user_id": user}
+                    )
+                else:
+                    server.send_message_update(
+                        user,
+                        video_note={"file_id": "VN1", "file_unique_id": "vn1", "length": 240, "duration": 2},
+                    )
+
+            self._step(send)
+
+        @rule(user=known_users, text=fz.texts(), pick=st.integers(0, 10**6))
+        def edits_an_old_message(self, user: int, text: str, pick: int) -> None:
+            server = self.world.server
+            own = fz.own_text_message_ids(server, user)
+            if not own:
+                self._step(lambda: server.send_text(user, text))
+                return
+            message_id = own[pick % len(own)]
+            self._step(lambda: server.edited_message(user, message_id, text))
+
+        @rule(
+            chat_id=st.integers(-(10**13), -1),
+            user=st.one_of(known_users, st.integers(10_000, 10**12)),
+            text=st.one_of(fz.texts(), fz.command_texts()),
+            kind=st.sampled_from(("group", "supergroup", "channel", "group_button")),
+            drawn=fz.forged_callback_data(),
+        )
+        def writes_from_a_group_or_channel(
+            self, chat_id: int, user: int, text: str, kind: str, drawn: tuple[int, str, int, str]
+        ) -> None:
+            server = self.world.server
+            if kind == "channel":
+                post = {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "channel", "title": "Канал"},
+                    "text": text,
+                }
+                self._step(lambda: server.send_raw_update({"channel_post": post}))
+            elif kind == "group_button":
+                forged = fz.forge(self.world.callbacks, drawn)
+                self._step(lambda: server.press_button(user, 10**9, forged, chat_id=chat_id))
+            else:
+                self._step(lambda: server.send_group_text(chat_id, user, text, chat_type=kind))
+
+        def teardown(self) -> None:
+            runner.run(self.world.flush_outbox())
+
+            async def invariants() -> list[str]:
+                async with self.world.app.sessionmaker() as session:
+                    return await fz.broken_invariants(session)
+
+            broken = runner.run(invariants())
+            assert not broken, f"half-written state: {broken}"
+            if os.environ.get("DOVIRA_FUZZ_VERBOSE"):
+                print(f"run {shared['runs']}: {self.steps} steps, {self.world.fed - self.fed_before} updates")
+
+    return DispatcherFuzz
+
+
+def test_fuzz_through_the_real_dispatcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outbox_module, "CHAT_INTERVAL", 0.0)
+    errors = fz.ErrorLog()
+    loggers = [logging.getLogger("dovira"), logging.getLogger("aiogram")]
+    for logger in loggers:
+        logger.addHandler(errors)
+    phases = [Phase.explicit, Phase.reuse, Phase.generate]
+    if os.environ.get("DOVIRA_FUZZ_SHRINK"):
+        phases.append(Phase.shrink)
+    fuzz_settings = settings(
+        max_examples=RUNS_PER_BATCH,  # replaced for each batch
+        stateful_step_count=STEPS_PER_RUN,
+        deadline=None,
+        derandomize=False,
+        database=None,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.normal,
+    )
+    shared: dict[str, Any] = {"runs": 0, "rules": {}}
+    started = time.monotonic()
+    batch = 0
+    with asyncio.Runner() as runner:
+        server = runner.run(FakeTelegramServer(token=TOKEN).__aenter__())
+        world = runner.run(_build_world(tmp_path, server, errors))
+        machine = make_machine(runner, world, shared)
+        try:
+            # Batches of runs until enough updates: batch i draws from seed SEED + i, so the whole
+            # sequence is fixed by SEED (hypothesis decides how many steps each run takes).
+            while world.fed < UPDATES:
+                monkeypatch.setattr(hypothesis.core, "global_force_seed", SEED + batch)
+                runs = (UPDATES - world.fed) // MEAN_STEPS_PER_RUN + 2  # the first is all "simplest"
+                run_state_machine_as_test(machine, settings=settings(fuzz_settings, max_examples=runs))
+                batch += 1
+        except BaseException:
+            print(
+                f"\nfuzz failed in batch {batch} (seed {SEED + batch}), run {shared['runs']}, after "
+                f"{world.fed} updates; replay: DOVIRA_FUZZ_SEED={SEED} DOVIRA_FUZZ_UPDATES={UPDATES} "
+                ".venv/bin/python -m pytest tests/test_fuzz.py"
+            )
+            raise
+        finally:
+            for logger in loggers:
+                logger.removeHandler(errors)
+            runner.run(world.app.close())
+            runner.run(world.bot.session.close())
+            runner.run(server.__aexit__(None, None, None))
+    elapsed = time.monotonic() - started
+    print(
+        f"\nfuzz: {world.fed} updates in {shared['runs']} runs ({batch} batches from seed {SEED}), "
+        f"{elapsed:.1f} s ({world.busy:.1f} s in the bot); steps by rule {shared['rules']}"
+    )
+    assert world.fed >= UPDATES
