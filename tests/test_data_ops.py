@@ -261,7 +261,10 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
         found = await rotated.cases.by_code(format_code(code).lower())
         assert found is not None and found.id == case_id
         assert await rotated.cases.declined_reason(card.referrals[0][0]) == SECRETS["reason"]
-        assert await rotated.storage.get_data(FSM_KEY) == {"description": SECRETS["dialog"]}
+        # The dialog was saved in the database (the default storage; with REDIS_URL dialogs live in
+        # Redis, which rotate-key does not re-encrypt: they expire within a month).
+        dialogs = SQLStorage(rotated.sessionmaker, cache=False, cipher=Cipher(NEW))
+        assert await dialogs.get_data(FSM_KEY) == {"description": SECRETS["dialog"]}
         async with rotated.sessionmaker() as session:
             queued = await session.scalar(select(OutboxMessage))
         assert queued is not None
