@@ -30,6 +30,35 @@ REPLY_METHODS = {"sendmessage", "editmessagetext", "sendphoto", "senddocument"}
 
 
 _migrated: set[str] = set()
+# Under pytest-xdist each worker has a database (and a Redis database) of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+async def _worker_postgres(url: str) -> str:
+    """The worker's own database beside the one TEST_DATABASE_URL names, created on first use."""
+    if not WORKER:
+        return url
+    base, _, name = url.rpartition("/")
+    own = f"{name}_{WORKER}"
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            exists = await conn.scalar(sql("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own})
+            if not exists:
+                await conn.execute(sql(f'CREATE DATABASE "{own}"'))
+    finally:
+        await engine.dispose()
+    return f"{base}/{own}"
+
+
+def _worker_redis(url: str) -> str:
+    """gw0 uses the database after the one TEST_REDIS_URL names, gw1 the next, and so on."""
+    if not WORKER:
+        return url
+    base, _, index = url.rpartition("/")
+    first = int(index) if index.isdigit() else 0
+    return f"{base}/{first + 1 + int(WORKER.removeprefix('gw'))}"
 
 
 async def _empty_postgres(url: str) -> None:
@@ -76,6 +105,7 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        url = await _worker_postgres(url)
         await _empty_postgres(url)
         return url
     shutil.copyfile(migrated_sqlite, tmp_path / "dovira.db")
@@ -89,6 +119,7 @@ async def redis_url() -> str | None:
     if url:
         from redis.asyncio import Redis
 
+        url = _worker_redis(url)
         client = Redis.from_url(url)
         await client.flushdb()
         await client.aclose()
