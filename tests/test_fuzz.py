@@ -16,6 +16,7 @@ Default: 10,000+ updates from a fixed seed (the same updates every run). Environ
   DOVIRA_FUZZ_UPDATES=N   how many updates in all (default 10,000)
   DOVIRA_FUZZ_SEED=S      the seed (default 20261201); a failure prints the one to replay it with
   DOVIRA_FUZZ_SHRINK=1    let hypothesis shrink a failure (slow: each attempt replays a run)
+  DOVIRA_FUZZ_HTTP=1      the bot talks to the fake server over HTTP (default: in process, faster)
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ import logging
 import os
 import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
 import hypothesis.core
 import pytest
 from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.fsm.state import StatesGroup
 from aiogram.types import Update
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import strategies as st
@@ -77,6 +82,7 @@ class World:
         self.checked = len(server.calls)
         self.fed = 0
         self.busy = 0.0  # seconds spent feeding updates (the rest: generating them)
+        self.states: set[str] = set()
 
     async def feed(self, make_update: Any) -> None:
         """`make_update()` queues an update on the fake server (as a client would); it is taken
@@ -167,6 +173,17 @@ def _callback_data(markup: Any) -> list[str]:
     ]
 
 
+def all_dialog_states() -> set[str]:
+    import handlers
+
+    found: set[str] = set()
+    for module in vars(handlers).values():
+        for value in vars(module).values() if isinstance(module, types.ModuleType) else ():
+            if isinstance(value, type) and issubclass(value, StatesGroup) and value is not StatesGroup:
+                found.update(value.__all_states_names__)
+    return found
+
+
 async def _plant(app: App, server: FakeTelegramServer) -> None:
     """Staff with their organisations, and a case filed by another citizen: the secrets."""
     for telegram_id in STAFF:
@@ -243,8 +260,26 @@ async def _build_world(base: Path, server: FakeTelegramServer, errors: fz.ErrorL
     )
     app = await build_app(app_settings)
     await _plant(app, server)
-    world = World(app, create_bot(app_settings, TOKEN), server, errors)
+    if os.environ.get("DOVIRA_FUZZ_HTTP"):
+        bot = create_bot(app_settings, TOKEN)
+    else:  # as create_bot makes it, with the session handing requests to the server in process
+        bot = Bot(
+            TOKEN,
+            session=fz.InProcessSession(server),
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+    world = World(app, bot, server, errors)
     world.checked = len(server.calls)
+    # Which dialog states the fuzzer reached (reported at the end; the storage is otherwise untouched).
+    set_state = app.storage.set_state
+
+    async def recording_set_state(key: Any, state: Any = None) -> None:
+        name = getattr(state, "state", state)
+        if name:
+            world.states.add(str(name))
+        await set_state(key, state)
+
+    app.storage.set_state = recording_set_state  # type: ignore[method-assign]
     return world
 
 
@@ -259,8 +294,11 @@ def make_machine(runner: asyncio.Runner, world: World, shared: dict[str, Any]) -
             self.world = world
             self.steps = 0
             self.fed_before = world.fed
+            self.last_user: int | None = None
 
-        def _step(self, make_update: Any) -> None:
+        def _step(self, make_update: Any, user: int | None = None) -> None:
+            if user is not None and (user in CITIZENS or user in STAFF):
+                self.last_user = user
             self.steps += 1
             rule_name = sys._getframe(1).f_code.co_name
             shared["rules"][rule_name] = shared["rules"].get(rule_name, 0) + 1
@@ -272,15 +310,47 @@ def make_machine(runner: asyncio.Runner, world: World, shared: dict[str, Any]) -
 
         # ------------------------------------------------------------------ what people send
 
+        # Someone going through a dialog: the person of the previous step (or a citizen) answers
+        # the bot's newest message as a person would, by pressing one of its buttons or typing a
+        # plausible answer; three rules, so that runs get deep into the dialogs (hypothesis picks
+        # rules evenly) between the junk of the others.
+        @rule(pick=st.integers(0, 10**6), answer=fz.plausible_answers(), marked=st.booleans())
+        def goes_on_with_a_dialog(self, pick: int, answer: str, marked: bool) -> None:
+            self._go_on(pick, answer, marked)
+
+        @rule(pick=st.integers(0, 10**6), answer=fz.plausible_answers(), marked=st.booleans())
+        def goes_on_with_a_dialog_again(self, pick: int, answer: str, marked: bool) -> None:
+            self._go_on(pick, answer, marked)
+
+        @rule(pick=st.integers(0, 10**6), answer=fz.plausible_answers(), marked=st.booleans())
+        def goes_on_with_a_dialog_once_more(self, pick: int, answer: str, marked: bool) -> None:
+            self._go_on(pick, answer, marked)
+
+        def _go_on(self, pick: int, answer: str, marked: bool) -> None:
+            server = self.world.server
+            user = self.last_user if self.last_user is not None else CITIZENS[pick % len(CITIZENS)]
+            newest = fz.newest_bot_message(server, user)
+            message_id, data = newest if newest is not None else (0, [])
+            # Forward, mostly: a prompt for typed input usually has only a way back on it.
+            forward = [d for d in data if not any(word in d for word in fz.WAYS_BACK)]
+            if forward and pick % 5:
+                chosen = forward[pick % len(forward)]
+            elif data and pick % (5 if forward else 8) == 0:
+                chosen = data[pick % len(data)]
+            else:
+                self._step(lambda: server.send_text(user, citizen_text(user, answer, marked)), user)
+                return
+            self._step(lambda: server.press_button(user, message_id, chosen), user)
+
         @rule(user=private_users, text=fz.texts(), marked=st.booleans())
         def types_text(self, user: int, text: str, marked: bool) -> None:
             server = self.world.server
-            self._step(lambda: server.send_text(user, citizen_text(user, text, marked)))
+            self._step(lambda: server.send_text(user, citizen_text(user, text, marked)), user)
 
         @rule(user=known_users, text=fz.command_texts())
         def types_command(self, user: int, text: str) -> None:
             server = self.world.server
-            self._step(lambda: server.send_text(user, text))
+            self._step(lambda: server.send_text(user, text), user)
 
         @rule(user=known_users, pick=st.integers(0, 10**6))
         def presses_a_visible_button(self, user: int, pick: int) -> None:
@@ -302,7 +372,7 @@ def make_machine(runner: asyncio.Runner, world: World, shared: dict[str, Any]) -
                 return
             message_id, data = messages[-1] if newest else messages[pick % len(messages)]
             chosen = data[pick % len(data)]
-            self._step(lambda: server.press_button(user, message_id, chosen))
+            self._step(lambda: server.press_button(user, message_id, chosen), user)
 
         @rule(user=private_users, pick=st.integers(0, 10**6), message_id=missing_message_ids)
         def presses_a_stale_button(self, user: int, pick: int, message_id: int) -> None:
@@ -360,17 +430,17 @@ def make_machine(runner: asyncio.Runner, world: World, shared: dict[str, Any]) -
                         video_note={"file_id": "VN1", "file_unique_id": "vn1", "length": 240, "duration": 2},
                     )
 
-            self._step(send)
+            self._step(send, user)
 
         @rule(user=known_users, text=fz.texts(), pick=st.integers(0, 10**6))
         def edits_an_old_message(self, user: int, text: str, pick: int) -> None:
             server = self.world.server
             own = fz.own_text_message_ids(server, user)
             if not own:
-                self._step(lambda: server.send_text(user, text))
+                self._step(lambda: server.send_text(user, text), user)
                 return
             message_id = own[pick % len(own)]
-            self._step(lambda: server.edited_message(user, message_id, text))
+            self._step(lambda: server.edited_message(user, message_id, text), user)
 
         @rule(
             chat_id=st.integers(-(10**13), -1),
@@ -460,6 +530,8 @@ def test_fuzz_through_the_real_dispatcher(tmp_path: Path, monkeypatch: pytest.Mo
             runner.run(world.bot.session.close())
             runner.run(server.__aexit__(None, None, None))
     elapsed = time.monotonic() - started
+    missing = sorted(all_dialog_states() - world.states)
+    print(f"\nfuzz: dialog states reached {len(world.states)}, never reached: {missing}")
     print(
         f"\nfuzz: {world.fed} updates in {shared['runs']} runs ({batch} batches from seed {SEED}), "
         f"{elapsed:.1f} s ({world.busy:.1f} s in the bot); steps by rule {shared['rules']}"
