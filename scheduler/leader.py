@@ -85,8 +85,10 @@ class Leadership:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._retry)
-            if stop.is_set() or self._connection is None:
+            if stop.is_set():
                 break
+            if self._connection is None:
+                continue  # SQLite: nothing to lose, lead until stopped
             try:
                 await asyncio.wait_for(self._connection.scalar(text("SELECT 1")), self._retry)
             except Exception as exc:
