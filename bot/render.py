@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.services.cases import CaseCard, CaseSummary, ReferralView
 from bot.services.directory import Directory, Entry
 from bot.services.police_reports import OrgStatus
-from bot.services.reconciliation import FIELDS, QuarterView
+from bot.services.reconciliation import FIELDS, QuarterView, other_side
 from bot.services.selfcheck import Verdict
 
 ENTRIES_PER_PAGE = 4
@@ -235,7 +235,7 @@ def reconciliation_table(view: QuarterView) -> str:
 
 def reconciliation_state(view: QuarterView, side: str) -> str:
     """What stands between this side and a reconciled quarter, in one line."""
-    other = "region" if side == "police" else "police"
+    other = other_side(side)
     if view.reconciled:
         return _("reconcile.state.reconciled")
     if getattr(view, side) is None:

@@ -27,9 +27,12 @@ from bot.services.reconciliation import (
     ReconciliationError,
     ReconciliationService,
     check_figures,
+    other_side,
+    reconciling_oblast,
     side_of,
+    speaks_for,
 )
-from bot.services.staff import AccessDenied, Role, StaffRole, StaffService
+from bot.services.staff import AccessDenied, StaffRole, StaffService
 from bot.services.users import UserProfile, UserService
 from bot.settings import Settings
 from handlers.notify import language_of, notify
@@ -47,15 +50,6 @@ class ReconcileForm(StatesGroup):
 
 def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
-
-
-def _oblast_of(staff: tuple[StaffRole, ...]) -> str:
-    """The oblast this person reconciles for: the police liaison's, or a regional coordinator's."""
-    for role in staff:
-        regional = role.role == Role.COORDINATOR and not role.district
-        if role.oblast and (role.role == Role.POLICE or regional):
-            return role.oblast
-    raise AccessDenied("reconcile")
 
 
 def _quarter_screen(view: QuarterView, side: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -114,12 +108,10 @@ async def _tell_other_side(
     event: str,
 ) -> None:
     """The other side hears of new figures, an explanation, a confirmation: through the outbox."""
-    other = "region" if side == "police" else "police"
+    other = other_side(side)
 
     def on_other_side(r: StaffRole) -> bool:
-        if r.oblast != view.oblast:
-            return False
-        return r.role == Role.POLICE if other == "police" else r.role == Role.COORDINATOR and not r.district
+        return speaks_for(r, other, view.oblast)
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     for telegram_id in await staff.telegram_ids(on_other_side):
@@ -151,7 +143,7 @@ def create_router() -> Router:
     ) -> None:
         a = callback_data.a
         try:
-            oblast = _oblast_of(profile.staff)
+            oblast = reconciling_oblast(profile.staff)
             side = side_of(profile.staff, oblast)
             today = reconciliation.clock().astimezone(settings.tz).date()
             q = callback_data.q or cal.reconciliation_due(today).quarter
@@ -285,7 +277,7 @@ def create_router() -> Router:
             )
             return
         try:
-            oblast = _oblast_of(profile.staff)
+            oblast = reconciling_oblast(profile.staff)
             side = side_of(profile.staff, oblast)
             view = await reconciliation.explain(profile.id, profile.staff, oblast, q, note)
         except (AccessDenied, ReconciliationError):

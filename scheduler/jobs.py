@@ -6,6 +6,7 @@ services take an injected clock) without the scheduler.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from bot.services.cases import CaseService
 from bot.services.catalogue import Programme
 from bot.services.directory import Directory, DirectoryChecks
 from bot.services.police_reports import PoliceReportService, digest_docx, previous_month
-from bot.services.reconciliation import QuarterView, ReconciliationService
+from bot.services.reconciliation import SIDES, QuarterView, ReconciliationService, speaks_for
 from bot.services.staff import Role, StaffRole, StaffService
 from bot.services.users import UserService
 from handlers.notify import language_of, notify, notify_new_case
@@ -232,13 +233,11 @@ async def reconciliation_reminders(ctx: JobContext) -> int:
         view = await ctx.reconciliation.view(oblast.id, due.quarter)
         if view.reconciled:
             continue
-        sides = {
-            "police": await ctx.staff_ids(oblast.id, Role.POLICE),
-            "region": await ctx.staff_ids(oblast.id, Role.COORDINATOR, regional_only=True),
-        }
-        for side, recipients in sides.items():
+        for side in SIDES:
             if getattr(view, f"{side}_confirmed"):
                 continue
+            speaking = functools.partial(speaks_for, side=side, oblast=oblast.id)
+            recipients = await ctx.staff.telegram_ids(speaking)
 
             def compose(
                 lang: str, side: str = side, view: QuarterView = view

@@ -33,6 +33,7 @@ FIELDS = (
     "statuses_granted",
     "persons_assisted",
 )
+SIDES = ("police", "region")
 MAX_FIGURE = 100_000
 NOTE_LIMIT = 1000
 
@@ -84,13 +85,32 @@ def check_figures(figures: dict[str, int]) -> None:
         raise ReconciliationError("reconcile.part_exceeds_total")
 
 
-def side_of(staff: Sequence[StaffRole], oblast: str) -> str:
+def speaks_for(role: StaffRole, side: str, oblast: str) -> bool:
     """The police liaison speaks for the police; a regional coordinator for the regional department."""
-    if any(r.role == Role.POLICE and r.oblast == oblast for r in staff):
-        return "police"
-    if any(r.role == Role.COORDINATOR and r.oblast == oblast and r.district is None for r in staff):
-        return "region"
+    if role.oblast != oblast:
+        return False
+    if side == "police":
+        return role.role == Role.POLICE
+    return role.role == Role.COORDINATOR and role.district is None
+
+
+def side_of(staff: Sequence[StaffRole], oblast: str) -> str:
+    for side in SIDES:
+        if any(speaks_for(r, side, oblast) for r in staff):
+            return side
     raise AccessDenied("reconcile")
+
+
+def reconciling_oblast(staff: Sequence[StaffRole]) -> str:
+    """The oblast this person reconciles for (as police liaison or regional coordinator)."""
+    for role in staff:
+        if role.oblast and any(speaks_for(role, side, role.oblast) for side in SIDES):
+            return role.oblast
+    raise AccessDenied("reconcile")
+
+
+def other_side(side: str) -> str:
+    return "region" if side == "police" else "police"
 
 
 class ReconciliationService:
