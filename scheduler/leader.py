@@ -53,6 +53,8 @@ class Leadership:
                 log.info("leader election: this replica runs the scheduler and the outbox")
                 try:
                     await lead(until)
+                except Exception as exc:  # the database failed while starting the duties: retry later
+                    log.error("leader election: the leader's duties failed (%s)", type(exc).__name__)
                 finally:
                     self.is_leader = False
                     watcher.cancel()

@@ -77,3 +77,28 @@ async def test_on_postgresql_one_leads_and_the_other_takes_over_when_its_connect
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
         for engine in engines:
             await engine.dispose()
+
+
+async def test_duties_that_fail_to_start_are_tried_again_not_lost(database_url: str) -> None:
+    """A database error while the leader starts its scheduler must not end the election loop
+    (nobody would send reminders again) nor the bot's shutdown."""
+    engine = create_engine(database_url)
+    stop, attempts = asyncio.Event(), []
+
+    async def lead(until: asyncio.Event) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("no such table: scheduler_runs")
+        await until.wait()
+
+    task = asyncio.create_task(Leadership(engine, retry=0.02).run(lead, stop))
+    try:
+        for _ in range(100):
+            if len(attempts) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(attempts) == 2 and not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)  # ends cleanly
+        await engine.dispose()
