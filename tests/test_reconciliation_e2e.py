@@ -106,7 +106,14 @@ async def test_a_discrepancy_is_corrected_then_both_confirm(
     assert "Звірено: обидві сторони підтвердили" in text_of(screen)
     assert "Внести свої дані" not in " ".join(region.labels(screen))  # a reconciled quarter is closed
 
-    history = await region.press("Історія звірок", screen)
+    await region.press("Історія звірок", screen)
+    # The screen is edited in place; a notice from the outbox may arrive in between, so look for it.
+    history = await server.wait_until(
+        lambda: next(
+            (m for m in server.bot_messages(REGION) if "Історія квартальних звірок" in text_of(m)), None
+        ),
+        what="the history screen",
+    )
     assert f"{label}: ✅ Звірено" in text_of(history)
     await server.wait_until(
         lambda: next((m for m in server.bot_messages(POLICE) if "ОДА підтвердила" in text_of(m)), None),
