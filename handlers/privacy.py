@@ -41,10 +41,16 @@ def create_router() -> Router:
     async def on_forget_yes(
         callback: CallbackQuery,
         bot: Bot,
+        profile: UserProfile,
         users: UserService,
         fsm_storage: SQLStorage | EncryptedRedisStorage,
         cases: CaseService,
     ) -> None:
+        if profile.is_staff:
+            # Erasing a member of staff would erase their roles unaudited and the name on every
+            # audit entry of theirs (they are kept for accountability): a role is removed first.
+            await show(callback, bot, _("privacy.forget_staff"), keyboards.only_menu())
+            return
         await users.forget(callback.from_user.id)
         await cases.forget_citizen(callback.from_user.id)
         await fsm_storage.forget(callback.from_user.id)

@@ -315,6 +315,32 @@ async def test_removed_coordinator_loses_admin(bot: RunningBot, server: FakeTele
     assert "вже немає" in text_of(again)
 
 
+async def test_staff_cannot_erase_themselves_and_their_audit_trail(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    """/forget deletes the user row: for a member of staff that would drop their role unaudited and
+    blank the actor of every audit entry of theirs. Refused until an admin has removed the role."""
+    admin, coordinator = Person(server, ADMIN_ID), Person(server, 2001)
+    await enrol_coordinator(admin, coordinator)
+    for person in (coordinator, admin):
+        confirm = await person.say("/forget")
+        refused = await person.press("Так, стерти", confirm)
+        assert "роль працівника" in text_of(refused)
+        assert person.labels(refused) == ["⬅️ Меню"]
+    assert await count(bot.settings, UserRole) == 1
+    assert "invite.redeem" in await audit_actions(bot.settings, 2001)
+    assert await audit_actions(bot.settings, ADMIN_ID)
+
+    staff_list = await admin.press("Працівники", await admin.say("/admin"))
+    confirm = await admin.press("2001", staff_list)
+    await admin.press("Так, прибрати", confirm)
+    confirm = await coordinator.say("/forget")
+    done = await coordinator.press("Так, стерти", confirm)  # no role now: a person like any other
+    assert "стерто" in text_of(done)
+    async with database(bot.settings) as sm, sm() as session:
+        assert await session.scalar(select(func.count()).where(User.telegram_id == 2001)) == 0
+
+
 async def test_long_lists_are_paged(bot: RunningBot, server: FakeTelegramServer) -> None:
     admin = Person(server, ADMIN_ID)
     await admin.say("/admin")
