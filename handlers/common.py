@@ -29,15 +29,15 @@ def create_router() -> Router:
         await message.answer(_("start.text"), reply_markup=keyboards.menu_for(profile.is_staff))
 
     @router.message(Command("help"))
-    async def on_help(message: Message) -> None:
-        await message.answer(_("help.text"), reply_markup=keyboards.main_menu())
+    async def on_help(message: Message, profile: UserProfile) -> None:
+        await message.answer(_("help.text"), reply_markup=keyboards.menu_for(profile.is_staff))
 
     @router.message(Command("cancel"))
-    async def on_cancel(message: Message, state: FSMContext) -> None:
+    async def on_cancel(message: Message, state: FSMContext, profile: UserProfile) -> None:
         had_dialog = await state.get_state() is not None
         await state.clear()
         text = _("cancel.done") if had_dialog else _("cancel.nothing")
-        await message.answer(text, reply_markup=keyboards.main_menu())
+        await message.answer(text, reply_markup=keyboards.menu_for(profile.is_staff))
 
     @router.message(Command("sos"))
     async def on_sos(message: Message) -> None:
@@ -70,13 +70,18 @@ def create_router() -> Router:
 
     @router.callback_query(Lang.filter())
     async def on_language_chosen(
-        callback: CallbackQuery, callback_data: Lang, bot: Bot, users: UserService, i18n: I18n
+        callback: CallbackQuery,
+        callback_data: Lang,
+        bot: Bot,
+        users: UserService,
+        i18n: I18n,
+        profile: UserProfile,
     ) -> None:
         if callback_data.code not in SUPPORTED_LANGUAGES:
             await stale_button(callback, bot)
             return
         await users.set_language(callback.from_user.id, callback_data.code)
         i18n.current_locale = callback_data.code  # the rest of this answer is in the new language
-        await show(callback, bot, _("language.done") + "\n\n" + _("menu.text"), keyboards.main_menu())
+        await show(callback, bot, _("language.done") + "\n\n" + _("menu.text"), keyboards.menu_for(profile.is_staff))
 
     return router

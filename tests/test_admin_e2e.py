@@ -341,6 +341,18 @@ async def test_staff_cannot_erase_themselves_and_their_audit_trail(
         assert await session.scalar(select(func.count()).where(User.telegram_id == 2001)) == 0
 
 
+async def test_staff_get_the_way_to_their_workspace_from_every_menu(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    admin, coordinator, citizen = Person(server, ADMIN_ID), Person(server, 2001), Person(server, 3001)
+    await enrol_coordinator(admin, coordinator)
+    for said in ("/help", "/cancel", "що тут робити?", "/nonsense"):
+        assert "🗂 Робочий кабінет" in coordinator.labels(await coordinator.say(said)), said
+        assert "🗂 Робочий кабінет" not in citizen.labels(await citizen.say(said)), said
+    chosen = await coordinator.press("English", await coordinator.say("/language"))
+    assert "🗂 Staff workspace" in coordinator.labels(chosen)
+
+
 async def test_long_lists_are_paged(bot: RunningBot, server: FakeTelegramServer) -> None:
     admin = Person(server, ADMIN_ID)
     await admin.say("/admin")
