@@ -37,6 +37,7 @@ from bot.storage import SQLStorage
 from db.engine import create_engine, create_sessionmaker, is_sqlite
 from db.migrate import one_replica_at_a_time, upgrade_to_head
 from handlers import build_routers
+from handlers.staff_guard import StaffDialogGuard
 from scheduler.jobs import JOBS, JobContext, create_scheduler
 from scheduler.leader import Leadership
 from scheduler.outbox import Outbox
@@ -157,6 +158,9 @@ async def build_app(settings: Settings) -> App:
     dp.update.outer_middleware(guard)
     dp.update.outer_middleware(PersonMiddleware(users))
     UserLocaleMiddleware(i18n).setup(dp)
+    dialog_guard = StaffDialogGuard()  # after the locale: it may answer
+    dp.message.outer_middleware(dialog_guard)
+    dp.callback_query.outer_middleware(dialog_guard)
     dp.include_routers(*build_routers())
     dp["settings"] = settings
     dp["directory"] = directory

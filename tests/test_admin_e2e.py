@@ -315,6 +315,26 @@ async def test_removed_coordinator_loses_admin(bot: RunningBot, server: FakeTele
     assert "вже немає" in text_of(again)
 
 
+async def test_a_role_removed_in_the_middle_of_a_staff_dialog_ends_it(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    admin, coordinator = Person(server, ADMIN_ID), Person(server, 2001)
+    await enrol_coordinator(admin, coordinator)
+    step = await coordinator.press("Зареєструвати захід", await coordinator.say("/staff"))
+    step = await coordinator.press("Семінар", step)
+    await coordinator.press("Пошук", step)  # typing a search next
+
+    staff_list = await admin.press("Працівники", await admin.say("/admin"))
+    await admin.press("Так, прибрати", await admin.press("2001", staff_list))
+
+    answer = await coordinator.say("тренінг")  # the search, from someone who no longer logs events
+    assert "роль працівника змінено або знято" in text_of(answer)
+    assert "🗂 Робочий кабінет" not in coordinator.labels(answer)
+    assert "denied.role_gone" in await audit_actions(bot.settings, 2001)
+    again = await coordinator.say("тренінг")  # out of the dialog: plain text gets the usual answer
+    assert "роль працівника" not in text_of(again)
+
+
 async def test_staff_cannot_erase_themselves_and_their_audit_trail(
     bot: RunningBot, server: FakeTelegramServer
 ) -> None:
