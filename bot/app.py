@@ -207,9 +207,7 @@ async def _on_startup(bot: Bot, dispatcher: Dispatcher, app: App) -> None:
     leadership = Leadership(app.engine)
     dispatcher["leadership"] = leadership
     dispatcher["leader_stop"] = stop
-    dispatcher["leader_task"] = asyncio.create_task(
-        leadership.run(lambda until: lead(app, bot, until), stop)
-    )
+    dispatcher["leader_task"] = asyncio.create_task(leadership.run(lambda until: lead(app, bot, until), stop))
 
 
 async def lead(app: App, bot: Bot, until: asyncio.Event) -> None:

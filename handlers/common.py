@@ -82,6 +82,8 @@ def create_router() -> Router:
             return
         await users.set_language(callback.from_user.id, callback_data.code)
         i18n.current_locale = callback_data.code  # the rest of this answer is in the new language
-        await show(callback, bot, _("language.done") + "\n\n" + _("menu.text"), keyboards.menu_for(profile.is_staff))
+        await show(
+            callback, bot, _("language.done") + "\n\n" + _("menu.text"), keyboards.menu_for(profile.is_staff)
+        )
 
     return router

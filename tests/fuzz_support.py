@@ -86,8 +86,11 @@ def texts() -> st.SearchStrategy[str]:
     return st.one_of(short, short, short, long).filter(lambda s: s.strip() != "" or len(s) > 0)
 
 
-# Callback data of the buttons that leave a dialog (cancel, back, to a menu).
-WAYS_BACK = ("cancel", "back", "m:", "menu", "list", "ad:")
+# The buttons that leave a dialog: cancel, back, to the main menu.
+def is_way_back(data: str) -> bool:
+    return data == "m:main" or "cancel" in data or "back" in data
+
+
 PLAUSIBLE = (
     "Мені пропонують роботу за кордоном, забрали паспорт",
     "Робота в Польщі, борг за дорогу",
@@ -112,6 +115,53 @@ PLAUSIBLE = (
     "семінар",
     "/cancel",
 )
+
+
+# What a person would type at each prompt for typed input (valid answers and near misses), so that
+# guided walks get past it into the rest of the dialog.
+STATE_INPUTS: dict[str, tuple[str, ...]] = {
+    "RequestForm:description": ("Мені пропонують роботу за кордоном, забрали паспорт", "x" * 5000),
+    "RequestForm:phone": ("+380671234567", "0671234567", "067 123 45 67", "12345"),
+    "MyCase:writing": ("Дякую, коли можна поговорити?", "<b>не жирний</b> &amp;"),
+    "StaffWriting:message": ("Добрий день, ми отримали ваше звернення", "<i>x</i>"),
+    "EventForm:search": ("семінар", "інформ", "навчання", "zzz"),
+    "EventForm:typed_date": ("01.11.2025", "15.10", "31.02.2025", "2030-01-01", "01.01.1999"),
+    "EventForm:participants": ("25", "1", "0", "-3", "100000000", "двадцять"),
+    "EventForm:breakdown": ("жінки 10, чоловіки 5", "10 5 3", "діти 100000", "жінки -1"),
+    "EventForm:cost": ("1500", "1500.50", "1 500,50", "-3", "1e9", "0"),
+    "ReconcileForm:figure": ("3", "0", "12", "-1", "99999999999", "три"),
+    "ReconcileForm:note": ("Різниця через пізню реєстрацію в ЄРДР", "x" * 5000),
+    "SignalForm:description": ("Оголошення про роботу в Польщі з житлом", "x" * 5000),
+    "EntryFix:phones": ("+380571234567", "0 800 500 335, 116 123", "-", "немає"),
+    "EntryFix:address": ("м. Харків, вул. Сумська, 1", "-"),
+    "EntryFix:source": ("https://example.org/source", "лист ОДА від 01.03.2028", ""),
+    "AddOrganisation:name": ("Центр соціальних служб Богодухівської громади", "<b>Org</b>", "x" * 300),
+}
+
+
+# Each dialog's buttons (callback data prefix), to find its screen among the messages a person has.
+DIALOG_BUTTONS = {
+    "RequestForm": "rq:",
+    "MyCase": "cz:",
+    "StaffWriting": "cs:",
+    "EventForm": "ev:",
+    "SignalForm": "pr:",
+    "ReconcileForm": "rc:",
+    "EntryFix": "dc:",
+    "AddOrganisation": "ado:",
+}
+
+
+def dialog_screen(server: Any, chat_id: int, state: str | None) -> tuple[int, list[str]] | None:
+    """The newest message with buttons of the dialog the person is in (other messages may have come
+    since: a menu, a notice); None when not in a dialog or its screen is gone."""
+    prefix = DIALOG_BUTTONS.get((state or "").split(":")[0])
+    if prefix is None:
+        return None
+    for message_id, data in reversed(keyboards(server, chat_id)):
+        if any(d.startswith(prefix) for d in data):
+            return message_id, data
+    return None
 
 
 def plausible_answers() -> st.SearchStrategy[str]:
