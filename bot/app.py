@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -146,7 +147,13 @@ async def build_app(settings: Settings) -> App:
     shared_rate = None
     if settings.redis_url:
         shared_rate = SharedRate(redis_client(settings.redis_url), settings.send_rate_per_s)
-    outbox = Outbox(sessionmaker, cipher=cipher, rate=settings.send_rate_per_s, shared=shared_rate)
+    outbox = Outbox(
+        sessionmaker,
+        cipher=cipher,
+        rate=settings.send_rate_per_s,
+        shared=shared_rate,
+        lease=timedelta(seconds=settings.outbox_lease_s),
+    )
     police = PoliceReportService(sessionmaker, cipher)
     reconciliation = ReconciliationService(sessionmaker)
     # Checks of directory entries made in the bot, laid over the data files at start-up.

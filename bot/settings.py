@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     case_retention_days: int = Field(default=180, ge=1, le=3650, alias="CASE_RETENTION_DAYS")
     police_report_day: int = Field(default=5, ge=1, le=28, alias="POLICE_REPORT_DAY")
     send_rate_per_s: float = Field(default=25, gt=0, le=1000, alias="SEND_RATE_PER_S")
+    # After a hard crash, a message claimed for sending is sent again once its claim is this old. Below
+    # aiogram's 60 s request timeout a slow request may be repeated (a duplicate, never a loss).
+    outbox_lease_s: float = Field(default=120, ge=1, le=3600, alias="OUTBOX_LEASE_S")
     key_file: Path = Field(default=Path("dovira.key"), alias="KEY_FILE")
     data_dir: Path = Field(default=Path(__file__).resolve().parent.parent / "data", alias="DATA_DIR")
     # Coordination council meetings (quarterly in both programmes): month-day dates, reminded a week

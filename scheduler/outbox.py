@@ -222,11 +222,14 @@ class Outbox:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_request: Callable[[int, float], None] | None = None,
         shared: SharedRate | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         """`clock` stamps the table; `timer` (seconds) and `sleep` pace the sending: tests inject
-        all three. `on_request(chat, time)` is called as each request starts (tests, benchmarks)."""
+        all three. `on_request(chat, time)` is called as each request starts (tests, benchmarks).
+        `lease`: how long a claim holds before its message counts as in doubt (OUTBOX_LEASE_S)."""
         if rate <= 0:
             raise ValueError("rate must be positive")
+        self.lease = lease
         self._sm = sessionmaker
         # Messages can quote case codes, signal descriptions (the digest letter): encrypted at rest.
         self._cipher = cipher
@@ -600,7 +603,7 @@ class Outbox:
                 result = await session.execute(
                     update(OUTBOX)
                     .where(OUTBOX.c.id.in_([r.id for r in rows]), OUTBOX.c.status == "pending")
-                    .values(status="sending", not_before=self.clock() + LEASE)
+                    .values(status="sending", not_before=self.clock() + self.lease)
                     .returning(OUTBOX.c.id)
                 )
                 taken = set(result.scalars().all())
@@ -640,7 +643,7 @@ class Outbox:
         now = self._timer()
         if now < self._next_lease_check:
             return
-        self._next_lease_check = now + LEASE.total_seconds() / 4
+        self._next_lease_check = now + self.lease.total_seconds() / 4
         async with self._sm() as session, session.begin():
             result = await session.execute(
                 update(OUTBOX)
