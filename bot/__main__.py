@@ -32,8 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check()
 
+    database_dir: Path | None = None
     try:
         settings = load_settings()
+        from bot.middlewares import sqlite_dir
+
+        database_dir = sqlite_dir(settings.database_url)
         if args.command == "catalogue":
             return _catalogue_check(settings.data_dir)
         if args.command == "report":
@@ -59,6 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        from bot.middlewares import disk_full
+
+        if not disk_full(exc, database_dir):
+            raise
+        print(
+            "Dovira stopped: the database's disk is full. Free space on it and start again "
+            "(the database is consistent: nothing half-written was kept).",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
-from bot.middlewares import PersonMiddleware, UpdateGuard
+from bot.middlewares import PersonMiddleware, UpdateGuard, sqlite_dir
 from bot.redis_storage import EncryptedRedisStorage, redis_client
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme, load_catalogue
@@ -158,7 +158,7 @@ async def build_app(settings: Settings) -> App:
     reconciliation = ReconciliationService(sessionmaker)
     # Checks of directory entries made in the bot, laid over the data files at start-up.
     directory_checks = DirectoryChecks(sessionmaker, directory, timezone=settings.timezone)
-    guard = UpdateGuard(i18n)
+    guard = UpdateGuard(i18n, sqlite_dir(settings.database_url))
 
     # One update at a time per chat: a double tap on "send" must not file a request twice.
     dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation())

@@ -7,8 +7,12 @@ the i18n middleware then runs on each event type.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, cast
 
 from aiogram import BaseMiddleware, Bot
@@ -31,8 +35,9 @@ class UpdateGuard(BaseMiddleware):
     """Around every update: track it while it runs (shutdown waits for it; stop_polling does not),
     and turn a failure into a "try again" for the user and a log line that holds no personal data."""
 
-    def __init__(self, i18n: I18n) -> None:
+    def __init__(self, i18n: I18n, database_dir: Path | None = None) -> None:
         self.i18n = i18n
+        self.database_dir = database_dir  # an SQLite database's folder: to tell a full disk
         self.tasks: set[asyncio.Task[Any]] = set()
 
     async def __call__(
@@ -50,7 +55,15 @@ class UpdateGuard(BaseMiddleware):
             update_type = event.event_type if isinstance(event, Update) else type(event).__name__
             # Exception text may quote user input or SQL parameters: log its type and place only.
             where = _our_frame(exc)
-            log.error("handler failed on %s update: %s at %s", update_type, type(exc).__name__, where)
+            if disk_full(exc, self.database_dir):
+                # The operator must act (nothing the person does helps): said plainly, once per update.
+                log.critical(
+                    "the database cannot write: its disk is full. Free space on the database's disk; "
+                    "the transaction was rolled back, nothing half-written was kept (at %s)",
+                    where,
+                )
+            else:
+                log.error("handler failed on %s update: %s at %s", update_type, type(exc).__name__, where)
             await self._tell_user_to_retry(data)
             return None
         finally:
@@ -80,6 +93,48 @@ class UpdateGuard(BaseMiddleware):
                 await bot.send_message(chat.id, _("error.try_again"), reply_markup=keyboards.only_menu())
         except TelegramAPIError:
             log.warning("could not tell the user about a failed handler")
+
+
+ALMOST_NO_ROOM = 1 << 20  # bytes free on the database's disk below which an I/O error means "full"
+DISK_FULL_SIGNS = (
+    "database or disk is full",  # SQLite's SQLITE_FULL
+    "no space left on device",  # ENOSPC, as the OS words it
+    "could not extend file",  # PostgreSQL's disk_full (53100)
+)
+
+
+def disk_full(exc: BaseException, database_dir: Path | None = None) -> bool:
+    """Whether a failure (or what caused it: SQLAlchemy wraps the driver's error) is a full disk.
+    SQLite reports some writes on a full disk as a plain I/O error (extending its shared-memory
+    file, say): with `database_dir` given, such an error counts when that disk has no room left."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    io_error = False
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            return True
+        if getattr(current, "sqlstate", None) == "53100":
+            return True
+        if any(sign in str(current).lower() for sign in DISK_FULL_SIGNS):
+            return True
+        io_error = io_error or str(getattr(current, "sqlite_errorname", "")).startswith("SQLITE_IOERR")
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    if io_error and database_dir is not None:
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(database_dir).free < ALMOST_NO_ROOM
+    return False
+
+
+def sqlite_dir(database_url: str) -> Path | None:
+    """The folder of an SQLite database file (None for PostgreSQL or an in-memory database)."""
+    prefix, _sep, path = database_url.partition(":///")
+    if not prefix.startswith("sqlite") or not path or path.startswith(":memory:"):
+        return None
+    return Path(path.split("?", 1)[0]).resolve().parent
 
 
 def _our_frame(exc: BaseException) -> str:
