@@ -18,6 +18,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from bot.services.crypto import Cipher
 
 DIALOG_TTL = timedelta(days=30)
+DIALOG_DATA_KEYS = "fsm:*:data"  # the sealed part of every dialog (the state names are not secret)
 POOL_SIZE = 200
 
 

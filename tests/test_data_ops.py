@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import stat
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import __main__ as cli
 from bot.app import App, build_app
+from bot.redis_storage import DIALOG_DATA_KEYS, DIALOG_TTL, EncryptedRedisStorage, redis_client
 from bot.services import data_ops
 from bot.services.cases import CaseDraft, Situation, format_code
 from bot.services.crypto import Cipher
@@ -262,7 +264,7 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
         assert found is not None and found.id == case_id
         assert await rotated.cases.declined_reason(card.referrals[0][0]) == SECRETS["reason"]
         # The dialog was saved in the database (the default storage; with REDIS_URL dialogs live in
-        # Redis, which rotate-key does not re-encrypt: they expire within a month).
+        # Redis: the next test).
         dialogs = SQLStorage(rotated.sessionmaker, cache=False, cipher=Cipher(NEW))
         assert await dialogs.get_data(FSM_KEY) == {"description": SECRETS["dialog"]}
         async with rotated.sessionmaker() as session:
@@ -274,6 +276,29 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
         assert export["description"] == SECRETS["description"]
     finally:
         await rotated.close()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
+async def test_rotation_re_encrypts_the_dialogs_held_in_redis(app: App, settings: Settings) -> None:
+    assert settings.redis_url and isinstance(app.storage, EncryptedRedisStorage)
+    await populate(app)
+    await app.storage.set_state(FSM_KEY, "RequestForm:description")
+    await app.storage.set_data(FSM_KEY, {"description": SECRETS["dialog"]})
+    redis = redis_client(settings.redis_url)
+    try:
+        (name,) = [k async for k in redis.scan_iter(match=DIALOG_DATA_KEYS)]
+        result = await data_ops.rotate_key(app.sessionmaker, OLD, NEW, redis=redis)
+        assert result.unreadable == 0
+        with pytest.raises(InvalidToken):
+            Fernet(OLD.encode()).decrypt(await redis.get(name))
+        assert 0 < await redis.ttl(name) <= DIALOG_TTL.total_seconds()  # still expires as before
+        rotated = EncryptedRedisStorage(redis, Cipher(NEW))
+        assert await rotated.get_data(FSM_KEY) == {"description": SECRETS["dialog"]}
+        assert await rotated.get_state(FSM_KEY) == "RequestForm:description"
+        again = await data_ops.rotate_key(app.sessionmaker, OLD, NEW, redis=redis)
+        assert again.rotated == 0 and again.unreadable == 0
+    finally:
+        await redis.aclose()
 
 
 async def test_a_wrong_current_key_is_refused_and_nothing_changes(app: App) -> None:

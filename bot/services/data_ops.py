@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.redis_storage import DIALOG_DATA_KEYS, redis_client
 from bot.services.cases import format_code, normalise_code
 from bot.services.crypto import Cipher
 from bot.settings import Settings
@@ -301,6 +303,23 @@ def _rotate_row(row: Any, sealed: Sealed, keys: _Keys, result: RotationResult) -
                 result.rehashed += 1
 
 
+async def _rotate_dialogs(redis: Redis, keys: _Keys, result: RotationResult) -> None:
+    """Dialog data held in Redis (REDIS_URL): sealed like the columns, re-sealed in place with its
+    expiry kept. (A dialog written between the scan and the rewrite is the bot running: stop it first.)"""
+    async for name in redis.scan_iter(match=DIALOG_DATA_KEYS, count=500):
+        stored = await redis.get(name)
+        if stored is None:  # expired meanwhile
+            continue
+        clear, on_new = keys.open(stored.encode("ascii") if isinstance(stored, str) else bytes(stored))
+        if clear is None:
+            result.unreadable += 1
+        elif on_new:
+            result.unchanged += 1
+        else:
+            await redis.set(name, keys.new.encrypt(clear), keepttl=True, xx=True)
+            result.rotated += 1
+
+
 async def rotate_key(
     sessionmaker: async_sessionmaker[AsyncSession],
     old_key: str,
@@ -308,15 +327,19 @@ async def rotate_key(
     *,
     batch_size: int = BATCH_SIZE,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    redis: Redis | None = None,
 ) -> RotationResult:
-    """Re-encrypt every sealed value with `new_key` and recompute the look-up hashes. Stop the bot first:
-    what it writes meanwhile would be sealed with the old key. Safe to run again with the same keys."""
+    """Re-encrypt every sealed value with `new_key` and recompute the look-up hashes; with `redis`,
+    the dialogs held there too. Stop the bot first: what it writes meanwhile would be sealed with the
+    old key. Safe to run again with the same keys."""
     keys = _Keys(old_key, new_key)
     async with sessionmaker() as session:
         await _check_keys(session, keys)
     result = RotationResult()
     for sealed in SEALED:
         await _rotate_table(sessionmaker, sealed, keys, result, batch_size)
+    if redis is not None:
+        await _rotate_dialogs(redis, keys, result)
     async with sessionmaker() as session, session.begin():
         detail = (
             f"rotated={result.rotated} unchanged={result.unchanged} "
@@ -418,10 +441,13 @@ async def rotate_key_cli(settings: Settings) -> int:
         old_key = current_key(settings)
         new_key = _new_key(settings)
         sessionmaker, engine = await _open(settings)
+        redis = redis_client(settings.redis_url) if settings.redis_url else None
         try:
-            result = await rotate_key(sessionmaker, old_key, new_key)
+            result = await rotate_key(sessionmaker, old_key, new_key, redis=redis)
         finally:
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
     except DataOpsError as exc:
         print(exc, file=sys.stderr)
         return 2
