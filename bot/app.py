@@ -31,6 +31,7 @@ from bot.services.events import EventService, sync_catalogue
 from bot.services.police_reports import PoliceReportService
 from bot.services.reconciliation import ReconciliationService
 from bot.services.staff import StaffService
+from bot.services.throttle import Throttles
 from bot.services.users import UserService
 from bot.session import DoviraSession
 from bot.settings import Settings
@@ -143,10 +144,12 @@ async def build_app(settings: Settings) -> App:
     )
     staff = StaffService(sessionmaker)
     events = EventService(sessionmaker)
-    # With Redis (several replicas) the global sending rate is counted there, across replicas.
+    # With Redis (several replicas) the global sending rate and the per-person limits are counted
+    # there, across replicas (one client, closed with the shared rate).
+    shared_redis = redis_client(settings.redis_url) if settings.redis_url else None
     shared_rate = None
-    if settings.redis_url:
-        shared_rate = SharedRate(redis_client(settings.redis_url), settings.send_rate_per_s)
+    if shared_redis is not None:
+        shared_rate = SharedRate(shared_redis, settings.send_rate_per_s)
     outbox = Outbox(
         sessionmaker,
         cipher=cipher,
@@ -180,6 +183,7 @@ async def build_app(settings: Settings) -> App:
     dp["police"] = police
     dp["reconciliation"] = reconciliation
     dp["directory_checks"] = directory_checks
+    dp["throttles"] = Throttles.create(shared_redis)
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     app = App(

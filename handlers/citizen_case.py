@@ -16,7 +16,7 @@ from bot import keyboards, render
 from bot.case_keyboards import Cz
 from bot.keyboards import Menu
 from bot.services.cases import CaseError, CaseService
-from bot.services.throttle import Throttle, relay_throttle
+from bot.services.throttle import Throttles
 from bot.services.users import UserService
 from handlers.notify import language_of, notify, relay
 from handlers.ui import chat_id_of, show, stale_button
@@ -30,10 +30,6 @@ class MyCase(StatesGroup):
 
 def create_router() -> Router:
     router = Router(name="citizen-case")
-    # Codes are the secret that gives a status: a few wrong guesses an hour, then a pause.
-    code_attempts = Throttle(limit=5, per_seconds=3600)
-    # Messages to the coordinator: a person typing fast passes, a script flooding the coordinator does not.
-    relay_messages = relay_throttle()
 
     async def show_case(callback: CallbackQuery, bot: Bot, cases: CaseService, case_id: int) -> None:
         mine = {c.id: c for c in await cases.of_citizen(chat_id_of(callback))}
@@ -64,8 +60,8 @@ def create_router() -> Router:
         await show(callback, bot, _("mycase.ask_code"), keyboards.only_menu())
 
     @router.message(StateFilter(MyCase.code), F.text)
-    async def on_code(message: Message, state: FSMContext, cases: CaseService) -> None:
-        if not code_attempts.allow(message.chat.id):
+    async def on_code(message: Message, state: FSMContext, cases: CaseService, throttles: Throttles) -> None:
+        if not await throttles.code_attempts.allow(message.chat.id):
             await state.clear()
             await message.answer(_("mycase.too_many"), reply_markup=keyboards.main_menu())
             return
@@ -89,10 +85,17 @@ def create_router() -> Router:
 
     @router.message(StateFilter(MyCase.writing), (F.text & ~F.text.startswith("/")) | F.photo)
     async def on_citizen_message(
-        message: Message, state: FSMContext, bot: Bot, cases: CaseService, users: UserService, i18n: I18n
+        message: Message,
+        state: FSMContext,
+        bot: Bot,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
+        throttles: Throttles,
     ) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
-        if not relay_messages.allow(message.chat.id):
+        # A person typing fast passes, a script flooding the coordinator does not.
+        if not await throttles.relay_messages.allow(message.chat.id):
             await message.answer(_("security.relay_limit"), reply_markup=ck.stop_writing(case_id))
             return
         photo = message.photo[-1].file_id if message.photo else None

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy import text as sql
 
+from bot.app import build_app
 from bot.i18n import create_i18n
 from bot.render import compliance_table, police_digest, reconciliation_table
 from bot.services.cases import CaseService
@@ -23,7 +26,14 @@ from bot.services.directory import load_directory
 from bot.services.police_reports import OrgStatus, PoliceReportService, Signal, digest_docx, month_key
 from bot.services.reconciliation import QuarterView
 from bot.services.staff import InviteError, Role, StaffRole, StaffService
-from bot.services.throttle import REQUESTS_PER_DAY, Throttle, next_request_at
+from bot.services.throttle import (
+    CODE_ATTEMPTS_PER_HOUR,
+    RELAY_MESSAGES_PER_MINUTE,
+    REQUESTS_PER_DAY,
+    RedisThrottle,
+    Throttle,
+    next_request_at,
+)
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer, parse_formatted_text
 from db.engine import create_engine, create_sessionmaker
@@ -71,13 +81,40 @@ def test_a_chat_may_file_a_few_requests_a_day_and_is_told_when_the_next_one_may_
     assert next_request_at([], now) is None
 
 
-def test_the_in_memory_throttle_counts_per_person_within_its_window() -> None:
+async def test_the_in_memory_throttle_counts_per_person_within_its_window() -> None:
     t = [0.0]
     throttle = Throttle(limit=2, per_seconds=60, clock=lambda: t[0])
-    assert throttle.allow(1) and throttle.allow(1) and not throttle.allow(1)
-    assert throttle.allow(2)  # another person is not held back
+    assert await throttle.allow(1) and await throttle.allow(1) and not await throttle.allow(1)
+    assert await throttle.allow(2)  # another person is not held back
     t[0] = 61.0
-    assert throttle.allow(1)
+    assert await throttle.allow(1)
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
+async def test_with_redis_replicas_share_each_persons_limits(settings: Settings) -> None:
+    """Two replicas (two apps on one Redis) answering one person in turn: 10 messages a minute in all,
+    5 code guesses an hour in all, not that many on each."""
+    assert settings.redis_url
+    first, second = await build_app(settings), await build_app(settings)
+    try:
+        replicas = [first.dispatcher["throttles"], second.dispatcher["throttles"]]
+        relayed = [await replicas[i % 2].relay_messages.allow(CITIZEN) for i in range(14)]
+        assert relayed == [True] * RELAY_MESSAGES_PER_MINUTE + [False] * 4
+        guesses = [await replicas[i % 2].code_attempts.allow(CITIZEN) for i in range(7)]
+        assert guesses == [True] * CODE_ATTEMPTS_PER_HOUR + [False] * 2
+        assert await replicas[1].relay_messages.allow(CITIZEN + 1)  # someone else is not held back
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_when_redis_fails_each_replica_still_counts_on_its_own() -> None:
+    class Down:
+        async def eval(self, *args: object) -> int:
+            raise ConnectionError("Redis is down")
+
+    throttle = RedisThrottle(Down(), "relay", 3, 60)  # type: ignore[arg-type]
+    assert [await throttle.allow(CITIZEN) for _ in range(4)] == [True, True, True, False]
 
 
 async def test_a_fourth_request_in_a_day_is_refused_kindly_and_the_danger_numbers_stay(

@@ -1,11 +1,26 @@
-"""A per-person limit on attempts within a time window, kept in memory (one process)."""
+"""Per-person limits on attempts within a time window: in memory (one process), or in Redis
+(REDIS_URL: several replicas share one count, or each would allow the limit again)."""
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+log = logging.getLogger("dovira")
+
+
+class Limiter(Protocol):
+    async def allow(self, key: int) -> bool:
+        """Count one attempt; False when `limit` attempts were already made within the window."""
+        ...
 
 
 class Throttle:
@@ -15,8 +30,10 @@ class Throttle:
         self._clock = clock
         self._hits: dict[int, deque[float]] = {}
 
-    def allow(self, key: int) -> bool:
-        """Count one attempt; False when `limit` attempts were already made within the window."""
+    async def allow(self, key: int) -> bool:
+        return self.allow_now(key)
+
+    def allow_now(self, key: int) -> bool:
         now = self._clock()
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] > self.per_seconds:
@@ -25,6 +42,49 @@ class Throttle:
             return False
         hits.append(now)
         return True
+
+
+# A sliding window in a sorted set, checked and counted in one step (several replicas at once).
+_SLIDING_WINDOW = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(ARGV[2] * 1000))
+return 1
+"""
+
+
+class RedisThrottle:
+    """The same limit counted in Redis. Keys hold the chat id (as aiogram's dialog keys do) and expire
+    with the window. If Redis does not answer, this process's own count applies meanwhile."""
+
+    def __init__(
+        self, redis: Redis, name: str, limit: int, per_seconds: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._redis = redis
+        self._name = name
+        self.limit = limit
+        self.per_seconds = per_seconds
+        self._clock = clock
+        self._local = Throttle(limit, per_seconds)
+
+    async def allow(self, key: int) -> bool:
+        try:
+            allowed = await self._redis.eval(
+                _SLIDING_WINDOW,
+                1,
+                f"dovira:throttle:{self._name}:{key}",
+                self._clock(),
+                self.per_seconds,
+                self.limit,
+                uuid.uuid4().hex,
+            )
+        except Exception as exc:
+            log.warning(
+                "throttle %s: Redis is unavailable (%s), counting locally", self._name, type(exc).__name__
+            )
+            return self._local.allow_now(key)
+        return bool(allowed)
 
 
 # --- help requests and relayed messages ---------------------------------------------------------
@@ -47,5 +107,22 @@ def next_request_at(filed_at: Iterable[datetime], now: datetime) -> datetime | N
     return recent[-REQUESTS_PER_DAY] + REQUEST_WINDOW
 
 
-def relay_throttle(clock: Callable[[], float] = time.monotonic) -> Throttle:
-    return Throttle(limit=RELAY_MESSAGES_PER_MINUTE, per_seconds=60, clock=clock)
+# Codes are the secret that gives a status: a few wrong guesses an hour, then a pause.
+CODE_ATTEMPTS_PER_HOUR = 5
+
+
+@dataclass(frozen=True)
+class Throttles:
+    """The limits handlers apply, shared across replicas when there is Redis."""
+
+    code_attempts: Limiter
+    relay_messages: Limiter
+
+    @classmethod
+    def create(cls, redis: Redis | None) -> Throttles:
+        if redis is None:
+            return cls(Throttle(CODE_ATTEMPTS_PER_HOUR, 3600), Throttle(RELAY_MESSAGES_PER_MINUTE, 60))
+        return cls(
+            RedisThrottle(redis, "code", CODE_ATTEMPTS_PER_HOUR, 3600),
+            RedisThrottle(redis, "relay", RELAY_MESSAGES_PER_MINUTE, 60),
+        )
