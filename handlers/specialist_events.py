@@ -295,11 +295,24 @@ def create_router() -> Router:
         elif a == "view" and _db_id(v) is not None:
             await view_event(callback, bot, profile, events, int(v))
         elif a == "withdraw" and _db_id(v) is not None:
+            # One tap takes an event out of every indicator: asked first.
+            await show(
+                callback,
+                bot,
+                _("event.withdraw_confirm"),
+                _markup(
+                    [button(_("event.withdraw_yes"), Ev(a="withdraw_yes", v=v))],
+                    [button(_("event.withdraw_no"), Ev(a="view", v=v))],
+                ),
+            )
+        elif a == "withdraw_yes" and _db_id(v) is not None:
             try:
                 await events.withdraw(profile.id, int(v))
-            except (AccessDenied, EventError):
+            except AccessDenied:
                 await stale_button(callback, bot)
                 return
+            except EventError:  # the confirmation pressed again: already withdrawn, nothing changes
+                await callback.answer(_("event.already_withdrawn"), show_alert=True)
             await view_event(callback, bot, profile, events, int(v))
         elif a == "fix" and _db_id(v) is not None:
             try:

@@ -84,9 +84,21 @@ async def test_seminar_raises_the_indicators_and_a_correction_keeps_history(
     history = text_of(view)
     assert "учасників: 40" in history and "учасників: 45" in history and "виправлено" in history
 
-    await specialist.press("Відкликати", view)
+    confirm = await specialist.press("Відкликати", view)
+    assert "Відкликати цей захід?" in text_of(confirm)
+    kept = await specialist.press("Ні, залишити", confirm)
+    assert "учасників: 45" in text_of(kept)
+    assert await progress(bot.settings, year) == corrected  # asked, not done
+    confirm = await specialist.press("Відкликати", kept)
+    await specialist.press("Так, відкликати", confirm)
     withdrawn = await progress(bot.settings, year)
     assert withdrawn[PEOPLE] == before.get(PEOPLE, Decimal(0))
+    # The old confirmation pressed again: already withdrawn, nothing changes.
+    mark = len(server.calls)
+    server.press_button(SPECIALIST, confirm["message_id"], specialist.button_data("Так, відкликати", confirm))
+    answer = await server.wait_for_call("answerCallbackQuery", after=mark)
+    assert "уже відкликано" in answer.params.get("text", "")
+    assert await progress(bot.settings, year) == withdrawn
 
 
 async def test_bad_event_input_is_refused_and_nothing_is_saved(

@@ -114,6 +114,17 @@ def test_every_key_used_is_translated(language: str) -> None:
     assert not missing, f"{language} catalogue lacks: {missing}"
 
 
+def test_a_key_defined_in_two_files_is_refused(tmp_path: Path) -> None:
+    """The .po files of a language are merged: a key in two of them kept the first file's text, so a
+    programme event's "already withdrawn" showed the case history's "withdrawn by the person"."""
+    folder = tmp_path / "uk" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    for name, text in (("a.po", "перший"), ("b.po", "другий")):
+        (folder / name).write_text(f'msgid ""\nmsgstr ""\n\nmsgid "event.withdrawn"\nmsgstr "{text}"\n')
+    with pytest.raises(ValueError, match="defined twice"):
+        load_catalog("uk", tmp_path)
+
+
 def test_catalogues_have_the_same_keys_and_placeholders() -> None:
     uk, en = _catalog("uk"), _catalog("en")
     assert set(uk) == set(en), f"only in uk: {set(uk) - set(en)}; only in en: {set(en) - set(uk)}"

@@ -118,6 +118,9 @@ async def test_withdrawing_a_request_tells_the_owner(bot: RunningBot, server: Fa
         lambda: next((m for m in server.bot_messages(COORD) if "відкликала" in text_of(m)), None)
     )
     assert code in text_of(told)
+    listing = await coord.press("Справи", await coord.say("/staff"))
+    card = await coord.press(code, await coord.press("Закриті", listing))
+    assert "відкликано людиною" in text_of(card)  # the case's history says who withdrew it
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     assert "закрито" in text_of(view).lower() and "Відкликати запит" not in citizen.labels(view)
 

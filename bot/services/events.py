@@ -311,7 +311,7 @@ class EventService:
         if event is None or event.author_id != actor_id:
             raise AccessDenied("event.edit")
         if event.status != "active":
-            raise EventError("event.withdrawn")
+            raise EventError("event.already_withdrawn")
         return event
 
     async def correct(
