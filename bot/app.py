@@ -42,7 +42,7 @@ from handlers import build_routers
 from handlers.staff_guard import StaffDialogGuard
 from scheduler.jobs import JOBS, JobContext, create_scheduler
 from scheduler.leader import Leadership
-from scheduler.outbox import Outbox
+from scheduler.outbox import SAFE_LEASE_S, Outbox
 from scheduler.runs import JobRuns
 from scheduler.shared_rate import SharedRate
 
@@ -150,6 +150,12 @@ async def build_app(settings: Settings) -> App:
     shared_rate = None
     if shared_redis is not None:
         shared_rate = SharedRate(shared_redis, settings.send_rate_per_s)
+    if settings.outbox_lease_s < SAFE_LEASE_S:
+        log.warning(
+            "OUTBOX_LEASE_S=%s is below %s s: a slow send may be repeated while it is still under way",
+            settings.outbox_lease_s,
+            SAFE_LEASE_S,
+        )
     outbox = Outbox(
         sessionmaker,
         cipher=cipher,
@@ -183,7 +189,7 @@ async def build_app(settings: Settings) -> App:
     dp["police"] = police
     dp["reconciliation"] = reconciliation
     dp["directory_checks"] = directory_checks
-    dp["throttles"] = Throttles.create(shared_redis)
+    dp["throttles"] = Throttles.create(shared_redis, cipher.lookup_key)
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     app = App(

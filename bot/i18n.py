@@ -32,7 +32,7 @@ def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> Catalog:
             catalog = read_po(fp, locale=language)
         for message in catalog:
             if message.id:
-                # One key, one text: a key in two files would silently take the later file's text.
+                # One key, one text: a key in two files would silently keep the first file's text.
                 if message.id in merged:
                     raise ValueError(f"{language}: {message.id!r} is defined twice (again in {po.name})")
                 merged[message.id] = message

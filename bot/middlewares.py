@@ -23,6 +23,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Chat, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.exc import StatementError
 
 from bot import keyboards
 from bot.i18n import language_from_client
@@ -119,7 +120,11 @@ def disk_full(exc: BaseException, database_dir: Path | None = None) -> bool:
             return True
         if getattr(current, "sqlstate", None) == "53100":
             return True
-        if any(sign in str(current).lower() for sign in DISK_FULL_SIGNS):
+        # The driver's own message only: SQLAlchemy's wrapper quotes the statement's parameters
+        # (what a person typed), which must not be able to raise the alarm.
+        if not isinstance(current, StatementError) and any(
+            sign in str(current).lower() for sign in DISK_FULL_SIGNS
+        ):
             return True
         io_error = io_error or str(getattr(current, "sqlite_errorname", "")).startswith("SQLITE_IOERR")
         todo += [getattr(current, "orig", None), current.__cause__, current.__context__]

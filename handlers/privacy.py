@@ -15,11 +15,16 @@ from bot.keyboards import Menu, Privacy
 from bot.redis_storage import EncryptedRedisStorage
 from bot.services.cases import CaseService
 from bot.services.privacy import ids_to_clear
-from bot.services.users import UserProfile, UserService
+from bot.services.users import ADMIN, UserProfile, UserService
 from bot.storage import SQLStorage
 from handlers.ui import chat_id_of, show, stale_button
 
 log = logging.getLogger("dovira")
+
+
+def _staff_kept(profile: UserProfile) -> str:
+    """Why a member of staff is not erased, and what to do (an admin's role is in the settings)."""
+    return _("privacy.forget_admin") if profile.has(ADMIN) else _("privacy.forget_staff")
 
 
 def create_router() -> Router:
@@ -30,11 +35,17 @@ def create_router() -> Router:
         await show(callback, bot, _("privacy.text"), keyboards.privacy())
 
     @router.message(Command("forget"))
-    async def on_forget_command(message: Message) -> None:
+    async def on_forget_command(message: Message, profile: UserProfile) -> None:
+        if profile.is_staff:
+            await message.answer(_staff_kept(profile), reply_markup=keyboards.only_menu())
+            return
         await message.answer(_("privacy.forget_confirm"), reply_markup=keyboards.forget_confirm())
 
     @router.callback_query(Privacy.filter(F.action == "forget"))
-    async def on_forget(callback: CallbackQuery, bot: Bot) -> None:
+    async def on_forget(callback: CallbackQuery, bot: Bot, profile: UserProfile) -> None:
+        if profile.is_staff:
+            await show(callback, bot, _staff_kept(profile), keyboards.only_menu())
+            return
         await show(callback, bot, _("privacy.forget_confirm"), keyboards.forget_confirm())
 
     @router.callback_query(Privacy.filter(F.action == "forget_yes"))
@@ -46,12 +57,11 @@ def create_router() -> Router:
         fsm_storage: SQLStorage | EncryptedRedisStorage,
         cases: CaseService,
     ) -> None:
-        if profile.is_staff:
-            # Erasing a member of staff would erase their roles unaudited and the name on every
-            # audit entry of theirs (they are kept for accountability): a role is removed first.
-            await show(callback, bot, _("privacy.forget_staff"), keyboards.only_menu())
+        # Staff are refused (an old confirmation pressed after a role was granted, too): erasing a
+        # member of staff would drop their roles unaudited and the name on their audit entries.
+        if profile.is_staff or not await users.forget(callback.from_user.id):
+            await show(callback, bot, _staff_kept(profile), keyboards.only_menu())
             return
-        await users.forget(callback.from_user.id)
         await cases.forget_citizen(callback.from_user.id)
         await fsm_storage.forget(callback.from_user.id)
         await show(callback, bot, _("privacy.forgotten"), keyboards.after_forget())

@@ -312,7 +312,8 @@ def create_router() -> Router:
                 await stale_button(callback, bot)
                 return
             except EventError:  # the confirmation pressed again: already withdrawn, nothing changes
-                await callback.answer(_("event.already_withdrawn"), show_alert=True)
+                await view_event(callback, bot, profile, events, int(v), alert=_("event.already_withdrawn"))
+                return
             await view_event(callback, bot, profile, events, int(v))
         elif a == "fix" and _db_id(v) is not None:
             try:
@@ -419,7 +420,12 @@ def create_router() -> Router:
         )
 
     async def view_event(
-        callback: CallbackQuery, bot: Bot, profile: UserProfile, events: EventService, event_id: int
+        callback: CallbackQuery,
+        bot: Bot,
+        profile: UserProfile,
+        events: EventService,
+        event_id: int,
+        alert: str | None = None,
     ) -> None:
         try:
             await events.draft_of(profile.id, event_id)  # the author's own events only
@@ -447,7 +453,7 @@ def create_router() -> Router:
                 ]
             )
         rows.append([button(_("event.mine"), Ev(a="mine"))])
-        await show(callback, bot, "\n".join(lines), _markup(*rows))
+        await show(callback, bot, "\n".join(lines), _markup(*rows), alert=alert)
 
     @router.message(StateFilter(EventForm.search), F.text)
     async def on_search(

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.services.staff import Role, StaffService
-from bot.services.users import UserProfile
+from bot.services.users import UserProfile, UserService
 from handlers.admin import AddOrganisation
 from handlers.directory_checks import EntryFix
 from handlers.police_reports import SignalForm
@@ -54,14 +54,19 @@ class StaffDialogGuard(BaseMiddleware):
         dialog = data.get("raw_state") or ""
         roles = _ROLES_BY_STATE.get(dialog)
         profile: UserProfile | None = data.get("profile")
-        if roles is None or profile is None or roles & profile.roles:
+        if roles is None or profile is None:
+            return await handler(event, data)
+        # Roles read from the database, not the cache: another replica may have removed one.
+        users: UserService = data["users"]
+        profile = data["profile"] = await users.refresh(profile.telegram_id)
+        if roles & profile.roles:
             return await handler(event, data)
         state: FSMContext = data["state"]
         await state.clear()
         data["raw_state"] = None
+        staff: StaffService = data["staff"]
+        await staff.audit(profile.id, "denied.role_gone", detail=dialog[:200])
         if isinstance(event, Message) and not (event.text or "").startswith("/"):
-            staff: StaffService = data["staff"]
-            await staff.audit(profile.id, "denied.role_gone", detail=dialog[:200])
             await event.answer(_("staff.role_gone"), reply_markup=keyboards.menu_for(profile.is_staff))
             return None
-        return await handler(event, data)
+        return await handler(event, data)  # a command or a button: out of the dialog, handled as usual

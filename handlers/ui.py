@@ -15,10 +15,16 @@ def chat_id_of(callback: CallbackQuery) -> int:
 
 
 async def show(
-    callback: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None = None
+    callback: CallbackQuery,
+    bot: Bot,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    alert: str | None = None,
 ) -> None:
-    """Replace the screen the button was on; if it can no longer be edited, send a new message."""
-    await callback.answer()
+    """Replace the screen the button was on; if it can no longer be edited, send a new message.
+    `alert`: said in a pop-up first (a button press is answered once)."""
+    await callback.answer(alert, show_alert=alert is not None)
     message = callback.message
     if isinstance(message, Message) and message.text is not None:
         try:

@@ -73,6 +73,7 @@ log = logging.getLogger("dovira")
 MAX_ATTEMPTS = 8
 CHAT_INTERVAL = 1.0  # seconds between two messages to one chat (Telegram: about 1/s per chat)
 LEASE = timedelta(minutes=2)  # a claim older than this is in doubt (aiogram's request timeout is 60 s)
+SAFE_LEASE_S = 90  # below it a slow request (60 s timeout, a 429's wait) may be sent again meanwhile
 DRAIN_SECONDS = 5.0  # a stopping sender waits this long for the requests on the wire
 FETCH = 500  # due messages fetched at a time (the oldest of each chat)
 FLOOD_RETRIES = 5  # 429s in a row for one message before it goes back to the queue

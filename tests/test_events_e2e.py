@@ -99,6 +99,11 @@ async def test_seminar_raises_the_indicators_and_a_correction_keeps_history(
     answer = await server.wait_for_call("answerCallbackQuery", after=mark)
     assert "уже відкликано" in answer.params.get("text", "")
     assert await progress(bot.settings, year) == withdrawn
+    await server.wait_for_call("editMessageText", after=mark)  # the event's history shown again
+    # (The screen already shows that history: Telegram answers "not modified", which is fine.)
+    refused = [c for c in server.calls[mark:] if not c.ok and "not modified" not in (c.error or "")]
+    assert not refused, refused
+    assert sum(c.method == "answerCallbackQuery" for c in server.calls[mark:]) == 1  # answered once
 
 
 async def test_bad_event_input_is_refused_and_nothing_is_saved(

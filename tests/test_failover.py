@@ -84,8 +84,8 @@ async def start_replica(
         "DATABASE_URL": database_url,
         "ENCRYPTION_KEY": key,
         "SEND_RATE_PER_S": str(RATE),
-        # A claim a killed replica left is in doubt after 5 s, not 2 minutes: the test waits for it.
-        "OUTBOX_LEASE_S": "5",
+        # A claim a killed replica left is in doubt after 10 s, not 2 minutes: the test waits for it.
+        "OUTBOX_LEASE_S": "10",
         **extra,
     }
     home.mkdir(exist_ok=True)  # noqa: ASYNC240 (a test's temporary folder)

@@ -20,6 +20,7 @@ from sqlalchemy import text as sql
 
 from bot.app import build_app
 from bot.i18n import create_i18n
+from bot.redis_storage import redis_client
 from bot.render import compliance_table, police_digest, reconciliation_table
 from bot.services.cases import CaseService
 from bot.services.crypto import Cipher, load_or_create_key
@@ -104,6 +105,10 @@ async def test_with_redis_replicas_share_each_persons_limits(settings: Settings)
         guesses = [await replicas[i % 2].code_attempts.allow(CITIZEN) for i in range(7)]
         assert guesses == [True] * CODE_ATTEMPTS_PER_HOUR + [False] * 2
         assert await replicas[1].relay_messages.allow(CITIZEN + 1)  # someone else is not held back
+        redis = redis_client(settings.redis_url)
+        counted = [k.decode() async for k in redis.scan_iter(match="dovira:throttle:*")]
+        await redis.aclose()
+        assert counted and not any(str(CITIZEN) in k for k in counted)  # a keyed hash names the chat
     finally:
         await first.close()
         await second.close()

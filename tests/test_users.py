@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.users import UserService
+from bot.services.users import PROFILE_TTL, UserService
 from bot.storage import SQLStorage
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
-from db.models import FsmState, User
+from db.models import FsmState, User, UserRole
 
 
 @pytest.fixture
@@ -105,3 +105,30 @@ async def test_dialog_state_survives_a_restart(sessionmaker: async_sessionmaker[
     await after.set_data(key, {})
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(FsmState)) == 0  # no empty rows left
+
+
+async def test_a_role_removed_elsewhere_stops_working_here_within_the_profile_ttl(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two replicas, each with its cache: an admin removes a role on one (or the CLI does, in the
+    database); the other reads it again within PROFILE_TTL, and at once where it asks (refresh)."""
+    t = [0.0]
+    here = UserService(sessionmaker, timer=lambda: t[0])
+    await here.touch(77, 1)
+    async with sessionmaker() as session, session.begin():
+        user = await session.scalar(select(User).where(User.telegram_id == 77))
+        assert user is not None
+        session.add(UserRole(user_id=user.id, role="coordinator", oblast="kharkiv"))
+    here.invalidate(77)  # granted here (an invite redeemed on this replica)
+    assert (await here.touch(77, 2)).is_staff
+
+    async with sessionmaker() as session, session.begin():  # removed on the other replica
+        await session.execute(delete(UserRole))
+    t[0] = PROFILE_TTL / 2
+    assert (await here.touch(77, 3)).is_staff  # cached a little while
+    assert not (await here.refresh(77)).is_staff  # a staff dialog asks the database itself
+    await here.touch(77, 4)
+    async with sessionmaker() as session, session.begin():
+        session.add(UserRole(user_id=(await here.touch(77)).id, role="specialist", oblast="kharkiv"))
+    t[0] += PROFILE_TTL + 1
+    assert (await here.touch(77, 5)).has("specialist")  # and any role change arrives within the TTL

@@ -44,45 +44,59 @@ class Throttle:
         return True
 
 
-# A sliding window in a sorted set, checked and counted in one step (several replicas at once).
+# A sliding window in a sorted set, checked and counted in one step (several replicas at once), on
+# Redis's own clock (the replicas' clocks may differ).
 _SLIDING_WINDOW = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil(ARGV[2] * 1000))
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) * 1000))
 return 1
 """
+OUTAGE_WARNING_EVERY = 60.0  # seconds between two warnings that Redis is unavailable
 
 
 class RedisThrottle:
-    """The same limit counted in Redis. Keys hold the chat id (as aiogram's dialog keys do) and expire
-    with the window. If Redis does not answer, this process's own count applies meanwhile."""
+    """The same limit counted in Redis. A key names the person by a keyed hash of the chat id (a Redis
+    dump must not tell who is writing to a coordinator) and expires with the window. If Redis does not
+    answer, this process's own count applies meanwhile."""
 
     def __init__(
-        self, redis: Redis, name: str, limit: int, per_seconds: float, clock: Callable[[], float] = time.time
+        self,
+        redis: Redis,
+        name: str,
+        limit: int,
+        per_seconds: float,
+        pseudonym: Callable[[int], str] = str,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._redis = redis
         self._name = name
         self.limit = limit
         self.per_seconds = per_seconds
-        self._clock = clock
+        self._pseudonym = pseudonym
+        self._timer = timer
         self._local = Throttle(limit, per_seconds)
+        self._warned_at = -OUTAGE_WARNING_EVERY
 
     async def allow(self, key: int) -> bool:
         try:
             allowed = await self._redis.eval(
                 _SLIDING_WINDOW,
                 1,
-                f"dovira:throttle:{self._name}:{key}",
-                self._clock(),
+                f"dovira:throttle:{self._name}:{self._pseudonym(key)}",
                 self.per_seconds,
                 self.limit,
                 uuid.uuid4().hex,
             )
         except Exception as exc:
-            log.warning(
-                "throttle %s: Redis is unavailable (%s), counting locally", self._name, type(exc).__name__
-            )
+            if self._timer() - self._warned_at >= OUTAGE_WARNING_EVERY:
+                self._warned_at = self._timer()
+                log.warning(
+                    "throttle %s: Redis is unavailable (%s), counting locally", self._name, type(exc).__name__
+                )
             return self._local.allow_now(key)
         return bool(allowed)
 
@@ -119,10 +133,11 @@ class Throttles:
     relay_messages: Limiter
 
     @classmethod
-    def create(cls, redis: Redis | None) -> Throttles:
+    def create(cls, redis: Redis | None, pseudonym: Callable[[int], str] = str) -> Throttles:
+        """`pseudonym`: how a chat is named in Redis (the cipher's keyed hash)."""
         if redis is None:
             return cls(Throttle(CODE_ATTEMPTS_PER_HOUR, 3600), Throttle(RELAY_MESSAGES_PER_MINUTE, 60))
         return cls(
-            RedisThrottle(redis, "code", CODE_ATTEMPTS_PER_HOUR, 3600),
-            RedisThrottle(redis, "relay", RELAY_MESSAGES_PER_MINUTE, 60),
+            RedisThrottle(redis, "code", CODE_ATTEMPTS_PER_HOUR, 3600, pseudonym),
+            RedisThrottle(redis, "relay", RELAY_MESSAGES_PER_MINUTE, 60, pseudonym),
         )

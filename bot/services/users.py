@@ -8,6 +8,7 @@ language, or a new 48-hour chat window for "clear chat".
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from db.models import FsmState, User
 
 # Telegram lets a bot delete messages in a private chat while they are under 48 hours old.
 DELETABLE_FOR = timedelta(hours=48)
+# A cached profile (with its roles) is read again after this many seconds: with several replicas, a role an
+# admin removed on one of them stops working on the others within it.
+PROFILE_TTL = 30.0
 ADMIN = "admin"
 
 
@@ -77,6 +81,7 @@ class UserService:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_size: int = 100_000,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._admin_ids = admin_ids
@@ -87,13 +92,28 @@ class UserService:
         self._last_message_id: dict[int, int] = {}
         self._pending: _Pending = {}
         self._writer: asyncio.Task[None] | None = None
+        self._timer = timer
+        self._read_at: dict[int, float] = {}  # when each cached profile was read (timer seconds)
 
     def _remember(self, profile: UserProfile) -> UserProfile:
         self._cache[profile.telegram_id] = profile
         self._cache.move_to_end(profile.telegram_id)
+        self._read_at[profile.telegram_id] = self._timer()
         while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+            dropped, _ = self._cache.popitem(last=False)
+            self._read_at.pop(dropped, None)
         return profile
+
+    def _fresh(self, telegram_id: int) -> bool:
+        """Read from the database within PROFILE_TTL: roles granted or removed by another replica
+        (or the CLI) reach this one within that time."""
+        return self._timer() - self._read_at.get(telegram_id, -PROFILE_TTL) < PROFILE_TTL
+
+    async def refresh(self, telegram_id: int) -> UserProfile:
+        """The profile read from the database now (before a staff action that must not trust a
+        cached role)."""
+        self.invalidate(telegram_id)
+        return await self.touch(telegram_id)
 
     def _window_is_current(self, profile: UserProfile, now: datetime) -> bool:
         started = profile.window_started_at
@@ -108,7 +128,11 @@ class UserService:
             if len(self._last_message_id) > self._cache_size:
                 del self._last_message_id[next(iter(self._last_message_id))]
         cached = self._cache.get(telegram_id)
-        if cached is not None and (message_id is None or self._window_is_current(cached, now)):
+        if (
+            cached is not None
+            and self._fresh(telegram_id)
+            and (message_id is None or self._window_is_current(cached, now))
+        ):
             self._cache.move_to_end(telegram_id)
             return cached
         return await self._submit(telegram_id, message_id, now)
@@ -176,15 +200,21 @@ class UserService:
             profile = _profile(user, self._admin_ids)
         return self._remember(profile)
 
-    async def forget(self, telegram_id: int) -> None:
-        """Erase everything stored about this person: user row, roles, dialog state."""
+    async def forget(self, telegram_id: int) -> bool:
+        """Erase everything stored about this person: user row, dialog state. False (nothing erased)
+        for a member of staff: their roles go through an admin, audited, first."""
+        if telegram_id in self._admin_ids:
+            return False
         async with self._sessionmaker() as session, session.begin():
-            await session.execute(delete(FsmState).where(FsmState.telegram_id == telegram_id))
             user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+            if user is not None and user.roles:
+                return False
+            await session.execute(delete(FsmState).where(FsmState.telegram_id == telegram_id))
             if user is not None:
                 await session.delete(user)
         self._cache.pop(telegram_id, None)
         self._last_message_id.pop(telegram_id, None)
+        return True
 
     def last_message_id(self, telegram_id: int) -> int:
         return self._last_message_id.get(telegram_id, 0)
