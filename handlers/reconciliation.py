@@ -196,8 +196,10 @@ def create_router() -> Router:
                 await stale_button(callback, bot)  # a step button of a dialog that is over
             elif a == "keep":
                 data = await state.get_data()
-                previous = (data.get("previous") or {}).get(FIELDS[data["index"]])
-                if previous is None or data["index"] >= len(FIELDS):
+                # An old "keep" pressed once every figure is in (the summary is showing): nothing to keep.
+                index = data["index"]
+                previous = (data.get("previous") or {}).get(FIELDS[index]) if index < len(FIELDS) else None
+                if previous is None:
                     await stale_button(callback, bot)
                     return
                 await _next_figure(state, data, int(previous), lambda t, m: show(callback, bot, t, m))
