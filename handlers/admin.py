@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.keyboards import WHOLE, back_to_menu_row, button
+from bot.services.cases import CaseService
 from bot.services.directory import Directory, Oblast
 from bot.services.staff import (
     INVITE_TTL,
@@ -35,7 +36,10 @@ from bot.services.staff import (
     StaffService,
 )
 from bot.services.users import UserProfile, UserService
+from bot.settings import Settings
+from handlers.notify import notify_released
 from handlers.ui import chat_id_of, show, stale_button
+from scheduler.outbox import Outbox
 
 PAGE_SIZE = 8
 NAME_MIN, NAME_MAX = 3, 300
@@ -402,6 +406,9 @@ def create_router() -> Router:
         users: UserService,
         directory: Directory,
         i18n: I18n,
+        cases: CaseService,
+        outbox: Outbox,
+        settings: Settings,
     ) -> None:
         lang = i18n.current_locale
         if not is_manager(profile):
@@ -442,6 +449,9 @@ def create_router() -> Router:
             await _refuse(callback, bot, staff, profile, "staff.remove", exc.action)
             return
         users.invalidate(telegram_id)
+        if role.role == Role.COORDINATOR:  # their open cases must not wait for someone who is gone
+            released = await cases.release_orphans()
+            await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, released)
         notice = _("staffadm.removed").format(role=escape(role_name(role.role)), tid=telegram_id)
         await _staff_list(callback, act.p, bot, profile, staff, directory, lang, notice)
 

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n
 
 from bot import case_keyboards as ck
 from bot import render
-from bot.services.cases import CaseSummary
+from bot.services.cases import CaseService, CaseSummary
 from bot.services.directory import Directory
 from bot.services.users import UserService
 from scheduler.outbox import Outbox, Outgoing
@@ -58,6 +58,29 @@ async def notify_new_case(
             markup = ck.new_case_notice(case.id) if with_buttons and case.status == "new" else None
         messages.append(Outgoing(telegram_id, f"{kind}:{case.id}", text, markup))
     return await outbox.enqueue(messages)
+
+
+async def notify_released(
+    outbox: Outbox,
+    i18n: I18n,
+    users: UserService,
+    cases: CaseService,
+    directory: Directory,
+    admin_ids: frozenset[int],
+    released: list[CaseSummary],
+) -> int:
+    """Cases whose coordinator was removed: the area's coordinators are asked to take each over (the
+    admins, when nobody covers the area: they cannot take it, but must find someone)."""
+    queued = 0
+    for case in released:
+        recipients = await cases.coordinators_for(case.oblast, case.district)
+        if recipients:
+            queued += await notify_new_case(outbox, i18n, users, recipients, case, directory, "case.released")
+        else:
+            queued += await notify_new_case(
+                outbox, i18n, users, sorted(admin_ids), case, directory, "case.released", with_buttons=False
+            )
+    return queued
 
 
 async def relay(

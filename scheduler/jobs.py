@@ -29,7 +29,7 @@ from bot.services.police_reports import PoliceReportService, digest_docx, previo
 from bot.services.reconciliation import SIDES, QuarterView, ReconciliationService, speaks_for
 from bot.services.staff import Role, StaffRole, StaffService
 from bot.services.users import UserService
-from handlers.notify import language_of, notify, notify_new_case
+from handlers.notify import language_of, notify, notify_new_case, notify_released
 from scheduler import reminder_calendar as cal
 from scheduler.freshness import directory_freshness
 from scheduler.outbox import Outbox, Outgoing
@@ -91,7 +91,12 @@ class JobContext:
 async def case_deadlines(ctx: JobContext) -> int:
     """New cases not accepted in time remind the area's coordinators, then escalate to the regional
     coordinators and admins; referrals unanswered in time remind the organisation. Returns messages queued."""
-    sent = 0
+    # Cases whose coordinator's role went without the admin screen (the database, a crash between the
+    # removal and the release): released here, within ten minutes.
+    released = await ctx.cases.release_orphans()
+    sent = await notify_released(
+        ctx.outbox, ctx.i18n, ctx.users, ctx.cases, ctx.directory, ctx.admin_ids, released
+    )
     notices = await ctx.cases.due_notices()
     for notice in notices:
         recipients = list(notice.recipients)

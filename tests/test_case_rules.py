@@ -29,7 +29,7 @@ from bot.services.crypto import load_or_create_key
 from bot.services.staff import AccessDenied, Role, StaffRole
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
-from db.models import Case, CaseMessage, Organisation, User, UserRole
+from db.models import Case, CaseEvent, CaseMessage, Organisation, OutboxMessage, User, UserRole
 from scheduler.jobs import JobContext, case_deadlines, retention_purge
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -374,3 +374,43 @@ async def test_a_removed_coordinator_gets_nothing_more_of_their_cases(app: App) 
         await session.execute(delete(UserRole).where(UserRole.user_id == coord_id))
     _summary, owner = await app.cases.citizen_message(1001, case.id, "друге", None)
     assert owner is None  # stored for whoever takes over, not relayed to the removed person
+
+
+async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
+    app: App, server: FakeTelegramServer
+) -> None:
+    """A role removed without the admin screen (in the database; a crash right after the removal):
+    the job that runs every ten minutes releases the case and asks the area's coordinators."""
+    from sqlalchemy import delete
+
+    coord_id = await add_staff(app, 2001, COORD)
+    regional_id = await add_staff(app, 2002, REGIONAL)
+    server.add_user(2002)
+    case = await app.cases.create(draft(), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    await app.cases.citizen_message(1001, case.id, "перше", None)
+    async with app.sessionmaker() as session, session.begin():
+        await session.execute(delete(UserRole).where(UserRole.user_id == coord_id))
+    await app.cases.citizen_message(1001, case.id, "друге", None)
+
+    ctx = JobContext(
+        server.create_bot(), app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180
+    )
+    try:
+        assert await case_deadlines(ctx) == 1  # the regional coordinator, the only one left in the area
+        assert await case_deadlines(ctx) == 0  # released once
+    finally:
+        await ctx.bot.session.close()
+    async with app.sessionmaker() as session:
+        queued = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == 2002))
+        events = list(
+            await session.scalars(
+                select(CaseEvent.kind).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+            )
+        )
+    assert queued is not None and queued.purpose == f"case.released:{case.id}"
+    assert events[-1] == "released"
+    taken = await app.cases.accept(regional_id, [REGIONAL], case.id)
+    assert taken.status == "accepted"
+    card = await app.cases.card(regional_id, [REGIONAL], case.id)
+    assert [m[2] for m in card.messages] == ["перше", "друге"]  # nothing the person wrote was lost

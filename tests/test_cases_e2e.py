@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import AuditEntry, Case, Organisation, User, UserRole
-from tests.conftest import Person, RunningBot
+from tests.conftest import ADMIN_ID, Person, RunningBot
 from tests.test_citizen_e2e import text_of
 
 CITIZEN, COORD, OTHER_COORD, SPECIALIST, POLICE = 1001, 2001, 2002, 3001, 4001
@@ -319,3 +319,51 @@ async def test_a_double_tap_on_send_files_one_request(bot: RunningBot, server: F
         count = await session.scalar(select(func.count()).select_from(Case))
     await engine.dispose()
     assert count == 1
+
+
+async def test_a_removed_coordinators_cases_go_to_the_area_to_take_over(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    """The admin removes the coordinator who owns a case: the case goes back to "new" and the area's
+    coordinators are asked to take it over (the other district's are not); the person's message
+    written in between reaches whoever takes it; from then on their messages go to the new owner."""
+    await enrol(bot.settings, server)
+    regional_id = 2005
+    server.add_user(regional_id)
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        user = User(telegram_id=regional_id, roles=[])
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role=Role.COORDINATOR.value, oblast="kharkiv"))
+    await engine.dispose()
+    citizen, coord, regional = Person(server, CITIZEN), Person(server, COORD), Person(server, regional_id)
+    admin = Person(server, ADMIN_ID)
+
+    code = await file_request(citizen)
+    await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
+    await citizen.press("Написати координатору", view)
+
+    staff_list = await admin.press("Працівники", await admin.say("/admin"))
+    await admin.press("Так, прибрати", await admin.press(str(COORD), staff_list))
+    await citizen.say(CITIZEN_SAYS)  # written after the removal: kept for whoever takes over
+
+    def take_over_notices(chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in staff_messages(server, chat_id) if "без координатора" in text_of(m)]
+
+    notice = await server.wait_until(lambda: next(iter(take_over_notices(regional_id)), None))
+    assert code in text_of(notice) and DESCRIPTION not in text_of(notice)  # the minimum data
+    assert not take_over_notices(OTHER_COORD)  # the other district's coordinator is not asked
+    card = await regional.press("Прийняти", notice)
+    assert DESCRIPTION in text_of(card) and CITIZEN_SAYS in text_of(card)
+    assert "координатора знято" in text_of(card)  # the case's history says what happened
+
+    view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
+    await citizen.press("Написати координатору", view)
+    mark = len(server.calls)
+    await citizen.say("Чи можна зателефонувати завтра?")
+    relayed = await server.wait_for_call(
+        "sendMessage", lambda c: c.params.get("chat_id") in (regional_id, str(regional_id)), after=mark
+    )
+    assert "зателефонувати завтра" in relayed.params["text"]

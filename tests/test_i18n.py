@@ -52,6 +52,7 @@ EVENT_KINDS = (
     "referral_accepted",
     "referral_declined",
     "victim_status",
+    "released",
 )
 
 
@@ -65,7 +66,8 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"victim_status.{v}" for v in ("applied", "pending", "granted", "refused")}
     keys |= {f"referral.status.{v}" for v in ("pending", "accepted", "declined")}
     keys |= {f"filter.{v}" for v in ("open", "new", "closed")} | {f"event.{k}" for k in EVENT_KINDS}
-    keys |= {f"notice.{k}" for k in ("case.new", "case.remind", "case.escalate", "referral.remind")}
+    notices = ("case.new", "case.remind", "case.escalate", "case.released", "referral.remind")
+    keys |= {f"notice.{k}" for k in notices}
     keys |= {f"event_type.{t.value}" for t in EventType} | {
         f"group.{g}" for g in (*BREAKDOWN_GROUPS, *HUMANITARIAN_GROUPS)
     }

@@ -397,6 +397,33 @@ class CaseService:
             }
         )
 
+    async def release_orphans(self) -> list[CaseSummary]:
+        """Open cases whose owner no longer holds a coordinator role (removed by an admin, or their
+        account erased) go back to "new", for the area's coordinators to take over; the person's
+        messages meanwhile are stored, and reach whoever accepts. Returns the cases released."""
+        now = self.clock()
+        async with self._sm() as session, session.begin():
+            still_coordinating = select(UserRole.user_id).where(UserRole.role == Role.COORDINATOR)
+            orphans = list(
+                await session.scalars(
+                    select(Case)
+                    .where(
+                        Case.status.in_((Status.ACCEPTED, Status.REFERRED, Status.IN_PROGRESS)),
+                        or_(Case.owner_id.is_(None), Case.owner_id.not_in(still_coordinating)),
+                    )
+                    .with_for_update()
+                )
+            )
+            for case in orphans:
+                previous = case.owner_id
+                case.status = Status.NEW
+                case.owner_id = None
+                session.add(CaseEvent(case_id=case.id, at=now, kind="released"))
+                session.add(
+                    AuditEntry(at=now, action="case.release", case_id=case.id, detail=f"owner={previous}")
+                )
+            return [_summary(c) for c in orphans]
+
     async def accept(self, actor_id: int, staff: Sequence[StaffRole], case_id: int) -> CaseSummary:
         """The first coordinator in scope to accept owns the case; the others are told it is taken."""
         now = self.clock()
