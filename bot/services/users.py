@@ -111,7 +111,11 @@ class UserService:
 
     async def refresh(self, telegram_id: int) -> UserProfile:
         """The profile read from the database now (before a staff action that must not trust a
-        cached role)."""
+        cached role): one read, no transaction to commit."""
+        async with self._sessionmaker() as session:
+            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+            if user is not None:
+                return self._remember(_profile(user, self._admin_ids))
         self.invalidate(telegram_id)
         return await self.touch(telegram_id)
 
