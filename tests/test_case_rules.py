@@ -383,6 +383,8 @@ async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
     the job that runs every ten minutes releases the case and asks the area's coordinators."""
     from sqlalchemy import delete
 
+    clock = Clock()
+    app.cases.clock = clock
     coord_id = await add_staff(app, 2001, COORD)
     regional_id = await add_staff(app, 2002, REGIONAL)
     server.add_user(2002)
@@ -397,18 +399,23 @@ async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
         server.create_bot(), app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180
     )
     try:
+        clock.now = T0 + timedelta(days=3)  # filed long ago: its deadline counts from the release
         assert await case_deadlines(ctx) == 1  # the regional coordinator, the only one left in the area
-        assert await case_deadlines(ctx) == 0  # released once
+        assert await case_deadlines(ctx) == 0  # released once, and no "past its deadline" at once
+        clock.now += timedelta(hours=4, minutes=1)
+        assert await case_deadlines(ctx) == 2  # nobody took it over: escalated (regional, admin)
     finally:
         await ctx.bot.session.close()
     async with app.sessionmaker() as session:
-        queued = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == 2002))
+        queued = set(
+            await session.scalars(select(OutboxMessage.purpose).where(OutboxMessage.recipient == 2002))
+        )
         events = list(
             await session.scalars(
                 select(CaseEvent.kind).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
             )
         )
-    assert queued is not None and queued.purpose == f"case.released:{case.id}"
+    assert queued == {f"case.released:{case.id}", f"case.escalate:{case.id}"}
     assert events[-1] == "released"
     taken = await app.cases.accept(regional_id, [REGIONAL], case.id)
     assert taken.status == "accepted"

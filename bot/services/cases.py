@@ -418,6 +418,10 @@ class CaseService:
                 previous = case.owner_id
                 case.status = Status.NEW
                 case.owner_id = None
+                # The take-over notice is the reminder; if nobody accepts within the deadline from
+                # now (not from the filing, long past), it escalates as a new case would.
+                case.reminded_at = now
+                case.escalated_at = None
                 session.add(CaseEvent(case_id=case.id, at=now, kind="released"))
                 session.add(
                     AuditEntry(at=now, action="case.release", case_id=case.id, detail=f"owner={previous}")
