@@ -51,7 +51,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 from sqlalchemy import select
 
 from bot.app import App, build_app, create_bot
-from bot.services.cases import CaseDraft, Situation, Status
+from bot.services.cases import Status
 from bot.services.staff import Role, StaffRole
 from bot.settings import load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
@@ -60,6 +60,7 @@ from scheduler import outbox as outbox_module
 from scheduler.freshness import REPEAT_DAYS, directory_freshness
 from scheduler.jobs import JOBS, run_job
 from tests import fuzz_support as fz
+from tests.test_case_rules import draft
 
 TOKEN = "42:TEST"
 ADMIN = 900
@@ -251,19 +252,10 @@ async def _plant(app: App, server: FakeTelegramServer) -> list[str]:
                 Organisation(name=f"{fz.SECRET_ORG} {kind}", kind=kind, oblast="kharkiv", district=None)
             )
     await _grant_staff_roles(app)
-    draft = CaseDraft(
-        situation=Situation.LABOUR,
-        needs=["legal_aid"],
-        oblast="kharkiv",
-        district="kharkiv-bohodukhiv",
-        community=None,
-        urgent=True,
-        contact="bot",
-        consent_orgs=True,
-        consent_police=True,
-        description=f"{fz.SECRET_CASE} my employer took my passport",
+    secret_case = draft(
+        urgent=True, consent_police=True, description=f"{fz.SECRET_CASE} my employer took my passport"
     )
-    secret = await app.cases.create(draft, citizen_chat_id=OTHER_CITIZEN)
+    secret = await app.cases.create(secret_case, citizen_chat_id=OTHER_CITIZEN)
     return [secret.code]
 
 
@@ -276,19 +268,8 @@ async def _set_the_stage(world: World, run: int) -> None:
     user_ids = await _grant_staff_roles(app)
     own = [c for c in await app.cases.of_citizen(CITIZENS[0]) if c.status != Status.CLOSED]
     if not own:
-        draft = CaseDraft(
-            situation=Situation.LABOUR,
-            needs=["legal_aid"],
-            oblast="kharkiv",
-            district="kharkiv-bohodukhiv",
-            community=None,
-            urgent=False,
-            contact="bot",
-            consent_orgs=True,
-            consent_police=False,
-            description=f"{fz.SECRET_CITIZEN}{CITIZENS[0]} робота без договору",
-        )
-        case = await app.cases.create(draft, citizen_chat_id=CITIZENS[0])
+        own_case = draft(description=f"{fz.SECRET_CITIZEN}{CITIZENS[0]} робота без договору")
+        case = await app.cases.create(own_case, citizen_chat_id=CITIZENS[0])
         regional = StaffRole(Role.COORDINATOR, None, "kharkiv", None)
         await app.cases.accept(user_ids[COORDINATOR], [regional], case.id)  # the citizen can write
         world.codes.append(case.code)
