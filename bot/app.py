@@ -143,7 +143,7 @@ async def build_app(settings: Settings) -> App:
         referral_hours=settings.referral_answer_hours,
     )
     staff = StaffService(sessionmaker)
-    events = EventService(sessionmaker)
+    events = EventService(sessionmaker, timezone=settings.timezone)
     # With Redis (several replicas) the global sending rate and the per-person limits are counted
     # there, across replicas (one client, closed with the shared rate).
     shared_redis = redis_client(settings.redis_url) if settings.redis_url else None
@@ -163,8 +163,8 @@ async def build_app(settings: Settings) -> App:
         shared=shared_rate,
         lease=timedelta(seconds=settings.outbox_lease_s),
     )
-    police = PoliceReportService(sessionmaker, cipher)
-    reconciliation = ReconciliationService(sessionmaker)
+    police = PoliceReportService(sessionmaker, cipher, timezone=settings.timezone)
+    reconciliation = ReconciliationService(sessionmaker, timezone=settings.timezone)
     # Checks of directory entries made in the bot, laid over the data files at start-up.
     directory_checks = DirectoryChecks(sessionmaker, directory, timezone=settings.timezone)
     guard = UpdateGuard(i18n, sqlite_dir(settings.database_url))

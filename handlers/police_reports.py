@@ -56,7 +56,7 @@ def create_router() -> Router:
     router = Router(name="police-reports")
 
     def months(police: PoliceReportService) -> tuple[str, str]:
-        today = police.clock().date()
+        today = police.today()
         return previous_month(today), month_key(today)
 
     def draft_view(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:

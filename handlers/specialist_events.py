@@ -249,7 +249,7 @@ def create_router() -> Router:
                 await state.set_state(EventForm.typed_date)
                 await show(callback, bot, _("event.ask_typed_date"), _markup(_cancel()))
                 return
-            held_on = events.clock().date() - timedelta(days=int(v))
+            held_on = events.today() - timedelta(days=int(v))
             await state.update_data(held_on=held_on.isoformat())
             await ask_district(callback, bot, state, directory, oblast, own_district, lang)
         elif a == "district" and step == "district":

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import __main__ as cli
 from bot.app import App, build_app
+from bot.clock import today as kyiv_today
 from bot.redis_storage import DIALOG_DATA_KEYS, DIALOG_TTL, EncryptedRedisStorage, redis_client
 from bot.services import data_ops
 from bot.services.cases import CaseDraft, Situation, format_code
@@ -109,7 +110,7 @@ async def populate(app: App, key: str = OLD) -> tuple[str, int, int]:
         referral_id = await session.scalar(select(Referral.id).where(Referral.case_id == case.id))
     assert referral_id is not None
     await app.cases.answer_referral(specialist, [specialist_role], referral_id, False, SECRETS["reason"])
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = kyiv_today().strftime("%Y-%m")
     await app.police.file(
         specialist,
         [specialist_role],

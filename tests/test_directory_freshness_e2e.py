@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_app
+from bot.clock import today as kyiv_today
 from bot.services.directory import load_directory
 from bot.settings import Settings, load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
@@ -26,8 +27,10 @@ from scheduler.freshness import directory_freshness
 
 ROOT = Path(__file__).resolve().parent.parent
 BOHODUKHIV, IZIUM, REGIONAL, CITIZEN = 2101, 2102, 2001, 1001
-CHECKED = date.today() - timedelta(days=400)
-TODAY = date.today().strftime("%d.%m.%Y")
+# The bot dates a check by Kyiv's calendar (bot/clock.py), so the test does too: from 22:00 UTC the
+# machine's date is a day behind.
+CHECKED = kyiv_today() - timedelta(days=400)
+TODAY = kyiv_today().strftime("%d.%m.%Y")
 DISTRICT_ENTRY, LEGAL_AID_ENTRY, EMPLOYMENT_ENTRY = (
     "kharkiv-bohodukhiv-administration",
     "kharkiv-legal-aid-centre",

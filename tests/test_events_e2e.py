@@ -3,11 +3,11 @@ keep the history."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from bot.clock import today as kyiv_today
 from bot.services.events import EventService
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
@@ -52,7 +52,7 @@ async def test_seminar_raises_the_indicators_and_a_correction_keeps_history(
     bot: RunningBot, server: FakeTelegramServer
 ) -> None:
     await enrol_specialist(bot.settings, server)
-    year = date.today().year
+    year = kyiv_today().year  # the bot's "Сьогодні" is Kyiv's date
     before = await progress(bot.settings, year)
     specialist = Person(server, SPECIALIST)
     menu = await specialist.say("/staff")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.app import build_app
+from bot.clock import today as kyiv_today
 from bot.services.police_reports import ReportError, Signal, previous_month
 from bot.services.staff import Role, StaffRole
 from bot.settings import Settings
@@ -66,7 +67,7 @@ def kyiv(day: date, hour: int) -> datetime:
 
 async def test_a_month_of_police_notifications(bot: RunningBot, server: FakeTelegramServer) -> None:
     await enrol(bot.settings, server)
-    month = previous_month(date.today())
+    month = previous_month(kyiv_today())
     label = f"{month[5:7]}.{month[:4]}"
 
     # The social services centre reports a signal; the NGO files "nothing detected"; the school is silent.
@@ -155,7 +156,7 @@ async def test_a_second_filing_of_a_month_is_refused_and_amendments_keep_history
             user_id = await session.scalar(select(User.id).where(User.telegram_id == NGO))
         assert org_id is not None and user_id is not None
         staff = [StaffRole(Role.SPECIALIST, org_id, "kharkiv", None)]
-        month = previous_month(date.today())
+        month = previous_month(kyiv_today())
         await app.police.file(user_id, staff, month, [])
         try:
             await app.police.file(user_id, staff, month, [])
@@ -166,7 +167,7 @@ async def test_a_second_filing_of_a_month_is_refused_and_amendments_keep_history
         assert await app.police.versions(org_id, month) == 2
         statuses = {s.organisation_id: s for s in await app.police.compliance("kharkiv", month)}
         assert statuses[org_id].state == "signals" and statuses[org_id].version == 2
-        future = f"{date.today().year + 1}-01"
+        future = f"{kyiv_today().year + 1}-01"
         try:
             await app.police.file(user_id, staff, future, [])
             raise AssertionError("a future month was accepted")

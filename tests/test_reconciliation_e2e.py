@@ -5,8 +5,7 @@ refused; the coordinator corrects it; both confirm; the quarter is reconciled an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from bot.clock import today as kyiv_today
 from bot.services.reconciliation import FIELDS
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
@@ -51,7 +50,7 @@ async def test_a_discrepancy_is_corrected_then_both_confirm(
     bot: RunningBot, server: FakeTelegramServer
 ) -> None:
     await enrol(bot.settings, server)
-    quarter = reconciliation_due(datetime.now(UTC).date()).quarter
+    quarter = reconciliation_due(kyiv_today()).quarter
     label = f"{quarter[-1]} квартал {quarter[:4]}"
 
     police = Person(server, POLICE)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy import text as sql
 
 from bot.app import build_app
+from bot.clock import today as kyiv_today
 from bot.i18n import create_i18n
 from bot.redis_storage import redis_client
 from bot.render import compliance_table, police_digest, reconciliation_table
@@ -292,7 +293,7 @@ async def test_a_copied_database_file_holds_no_signal_text_and_no_invite_token(
     role = StaffRole(row.role, row.organisation_id, row.oblast, row.district)
     signal_text = "Вербувальник Петро з автостанції, телефон 0671112233"
     cipher = Cipher(load_or_create_key(None, settings.key_file))
-    month = month_key(datetime.now(UTC).date())
+    month = month_key(kyiv_today())
     await PoliceReportService(sm, cipher).file(
         specialist.id, [role], month, [Signal("threat", "labour", None, signal_text)]
     )

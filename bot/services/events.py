@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import DEFAULT_ZONE, local_date
 from bot.services.catalogue import EventType, Feed, Indicator, Programme
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, Event, EventVersion, IndicatorRow, MeasureRow, ProgrammeRow
@@ -157,9 +158,15 @@ class EventService:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timezone: str = DEFAULT_ZONE,
     ) -> None:
         self._sm = sessionmaker
         self.clock = clock
+        self.timezone = timezone
+
+    def today(self) -> date:
+        """Kyiv's date: "today" for an event held at 00:30 in Kharkiv is that day, not UTC's yesterday."""
+        return local_date(self.clock(), self.timezone)
 
     # --- catalogue ---------------------------------------------------------------------------
     async def programmes_for(self, oblast: str) -> list[tuple[str, str, int, int]]:
@@ -234,7 +241,7 @@ class EventService:
             raise EventError("event.bad_measure")
         if draft.event_type not in {t.value for t in EventType}:
             raise EventError("event.bad_type")
-        today = self.clock().date()
+        today = self.today()
         if draft.held_on > today:
             raise EventError("event.date_future")
         if draft.held_on < date(programme.first_year, 1, 1):

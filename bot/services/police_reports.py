@@ -19,6 +19,7 @@ from html import escape as xml_escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import DEFAULT_ZONE, local_date
 from bot.services.crypto import Cipher
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, DigestAck, Organisation, PoliceReport, PoliceReportVersion, PoliceSignal
@@ -72,10 +73,16 @@ class PoliceReportService:
         cipher: Cipher,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timezone: str = DEFAULT_ZONE,
     ) -> None:
         self._sm = sessionmaker
         self._cipher = cipher
         self.clock = clock
+        self.timezone = timezone
+
+    def today(self) -> date:
+        """Kyiv's date: the month a signal belongs to is the month people live in, not UTC's."""
+        return local_date(self.clock(), self.timezone)
 
     @staticmethod
     def reporting_organisation(staff: Sequence[StaffRole]) -> StaffRole:
@@ -85,7 +92,7 @@ class PoliceReportService:
         raise AccessDenied("police_report.file")
 
     def _check_month(self, month: str) -> None:
-        current = month_key(self.clock().date())
+        current = month_key(self.today())
         if parse_month(month) != month or month > current:
             raise ReportError("police.month_future")
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import DEFAULT_ZONE, local_date
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, Reconciliation, ReconciliationEntry
 
@@ -119,9 +120,14 @@ class ReconciliationService:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timezone: str = DEFAULT_ZONE,
     ) -> None:
         self._sm = sessionmaker
         self.clock = clock
+        self.timezone = timezone
+
+    def today(self) -> date:
+        return local_date(self.clock(), self.timezone)
 
     async def _quarter(self, session: AsyncSession, oblast: str, quarter: str) -> Reconciliation:
         row = await session.scalar(
@@ -171,7 +177,7 @@ class ReconciliationService:
         """A side enters or corrects its figures; both confirmations are withdrawn."""
         side = side_of(staff, oblast)
         check_figures(figures)
-        if quarter > quarter_of(self.clock().date()):
+        if quarter > quarter_of(self.today()):
             raise ReconciliationError("reconcile.future_quarter")
         async with self._sm() as session, session.begin():
             row = await self._quarter(session, oblast, quarter)
