@@ -98,6 +98,8 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # True: the role is added to those the person holds; False: it replaces them (old cases released).
+    keeps_roles: Mapped[bool] = mapped_column(default=False, nullable=False)
 
 
 class Case(Base):
