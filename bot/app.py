@@ -95,6 +95,7 @@ class App:
             programmes=self.programmes,
             council_meetings=self.settings.council_meetings,
             directory_checks=self.directory_checks,
+            dialogs=self.storage if isinstance(self.storage, SQLStorage) else None,
             annual_report=lambda programme, year, lang: for_app(self).annual_information(
                 programme, year, lang
             ),
@@ -121,21 +122,21 @@ async def build_app(settings: Settings) -> App:
     directory = load_directory(settings.data_dir)
     programmes = load_catalogue(settings.data_dir, {o.id for o in directory.oblasts})
     engine = create_engine(settings.database_url)
-    await upgrade_to_head(engine)
+    cipher = Cipher(load_or_create_key(settings.encryption_key, settings.key_file))
+    await upgrade_to_head(engine, cipher)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
         await one_replica_at_a_time(session)
         await sync_catalogue(session, programmes)
     i18n = create_i18n(settings.default_language)
-    users = UserService(sessionmaker, settings.admin_ids)
-    cipher = Cipher(load_or_create_key(settings.encryption_key, settings.key_file))
+    users = UserService(sessionmaker, cipher, settings.admin_ids)
     # Reads are cached only when this process is the database's sole user (the SQLite default).
     # Dialog data can hold what a person typed (a description, a phone): it is encrypted too.
     storage: SQLStorage | EncryptedRedisStorage
     if settings.redis_url:  # several replicas: dialogs shared through Redis
         storage = EncryptedRedisStorage.from_url(settings.redis_url, cipher)
     else:
-        storage = SQLStorage(sessionmaker, cache=is_sqlite(settings.database_url), cipher=cipher)
+        storage = SQLStorage(sessionmaker, cipher, cache=is_sqlite(settings.database_url))
     cases = CaseService(
         sessionmaker,
         cipher,

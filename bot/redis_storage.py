@@ -1,24 +1,22 @@
 """aiogram's Redis FSM storage for several replicas (REDIS_URL), with the dialog data encrypted.
 
 Dialog data can hold what a frightened person typed (a description, a phone number): Redis gets only
-ciphertext, as the SQL storage does. Keys carry the bot id (aiogram's default does not) and expire
-after a month, so an abandoned dialog does not stay forever.
+ciphertext, as the SQL storage does. Keys carry the bot id (aiogram's default does not) and name the
+chat and the person by keyed hashes (bot/storage.py); a dialog expires 24 hours after its last step.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
-from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.services.crypto import Cipher
+from bot.storage import DIALOG_TTL, PseudonymousKeyBuilder
 
-DIALOG_TTL = timedelta(days=30)
-DIALOG_DATA_KEYS = "fsm:*:data"  # the sealed part of every dialog (the state names are not secret)
+DIALOG_KEYS = "fsm:*"  # every dialog key (state and sealed data) of this deployment
 POOL_SIZE = 200
 
 
@@ -34,7 +32,7 @@ class EncryptedRedisStorage(RedisStorage):
         self._cipher = cipher
         super().__init__(
             redis,
-            key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True),
+            key_builder=PseudonymousKeyBuilder(cipher.lookup_key),
             state_ttl=DIALOG_TTL,
             data_ttl=DIALOG_TTL,
             json_dumps=self._seal,
@@ -55,7 +53,7 @@ class EncryptedRedisStorage(RedisStorage):
 
     async def forget(self, telegram_id: int) -> None:
         """/forget: every dialog key of this person, in any chat with any bot of this deployment."""
-        pattern = f"fsm:*:*:{telegram_id}:*"
+        pattern = f"fsm:*:*:{self._cipher.lookup_key(telegram_id)}:*"
         keys = [key async for key in self.redis.scan_iter(match=pattern, count=500)]
         if keys:
             await self.redis.delete(*keys)

@@ -2,57 +2,94 @@
 
 aiogram reads the state on every update; when this process is the only one using the database
 (the embedded SQLite default) reads are served from a write-through cache in memory.
+
+A copied database must not name the person in a dialog: keys carry keyed hashes of the chat and the
+person (`PseudonymousKeyBuilder`, also used for Redis), the data is encrypted, and a dialog left for
+DIALOG_TTL is gone (read as empty at once, its row deleted by the `dialog_expiry` job).
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
 from db.models import FsmState
 
-_Record = tuple[str | None, dict[str, Any]]
+# An unfinished dialog (a help request left at "your phone number") is not kept longer than this.
+DIALOG_TTL = timedelta(hours=24)
+
+# (state, data, when it was last written)
+_Record = tuple[str | None, dict[str, Any], datetime]
+
+
+class PseudonymousKeyBuilder(DefaultKeyBuilder):
+    """aiogram's key (`fsm:<bot>:<chat>:<user>:<destiny>`, with the bot id: DESIGN.md, known pitfalls)
+    with the chat and the person named by a keyed hash: a key says nothing without the bot's key."""
+
+    def __init__(self, pseudonym: Callable[[int], str]) -> None:
+        super().__init__(with_bot_id=True, with_destiny=True)
+        self.pseudonym = pseudonym
+
+    def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
+        # StorageKey types the ids as int; the key builder only ever str()s them.
+        hidden = replace(key, chat_id=self.pseudonym(key.chat_id), user_id=self.pseudonym(key.user_id))  # type: ignore[arg-type]
+        return super().build(hidden, part)
 
 
 class SQLStorage(BaseStorage):
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
+        cipher: Cipher,
         *,
         cache: bool = True,
         cache_size: int = 100_000,
         key_builder: KeyBuilder | None = None,
-        cipher: Cipher | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._cipher = cipher
         self._sessionmaker = sessionmaker
-        self._key_builder = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        self._key_builder = key_builder or PseudonymousKeyBuilder(cipher.lookup_key)
         self._use_cache = cache
         self._cache: OrderedDict[str, _Record] = OrderedDict()
         self._cache_size = cache_size
         self._keys_by_user: dict[int, set[str]] = {}
+        self.clock = clock
 
     async def close(self) -> None:
         self._cache.clear()
 
-    async def _read(self, key: StorageKey) -> _Record:
+    def _expired(self, written: datetime) -> bool:
+        return self.clock() - (written if written.tzinfo else written.replace(tzinfo=UTC)) >= DIALOG_TTL
+
+    async def _read(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         skey = self._key_builder.build(key)
         if self._use_cache and skey in self._cache:
             self._cache.move_to_end(skey)
-            return self._cache[skey]
+            state, data, written = self._cache[skey]
+            if not self._expired(written):
+                return state, data
         async with self._sessionmaker() as session:
             row = await session.get(FsmState, skey)
-            record: _Record = (row.state, self._load(row.data)) if row else (None, {})
+            record: _Record = (
+                (row.state, self._load(row.data), row.updated_at) if row else (None, {}, self.clock())
+            )
+        if row is not None and self._expired(record[2]):
+            # Left for a day: the dialog starts again (the row goes with the next expiry run).
+            record = (None, {}, self.clock())
         self._remember(key, skey, record)
-        return record
+        return record[0], record[1]
 
     def _remember(self, key: StorageKey, skey: str, record: _Record) -> None:
         if not self._use_cache:
@@ -62,37 +99,55 @@ class SQLStorage(BaseStorage):
         self._keys_by_user.setdefault(key.user_id, set()).add(skey)
         while len(self._cache) > self._cache_size:
             evicted, _record = self._cache.popitem(last=False)
-            parts = evicted.split(":")  # fsm:<bot>:<chat>:<user>:<destiny>
-            user_id = int(parts[3]) if len(parts) > 3 and parts[3].lstrip("-").isdigit() else None
-            if user_id is not None and user_id in self._keys_by_user:
-                self._keys_by_user[user_id].discard(evicted)
-                if not self._keys_by_user[user_id]:
-                    del self._keys_by_user[user_id]
+            for user_id, keys in list(self._keys_by_user.items()):
+                if evicted in keys:
+                    keys.discard(evicted)
+                    if not keys:
+                        del self._keys_by_user[user_id]
+                    break
 
     async def _write(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
         skey = self._key_builder.build(key)
+        now = self.clock()
         async with self._sessionmaker() as session, session.begin():
             row = await session.get(FsmState, skey)
             if state is None and not data:
                 if row is not None:
                     await session.delete(row)
             elif row is None:
-                session.add(FsmState(key=skey, telegram_id=key.user_id, state=state, data=self._dump(data)))
+                session.add(
+                    FsmState(
+                        key=skey,
+                        telegram_key=self._cipher.lookup_key(key.user_id),
+                        state=state,
+                        data=self._dump(data),
+                        updated_at=now,
+                    )
+                )
             else:
                 row.state = state
                 row.data = self._dump(data)
-        self._remember(key, skey, (state, data))
+                row.updated_at = now
+        self._remember(key, skey, (state, data, now))
+
+    async def expire(self, now: datetime | None = None) -> int:
+        """Delete the dialogs nobody touched for DIALOG_TTL (the `dialog_expiry` job); returns how many."""
+        cutoff = (now or self.clock()) - DIALOG_TTL
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(delete(FsmState).where(FsmState.updated_at < cutoff))
+        for skey, (_state, _data, written) in list(self._cache.items()):
+            if self._expired(written):
+                self._cache.pop(skey, None)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def _dump(self, data: dict[str, Any]) -> str:
         text = json.dumps(data, ensure_ascii=False)
-        if self._cipher is None:
-            return text
         token = self._cipher.encrypt(text)
         assert token is not None
         return token.decode("ascii")
 
     def _load(self, stored: str) -> dict[str, Any]:
-        if self._cipher is not None and not stored.startswith("{"):
+        if not stored.startswith("{"):
             stored = self._cipher.decrypt(stored.encode("ascii")) or "{}"
         loaded: dict[str, Any] = json.loads(stored)
         return loaded
@@ -120,7 +175,12 @@ class SQLStorage(BaseStorage):
         return dict((await self._read(key))[1])
 
     async def forget(self, telegram_id: int) -> None:
-        """/forget: the rows went with UserService.forget; what is cached in memory goes now."""
+        """/forget: every dialog row of this person (UserService.forget deletes them too, in its own
+        transaction) and what is cached in memory."""
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                delete(FsmState).where(FsmState.telegram_key == self._cipher.lookup_key(telegram_id))
+            )
         self.drop_cached(telegram_id)
 
     def drop_cached(self, telegram_id: int) -> None:

@@ -21,3 +21,9 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utcday() -> datetime:
+    """Today's 00:00 UTC: for first-contact stamps, where the day is all the product needs."""
+    now = datetime.now(UTC)
+    return datetime(now.year, now.month, now.day, tzinfo=UTC)

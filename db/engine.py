@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -12,8 +15,28 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL (None for an in-memory database)."""
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def private_files(database: Path) -> None:
+    """The database and its -wal and -shm readable by the bot's user only (0600). SQLite creates the
+    -wal and -shm with the database file's mode, so the database is made 0600 before SQLite opens it."""
+    if not database.exists():
+        database.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists():
+            path.chmod(0o600)
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
+        database = sqlite_file(url)
+        if database is not None:
+            private_files(database)
         # One pooled connection: concurrent handlers on several SQLite connections hit
         # "database is locked" and lost an update (DESIGN.md, known pitfalls).
         engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -22,12 +23,14 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Migrate the database to the latest revision, on the given engine's own connection."""
+async def upgrade_to_head(engine: AsyncEngine, cipher: Any = None) -> None:
+    """Migrate the database to the latest revision, on the given engine's own connection. `cipher`
+    (bot.services.crypto.Cipher): migrations that hash or encrypt stored identities need the key."""
 
     def _upgrade(connection: Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
+        cfg.attributes["cipher"] = cipher
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:

@@ -7,25 +7,28 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from db.base import Base, utcnow
+from db.base import Base, utcday, utcnow
 
 
 class User(Base):
-    """Anyone who wrote to the bot. Holds no name or username: only what the bot needs to answer."""
+    """Someone the bot has to remember: a citizen who chose a language, or a member of staff. A person who
+    only reads leaves no row (bot/services/users.py). Holds no name or username.
+
+    A citizen's Telegram id is never stored in clear: `telegram_key` (a keyed hash) finds the row,
+    `chat_enc` (encrypted) lets the bot write first. Staff keep `telegram_id` in clear as well: what
+    they do must be attributable to them."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    telegram_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    chat_enc: Mapped[bytes | None] = mapped_column(nullable=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)  # staff only
     # None until the person picks a language; until then it follows their Telegram client.
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    # First message id of the current 48-hour window in the private chat: "clear chat" deletes from here.
-    window_first_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    window_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
-    )
+    # The day only (00:00 UTC): a first-contact time to the second would link the row to a request
+    # filed seconds later.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcday, nullable=False)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
@@ -54,17 +57,19 @@ class UserRole(Base):
 
 
 class FsmState(Base):
-    """aiogram FSM state and data, so a dialog survives a restart of the bot."""
+    """aiogram FSM state and data, so a dialog survives a restart of the bot (bot/storage.py).
+
+    The key names the chat and the person by keyed hashes only; a dialog left for 24 hours is gone."""
 
     __tablename__ = "fsm_states"
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    # Telegram user id, so /forget can find every dialog of one person.
-    telegram_id: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)
+    # Keyed hash of the person's Telegram id, so /forget can find every dialog of one person.
+    telegram_key: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     state: Mapped[str | None] = mapped_column(String(255), nullable=True)
     data: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False, index=True
     )
 
 
@@ -201,6 +206,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # Someone with no stored row (a citizen who pressed a forged staff button): their keyed hash only.
+    actor_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     action: Mapped[str] = mapped_column(String(40), nullable=False)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -297,13 +304,18 @@ class EventVersion(Base):
 
 class OutboxMessage(Base):
     """A message the bot sends on its own (reminders, digests, notices). One row per recipient and
-    purpose: enqueuing the same purpose twice is a no-op, so a restart neither repeats nor drops one."""
+    purpose: enqueuing the same purpose twice is a no-op, so a restart neither repeats nor drops one.
+
+    The recipient is a keyed hash (uniqueness, pacing per chat) and an encrypted chat id (sending). A
+    message to a citizen keeps its purpose only as a keyed hash and is deleted once delivered."""
 
     __tablename__ = "outbox"
-    __table_args__ = (UniqueConstraint("recipient", "purpose", name="uq_outbox_recipient_purpose"),)
+    __table_args__ = (UniqueConstraint("recipient_key", "purpose", name="uq_outbox_recipient_purpose"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    recipient: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    recipient_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    recipient_enc: Mapped[bytes] = mapped_column(nullable=False)
+    citizen: Mapped[bool] = mapped_column(default=False, nullable=False)
     purpose: Mapped[str] = mapped_column(String(160), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     markup: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of an inline keyboard

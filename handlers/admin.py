@@ -202,7 +202,12 @@ async def _refuse(
 ) -> None:
     """A staff button this person may not use: audited. Someone without /admin learns nothing
     from the answer (a stale button); an admin or coordinator is told they lack the right."""
-    await staff.audit(profile.id, f"denied.{action}"[:40], detail=(detail or callback.data or "")[:200])
+    await staff.audit(
+        profile.id,
+        f"denied.{action}"[:40],
+        detail=(detail or callback.data or "")[:200],
+        actor_key=profile.key,
+    )
     if not is_manager(profile):
         await stale_button(callback, bot)
         return
@@ -266,9 +271,11 @@ def create_router() -> Router:
         try:
             if not TOKEN.fullmatch(token):
                 raise InviteError("invite.unknown")
-            role = await staff.redeem_invite(profile.id, token)
+            await staff.check_invite(token)
+            # Becoming staff is when the bot starts to remember the person by their Telegram id.
+            role = await staff.redeem_invite(await users.enrol(profile.telegram_id), token)
         except InviteError as exc:
-            await staff.audit(profile.id, "invite.refused", detail=str(exc))
+            await staff.audit(profile.id, "invite.refused", detail=str(exc), actor_key=profile.key)
             await message.answer(_invite_error_text(str(exc)), reply_markup=keyboards.main_menu())
             return
         users.invalidate(profile.telegram_id)
@@ -293,7 +300,7 @@ def create_router() -> Router:
         if raw_state is not None:
             await state.clear()
         if not is_manager(profile):
-            await staff.audit(profile.id, "denied.admin")
+            await staff.audit(profile.id, "denied.admin", actor_key=profile.key)
             await message.answer(_("admin.denied"), reply_markup=keyboards.menu_for(profile.is_staff))
             return
         text = await _menu_text(profile, staff, directory, i18n.current_locale)
@@ -341,7 +348,7 @@ def create_router() -> Router:
     ) -> None:
         if not is_admin(profile):
             await state.clear()
-            await staff.audit(profile.id, "denied.org.add")
+            await staff.audit(profile.id, "denied.org.add", actor_key=profile.key)
             await message.answer(_("admin.denied"), reply_markup=keyboards.menu_for(profile.is_staff))
             return
         name = " ".join((message.text or "").split())
@@ -427,7 +434,9 @@ def create_router() -> Router:
             None,
         )
         if entry is None:
-            await staff.audit(profile.id, "denied.staff.remove", detail=(callback.data or "")[:200])
+            await staff.audit(
+                profile.id, "denied.staff.remove", detail=(callback.data or "")[:200], actor_key=profile.key
+            )
             await _staff_list(callback, act.p, bot, profile, staff, directory, lang, _("staffadm.gone"))
             return
         user_id, telegram_id, role = entry
@@ -444,7 +453,7 @@ def create_router() -> Router:
             await show(callback, bot, text, markup)
             return
         try:
-            await staff.remove_staff(profile.id, profile.staff, user_id, role.role)
+            await staff.remove_staff(profile.staff_id, profile.staff, user_id, role.role)
         except AccessDenied as exc:
             await _refuse(callback, bot, staff, profile, "staff.remove", exc.action)
             return
@@ -521,7 +530,7 @@ async def _org_step(
     if district is not None and directory.oblast_of(district) is not oblast:
         await stale_button(callback, bot)
         return
-    org = await staff.add_organisation(profile.id, name, kind, oblast.id, district)
+    org = await staff.add_organisation(profile.staff_id, name, kind, oblast.id, district)
     await state.clear()
     invite_role = "p" if kind == POLICE_KIND else "s"
     invite_label = _("org.button.invite_police") if kind == POLICE_KIND else _("org.button.invite_specialist")
@@ -696,7 +705,7 @@ async def _make_invite(
 ) -> None:
     try:
         token = await staff.create_invite(
-            profile.id,
+            profile.staff_id,
             profile.staff,
             role=role,
             organisation_id=organisation_id,

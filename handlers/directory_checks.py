@@ -247,7 +247,7 @@ def create_router() -> Router:
                 )
                 return
             if a == "rs":
-                entry = await directory_checks.restore(profile.id, profile.staff, entry_id)
+                entry = await directory_checks.restore(profile.staff_id, profile.staff, entry_id)
                 text = _("directory.restored") + "\n\n" + check_card(entry, directory, lang)
                 await show(callback, bot, render.fit(text), reminder_markup(entry.id))
                 return
@@ -258,7 +258,7 @@ def create_router() -> Router:
                 text = _("directory.open") + "\n\n" + check_card(entry, directory, lang)
                 await show(callback, bot, render.fit(text), reminder_markup(entry.id))
             elif a == "ok":
-                entry = await directory_checks.confirm(profile.id, profile.staff, entry.id)
+                entry = await directory_checks.confirm(profile.staff_id, profile.staff, entry.id)
                 text = _("directory.confirmed").format(date=today)
                 await show(
                     callback,
@@ -278,7 +278,7 @@ def create_router() -> Router:
                     ),
                 )
             elif a == "wdy":
-                entry = await directory_checks.withdraw(profile.id, profile.staff, entry.id)
+                entry = await directory_checks.withdraw(profile.staff_id, profile.staff, entry.id)
                 text = _("directory.withdrawn").format(name=escape(entry.name.get(lang)))
                 markup = _markup(
                     [button(_("directory.button.restore"), Dc(a="rs", e=entry.id))],
@@ -302,7 +302,7 @@ def create_router() -> Router:
             elif a == "save" and raw_state == EntryFix.confirm.state:
                 data = await state.get_data()
                 entry = await directory_checks.correct(
-                    profile.id,
+                    profile.staff_id,
                     profile.staff,
                     entry.id,
                     phones=data["phones"],
@@ -320,7 +320,12 @@ def create_router() -> Router:
             else:
                 await stale_button(callback, bot)
         except AccessDenied as denial:
-            await staff.audit(profile.id, "denied." + str(denial)[:30], detail=f"entry={entry_id}"[:200])
+            await staff.audit(
+                profile.id,
+                "denied." + str(denial)[:30],
+                detail=f"entry={entry_id}"[:200],
+                actor_key=profile.key,
+            )
             await callback.answer(_("staff.denied"), show_alert=True)
         except CheckError as error:
             if in_dialog:

@@ -36,6 +36,14 @@ async def notify(
     return await outbox.enqueue([Outgoing(recipient, purpose, text, markup)])
 
 
+async def notify_citizen(
+    outbox: Outbox, chat: int, purpose: str, text: str, markup: InlineKeyboardMarkup | None = None
+) -> int:
+    """A message to a citizen through the outbox: its purpose (which names a case) is stored only as a
+    keyed hash and the row is deleted once delivered (db/models.py OutboxMessage)."""
+    return await outbox.enqueue([Outgoing(chat, purpose, text, markup, citizen=True)])
+
+
 async def notify_new_case(
     outbox: Outbox,
     i18n: I18n,

@@ -90,7 +90,7 @@ def create_router() -> Router:
         try:
             if a == "ack":
                 oblast, _sep, month = v.partition("|")
-                first = await police.acknowledge(profile.id, profile.staff, oblast, month)
+                first = await police.acknowledge(profile.staff_id, profile.staff, oblast, month)
                 await callback.answer(
                     _("police.ack_done") if first else _("police.ack_already"), show_alert=True
                 )
@@ -210,9 +210,9 @@ def create_router() -> Router:
                 data = await state.get_data()
                 signals = [Signal(k, e, d, t) for k, e, d, t in data.get("signals", [])]
                 if data.get("filed"):
-                    await police.amend(profile.id, profile.staff, data["month"], signals)
+                    await police.amend(profile.staff_id, profile.staff, data["month"], signals)
                 else:
-                    await police.file(profile.id, profile.staff, data["month"], signals)
+                    await police.file(profile.staff_id, profile.staff, data["month"], signals)
                 await state.clear()
                 key = "police.filed_nil" if not signals else "police.filed"
                 await show(
@@ -224,7 +224,7 @@ def create_router() -> Router:
             else:
                 await stale_button(callback, bot)
         except AccessDenied as denial:
-            await staff.audit(profile.id, "denied." + str(denial)[:30])
+            await staff.audit(profile.id, "denied." + str(denial)[:30], actor_key=profile.key)
             await callback.answer(_("staff.denied"), show_alert=True)
         except ReportError as exc:
             await state.clear()

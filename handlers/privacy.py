@@ -15,6 +15,7 @@ from bot.keyboards import Menu, Privacy
 from bot.redis_storage import EncryptedRedisStorage
 from bot.services.cases import CaseService
 from bot.services.privacy import ids_to_clear
+from bot.services.throttle import Throttles
 from bot.services.users import ADMIN, UserProfile, UserService
 from bot.storage import SQLStorage
 from handlers.ui import chat_id_of, show, stale_button
@@ -56,6 +57,7 @@ def create_router() -> Router:
         users: UserService,
         fsm_storage: SQLStorage | EncryptedRedisStorage,
         cases: CaseService,
+        throttles: Throttles,
     ) -> None:
         # Staff are refused (an old confirmation pressed after a role was granted, too): erasing a
         # member of staff would drop their roles unaudited and the name on their audit entries.
@@ -64,6 +66,7 @@ def create_router() -> Router:
             return
         await cases.forget_citizen(callback.from_user.id)
         await fsm_storage.forget(callback.from_user.id)
+        await throttles.forget(callback.from_user.id)
         await show(callback, bot, _("privacy.forgotten"), keyboards.after_forget())
 
     @router.callback_query(Privacy.filter(F.action == "clear"))
@@ -71,7 +74,7 @@ def create_router() -> Router:
         chat_id = chat_id_of(callback)
         last_seen = max(users.last_message_id(callback.from_user.id), _message_id(callback))
         deleted_any = False
-        for batch in ids_to_clear(profile.window_first_message_id, last_seen):
+        for batch in ids_to_clear(last_seen):
             try:
                 deleted_any = await bot.delete_messages(chat_id, batch) or deleted_any
             except TelegramAPIError as exc:

@@ -189,7 +189,7 @@ def create_router() -> Router:
                 await state.clear()
                 await show(callback, bot, *_quarter_screen(await reconciliation.view(oblast, q), side))
             elif a == "confirm":
-                view = await reconciliation.confirm(profile.id, profile.staff, oblast, q)
+                view = await reconciliation.confirm(profile.staff_id, profile.staff, oblast, q)
                 await _tell_other_side(outbox, users, staff, i18n, view, side, "confirmed")
                 await show(callback, bot, *_quarter_screen(view, side))
             elif raw_state != ReconcileForm.figure.state or (await state.get_data()).get("quarter") != q:
@@ -208,7 +208,7 @@ def create_router() -> Router:
                 if len(data.get("values", {})) != len(FIELDS):
                     await stale_button(callback, bot)
                     return
-                view = await reconciliation.enter(profile.id, profile.staff, oblast, q, data["values"])
+                view = await reconciliation.enter(profile.staff_id, profile.staff, oblast, q, data["values"])
                 await state.clear()
                 await _tell_other_side(outbox, users, staff, i18n, view, side, "entered")
                 text, markup = _quarter_screen(view, side)
@@ -216,7 +216,7 @@ def create_router() -> Router:
             else:
                 await stale_button(callback, bot)
         except AccessDenied as denial:
-            await staff.audit(profile.id, "denied." + str(denial)[:30])
+            await staff.audit(profile.id, "denied." + str(denial)[:30], actor_key=profile.key)
             await callback.answer(_("staff.denied"), show_alert=True)
         except ReconciliationError as exc:
             await state.clear()
@@ -281,7 +281,7 @@ def create_router() -> Router:
         try:
             oblast = reconciling_oblast(profile.staff)
             side = side_of(profile.staff, oblast)
-            view = await reconciliation.explain(profile.id, profile.staff, oblast, q, note)
+            view = await reconciliation.explain(profile.staff_id, profile.staff, oblast, q, note)
         except (AccessDenied, ReconciliationError):
             await state.clear()
             await message.answer(_("staff.denied"), reply_markup=keyboards.menu_for(profile.is_staff))

@@ -80,7 +80,7 @@ def create_router() -> Router:
         try:
             text, markup = _programmes(for_app(app), profile, i18n.current_locale)
         except AccessDenied:
-            await staff.audit(profile.id, "denied.report")
+            await staff.audit(profile.id, "denied.report", actor_key=profile.key)
             await message.answer(_("report.denied"), reply_markup=keyboards.menu_for(profile.is_staff))
             return
         await message.answer(text, reply_markup=markup)
@@ -161,7 +161,7 @@ def create_router() -> Router:
             district = oblast.districts[data.d].id if oblast is not None and data.d >= 0 else None
             if data.a in ("k", "r"):
                 report = await reports.produce(
-                    profile.id, profile.staff, kind, programme.id, data.y, district, lang
+                    profile.staff_id, profile.staff, kind, programme.id, data.y, district, lang
                 )
                 await show(callback, bot, to_text(report))
                 files = [
@@ -179,7 +179,14 @@ def create_router() -> Router:
                 )
             elif data.a == "f" and data.f in ("xlsx", "csv"):
                 report = await reports.produce(
-                    profile.id, profile.staff, kind, programme.id, data.y, district, lang, purpose=data.f
+                    profile.staff_id,
+                    profile.staff,
+                    kind,
+                    programme.id,
+                    data.y,
+                    district,
+                    lang,
+                    purpose=data.f,
                 )
                 body = to_xlsx(report) if data.f == "xlsx" else to_csv(report)
                 await callback.answer()
@@ -192,7 +199,12 @@ def create_router() -> Router:
             else:
                 await stale_button(callback, bot)
         except AccessDenied as denial:
-            await staff.audit(profile.id, ("denied." + str(denial))[:40], detail=(callback.data or "")[:200])
+            await staff.audit(
+                profile.id,
+                ("denied." + str(denial))[:40],
+                detail=(callback.data or "")[:200],
+                actor_key=profile.key,
+            )
             await callback.answer(_("report.denied"), show_alert=True)
         except ReportError as exc:
             await callback.answer()

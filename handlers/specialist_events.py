@@ -200,7 +200,7 @@ def create_router() -> Router:
         staff: StaffService,
     ) -> None:
         if not allowed(profile):
-            await staff.audit(profile.id, "denied.event." + callback_data.a[:20])
+            await staff.audit(profile.id, "denied.event." + callback_data.a[:20], actor_key=profile.key)
             await callback.answer(_("staff.denied"), show_alert=True)
             return
         a, v = callback_data.a, callback_data.v
@@ -307,7 +307,7 @@ def create_router() -> Router:
             )
         elif a == "withdraw_yes" and _db_id(v) is not None:
             try:
-                await events.withdraw(profile.id, int(v))
+                await events.withdraw(profile.staff_id, int(v))
             except AccessDenied:
                 await stale_button(callback, bot)
                 return
@@ -317,7 +317,7 @@ def create_router() -> Router:
             await view_event(callback, bot, profile, events, int(v))
         elif a == "fix" and _db_id(v) is not None:
             try:
-                draft = await events.draft_of(profile.id, int(v))
+                draft = await events.draft_of(profile.staff_id, int(v))
             except AccessDenied:
                 await stale_button(callback, bot)
                 return
@@ -376,10 +376,10 @@ def create_router() -> Router:
         )
         try:
             if data.get("correcting"):
-                await events.correct(profile.id, profile.staff, int(data["correcting"]), draft)
+                await events.correct(profile.staff_id, profile.staff, int(data["correcting"]), draft)
                 event_id = int(data["correcting"])
             else:
-                event_id = await events.log(profile.id, profile.staff, draft)
+                event_id = await events.log(profile.staff_id, profile.staff, draft)
         except EventError as exc:
             await show(callback, bot, _(str(exc)), extras_markup(data))
             return
@@ -402,7 +402,7 @@ def create_router() -> Router:
     async def list_mine(
         callback: CallbackQuery, bot: Bot, profile: UserProfile, events: EventService
     ) -> None:
-        items = await events.of_author(profile.id)
+        items = await events.of_author(profile.staff_id)
         rows = [
             [
                 button(
@@ -428,7 +428,7 @@ def create_router() -> Router:
         alert: str | None = None,
     ) -> None:
         try:
-            await events.draft_of(profile.id, event_id)  # the author's own events only
+            await events.draft_of(profile.staff_id, event_id)  # the author's own events only
         except AccessDenied:
             await stale_button(callback, bot)
             return

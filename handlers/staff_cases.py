@@ -22,7 +22,7 @@ from bot.services.cases import PAGE_SIZE, CaseError, CaseService, Outcome, Statu
 from bot.services.directory import Directory
 from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile, UserService
-from handlers.notify import language_of, notify, relay
+from handlers.notify import language_of, notify, notify_citizen, relay
 from handlers.ui import chat_id_of, show
 from scheduler.outbox import Outbox
 
@@ -41,7 +41,7 @@ def create_router() -> Router:
     async def refuse(
         callback: CallbackQuery, bot: Bot, cases: CaseService, profile: UserProfile, denial: AccessDenied
     ) -> None:
-        await cases.record_denial(profile.id, denial)
+        await cases.record_denial(profile.id, denial, actor_key=profile.key)
         await callback.answer(_("staff.denied"), show_alert=True)
         await bot.send_message(
             chat_id_of(callback), _("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff)
@@ -57,7 +57,7 @@ def create_router() -> Router:
         case_id: int,
         note: str = "",
     ) -> None:
-        card = await cases.card(profile.id, profile.staff, case_id)
+        card = await cases.card(profile.staff_id, profile.staff, case_id)
         text = (note + "\n\n" if note else "") + render.case_card(card, directory, lang)
         markup = ck.case_actions(card.summary, card.owner_is_me)
         await callback.answer()
@@ -115,13 +115,13 @@ def create_router() -> Router:
                 await open_card(callback, bot, cases, profile, directory, lang, case_id)
             elif action == "accept":
                 try:
-                    await cases.accept(profile.id, profile.staff, case_id)
+                    await cases.accept(profile.staff_id, profile.staff, case_id)
                 except CaseError as exc:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
             elif action == "refer":
-                card = await cases.card(profile.id, profile.staff, case_id)
+                card = await cases.card(profile.staff_id, profile.staff, case_id)
                 orgs = await staff.organisations(card.summary.oblast, card.summary.district)
                 text = _("staff.choose_org") if orgs else _("staff.no_orgs")
                 await show(callback, bot, text, ck.organisations(case_id, orgs))
@@ -130,7 +130,7 @@ def create_router() -> Router:
                     raise AccessDenied("case.refer", case_id)
                 try:
                     case, recipients = await cases.refer(
-                        profile.id, profile.staff, case_id, int(callback_data.v)
+                        profile.staff_id, profile.staff, case_id, int(callback_data.v)
                     )
                 except CaseError as exc:
                     await callback.answer(_(str(exc)), show_alert=True)
@@ -153,32 +153,35 @@ def create_router() -> Router:
                 outcome = Outcome(callback_data.v) if callback_data.v in {o.value for o in Outcome} else None
                 to = Status.IN_PROGRESS if action == "progress" else Status.CLOSED
                 try:
-                    case, citizen = await cases.set_status(profile.id, profile.staff, case_id, to, outcome)
+                    case, citizen = await cases.set_status(
+                        profile.staff_id, profile.staff, case_id, to, outcome
+                    )
                 except CaseError as exc:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 if citizen is not None:
                     with i18n.use_locale(language_of(users, i18n, citizen)):
                         text, markup = render.citizen_status(case), ck.my_case(case)
-                    await notify(outbox, citizen, f"case.status:{case.id}:{case.status.value}", text, markup)
+                    purpose = f"case.status:{case.id}:{case.status.value}"
+                    await notify_citizen(outbox, citizen, purpose, text, markup)
                 await open_card(callback, bot, cases, profile, directory, lang, case_id)
             elif action == "close":
-                await cases.card(profile.id, profile.staff, case_id)  # scope check before offering
+                await cases.card(profile.staff_id, profile.staff, case_id)  # scope check before offering
                 await show(callback, bot, _("staff.choose_outcome"), ck.outcomes(case_id))
             elif action == "vs":
-                await cases.card(profile.id, profile.staff, case_id)
+                await cases.card(profile.staff_id, profile.staff, case_id)
                 await show(callback, bot, _("staff.victim_status_prompt"), ck.victim_status(case_id))
             elif action == "vs_set":
                 if callback_data.v not in ck.VICTIM_STATUS_STEPS:
                     raise AccessDenied("case.victim_status", case_id)
                 today = datetime.now(UTC)
-                card = await cases.card(profile.id, profile.staff, case_id)
+                card = await cases.card(profile.staff_id, profile.staff, case_id)
                 applied = card.victim_status[0] or today
                 decided = today if callback_data.v != "applied" else None
                 decision = "pending" if callback_data.v == "applied" else callback_data.v
                 try:
                     await cases.record_victim_status(
-                        profile.id,
+                        profile.staff_id,
                         profile.staff,
                         case_id,
                         applied_on=applied,
@@ -190,7 +193,7 @@ def create_router() -> Router:
                     return
                 await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.saved"))
             elif action == "write":
-                card = await cases.card(profile.id, profile.staff, case_id)
+                card = await cases.card(profile.staff_id, profile.staff, case_id)
                 if not card.owner_is_me or card.summary.status == Status.CLOSED:
                     await callback.answer(_("relay.closed"), show_alert=True)
                     return
@@ -221,10 +224,10 @@ def create_router() -> Router:
         photo = message.photo[-1].file_id if message.photo else None
         text = message.text or message.caption
         try:
-            case, citizen = await cases.staff_message(profile.id, profile.staff, case_id, text, photo)
+            case, citizen = await cases.staff_message(profile.staff_id, profile.staff, case_id, text, photo)
         except AccessDenied as denial:
             await state.clear()
-            await cases.record_denial(profile.id, denial)
+            await cases.record_denial(profile.id, denial, actor_key=profile.key)
             await message.answer(_("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff))
             return
         except CaseError as exc:
@@ -275,14 +278,14 @@ def create_router() -> Router:
                 await show(callback, bot, text, ck.referral_list(labels, page, pages))
                 return
             if callback_data.a == "open":
-                view = await cases.referral(profile.id, profile.staff, callback_data.id)
+                view = await cases.referral(profile.staff_id, profile.staff, callback_data.id)
             elif callback_data.a in ("accept", "decline_with"):
                 accept = callback_data.a == "accept"
                 if not accept and callback_data.v not in DECLINE_REASONS:
                     raise AccessDenied("referral.answer")
                 try:
                     view, owner = await cases.answer_referral(
-                        profile.id,
+                        profile.staff_id,
                         profile.staff,
                         callback_data.id,
                         accept,
@@ -305,7 +308,7 @@ def create_router() -> Router:
                             ck.reply_to_citizen(view.case.id),
                         )
             elif callback_data.a == "decline":
-                await cases.referral(profile.id, profile.staff, callback_data.id)  # scope check
+                await cases.referral(profile.staff_id, profile.staff, callback_data.id)  # scope check
                 await show(callback, bot, _("referral.choose_reason"), ck.decline_reasons(callback_data.id))
                 return
             else:

@@ -65,7 +65,7 @@ class StaffDialogGuard(BaseMiddleware):
         await state.clear()
         data["raw_state"] = None
         staff: StaffService = data["staff"]
-        await staff.audit(profile.id, "denied.role_gone", detail=dialog[:200])
+        await staff.audit(profile.id, "denied.role_gone", detail=dialog[:200], actor_key=profile.key)
         if isinstance(event, Message) and not (event.text or "").startswith("/"):
             await event.answer(_("staff.role_gone"), reply_markup=keyboards.menu_for(profile.is_staff))
             return None

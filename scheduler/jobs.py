@@ -29,6 +29,7 @@ from bot.services.police_reports import PoliceReportService, digest_docx, previo
 from bot.services.reconciliation import SIDES, QuarterView, ReconciliationService, speaks_for
 from bot.services.staff import Role, StaffRole, StaffService
 from bot.services.users import UserService
+from bot.storage import SQLStorage
 from handlers.notify import language_of, notify, notify_new_case, notify_released
 from scheduler import reminder_calendar as cal
 from scheduler.freshness import directory_freshness
@@ -59,6 +60,7 @@ class JobContext:
     annual_report: Callable[[str, int, str], Awaitable[tuple[str, str, bytes]]] | None = None
     council_meetings: tuple[tuple[int, int], ...] = ()
     directory_checks: DirectoryChecks | None = None
+    dialogs: SQLStorage | None = None  # dialogs kept in the database (with Redis they expire there)
 
     def today(self) -> date:
         """The date in Kyiv (the settings' zone), whatever the server's clock zone."""
@@ -136,6 +138,13 @@ async def case_deadlines(ctx: JobContext) -> int:
     if sent:
         log.info("case deadlines: %d reminders queued", sent)
     return sent
+
+
+async def dialog_expiry(ctx: JobContext) -> int:
+    """Unfinished dialogs are deleted a day after their last step (Redis expires its keys itself)."""
+    if ctx.dialogs is None:
+        return 0
+    return await ctx.dialogs.expire(ctx.clock())
 
 
 async def retention_purge(ctx: JobContext) -> int:
@@ -346,6 +355,7 @@ def _daily(hour: int, minute: int = 0) -> Callable[[str], BaseTrigger]:
 JOBS: dict[str, tuple[Callable[[str], BaseTrigger], Callable[[JobContext], Awaitable[int]]]] = {
     "case_deadlines": (lambda tz: IntervalTrigger(minutes=10, timezone=tz), case_deadlines),
     "retention_purge": (_daily(3, 30), retention_purge),
+    "dialog_expiry": (lambda tz: IntervalTrigger(minutes=10, timezone=tz), dialog_expiry),
     "police_reminders": (_daily(10), police_reminders),
     "police_digest": (_daily(12), police_digest),
     "reconciliation_reminders": (_daily(10, 5), reconciliation_reminders),

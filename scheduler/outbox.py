@@ -92,6 +92,9 @@ class Outgoing:
     document_name: str | None = None
     document: bytes | None = None
     protect: bool = True
+    # To a citizen: the purpose (it names a case) is kept only as a keyed hash, and the row is deleted
+    # once delivered, so the table never pairs a person with a case.
+    citizen: bool = False
 
 
 @dataclass
@@ -110,7 +113,8 @@ class OutboxStats:
 @dataclass(frozen=True)
 class _Row:
     id: int
-    recipient: int
+    recipient: int  # the chat, decrypted from recipient_enc
+    citizen: bool
     text: str
     markup: str | None
     document_name: str | None
@@ -214,7 +218,7 @@ class Outbox:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
-        cipher: Cipher | None = None,
+        cipher: Cipher,
         rate: float = 25.0,
         burst: float | None = None,
         max_in_flight: int | None = None,
@@ -232,7 +236,8 @@ class Outbox:
             raise ValueError("rate must be positive")
         self.lease = lease
         self._sm = sessionmaker
-        # Messages can quote case codes, signal descriptions (the digest letter): encrypted at rest.
+        # Messages can quote case codes, signal descriptions (the digest letter): encrypted at rest,
+        # and the recipient is a keyed hash and an encrypted chat id (db/models.py OutboxMessage).
         self._cipher = cipher
         self.clock = clock
         self._timer = timer
@@ -264,8 +269,10 @@ class Outbox:
                 statement = (
                     insert(OutboxMessage)
                     .values(
-                        recipient=m.recipient,
-                        purpose=m.purpose[:160],
+                        recipient_key=self._cipher.lookup_key(m.recipient),
+                        recipient_enc=self._cipher.encrypt(str(m.recipient)),
+                        citizen=m.citizen,
+                        purpose=self._stored_purpose(m),
                         text=self._seal_text(m.text),
                         markup=m.markup.model_dump_json(exclude_none=True) if m.markup else None,
                         document_name=m.document_name,
@@ -276,27 +283,30 @@ class Outbox:
                         not_before=self.clock(),
                         created_at=self.clock(),
                     )
-                    .on_conflict_do_nothing(index_elements=["recipient", "purpose"])
+                    .on_conflict_do_nothing(index_elements=["recipient_key", "purpose"])
                 )
                 result = await session.execute(statement)
                 new += result.rowcount or 0  # type: ignore[attr-defined]
         self._wake.set()
         return new
 
+    def _stored_purpose(self, message: Outgoing) -> str:
+        if message.citizen:
+            return "citizen:" + self._cipher.lookup_key(message.purpose)
+        return message.purpose[:160]
+
     def _seal(self, data: bytes | None) -> bytes | None:
-        if data is None or self._cipher is None:
+        if data is None:
             return data
         return self._cipher.encrypt_bytes(data)
 
     def _seal_text(self, text: str) -> str:
-        if self._cipher is None:
-            return text
         token = self._cipher.encrypt(text)
         assert token is not None
         return "enc:" + token.decode("ascii")
 
     def _open_text(self, stored: str) -> str:
-        if self._cipher is not None and stored.startswith("enc:"):
+        if stored.startswith("enc:"):
             return self._cipher.decrypt(stored[4:].encode("ascii")) or ""
         return stored
 
@@ -487,6 +497,8 @@ class Outbox:
         outcome, retry_after = await self._request(bot, row, at)
         change: dict[str, Any] = {"b_id": row.id, "b_attempts": row.attempts + 1, "b_sent_at": None}
         now = self.clock()
+        if row.citizen and outcome in ("sent", "blocked", "failed"):
+            change["citizen_done"] = True  # deleted with the answer: nothing stays to pair them with a case
         if outcome == "sent":
             change.update(b_status="sent", b_sent_at=now, b_not_before=now)
             self.stats.sent += 1
@@ -495,7 +507,7 @@ class Outbox:
             setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
         elif outcome == "retry" and row.attempts + 1 >= MAX_ATTEMPTS:
             outcome = "failed"
-            change.update(b_status="failed", b_not_before=now)
+            change.update(b_status="failed", b_not_before=now, citizen_done=row.citizen)
             self.stats.failed += 1
         else:
             backoff = retry_after if outcome == "paused" else min(3600.0, 2.0 ** (row.attempts + 1))
@@ -564,7 +576,7 @@ class Outbox:
     async def _fetch_due(self) -> list[_Row]:
         """The oldest due message of each chat, oldest first (one chat cannot fill the fetch)."""
         now = self.clock()
-        position = func.row_number().over(partition_by=OUTBOX.c.recipient, order_by=OUTBOX.c.id)
+        position = func.row_number().over(partition_by=OUTBOX.c.recipient_key, order_by=OUTBOX.c.id)
         due = (
             select(OUTBOX.c.id, position.label("position"))
             .where(OUTBOX.c.status == "pending", OUTBOX.c.not_before <= now)
@@ -573,7 +585,8 @@ class Outbox:
         statement = (
             select(
                 OUTBOX.c.id,
-                OUTBOX.c.recipient,
+                OUTBOX.c.recipient_enc,
+                OUTBOX.c.citizen,
                 OUTBOX.c.text,
                 OUTBOX.c.markup,
                 OUTBOX.c.document_name,
@@ -588,7 +601,15 @@ class Outbox:
         )
         async with self._sm() as session:
             rows = (await session.execute(statement)).all()
-        return [_Row(*row) for row in rows]
+        return [_Row(row[0], self._chat(row[1]), *row[2:]) for row in rows]
+
+    def recipient_of(self, row: OutboxMessage) -> int:
+        """The chat a queued row goes to (the table holds it only encrypted)."""
+        return self._chat(row.recipient_enc)
+
+    def _chat(self, sealed: bytes) -> int:
+        chat = self._cipher.decrypt(sealed)
+        return int(chat) if chat else 0  # 0: unreadable (a wrong key): Telegram refuses it, "failed"
 
     async def _document(self, message_id: int) -> bytes | None:
         async with self._sm() as session:
@@ -636,8 +657,12 @@ class Outbox:
                 sent_at=bindparam("b_sent_at"),
             )
         )
+        done = [c["b_id"] for c in changes if c.get("citizen_done")]
+        rows = [{k: v for k, v in c.items() if k != "citizen_done"} for c in changes]
         async with self._sm() as session, session.begin():
-            await (await session.connection()).execute(statement, changes)
+            await (await session.connection()).execute(statement, rows)
+            if done:
+                await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(done)))
 
     async def _expire_leases(self) -> None:
         """Claims a dead sender left (a hard crash) are in doubt once their lease expires: sent again."""

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy import text as sql
 
 from bot.app import run
+from bot.services.crypto import Cipher, load_or_create_key
 from bot.settings import Settings, load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
 from db.engine import create_engine
 from db.migrate import upgrade_to_head
+from db.models import User
 from scheduler import outbox as outbox_module
 
 TOKEN = "42:TEST"
@@ -151,6 +154,16 @@ def settings(
         ADMIN_IDS=str(ADMIN_ID),
         KEY_FILE=str(tmp_path / "dovira.key"),
     )
+
+
+def person_key(settings: Settings, telegram_id: int) -> str:
+    """The keyed hash that stands for a person at rest (the bot's own key file)."""
+    return Cipher(load_or_create_key(settings.encryption_key, settings.key_file)).lookup_key(telegram_id)
+
+
+def is_person(settings: Settings, telegram_id: int) -> ColumnElement[bool]:
+    """The users row of a person: by keyed hash (citizens), or by the clear id staff also keep."""
+    return or_(User.telegram_key == person_key(settings, telegram_id), User.telegram_id == telegram_id)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.staff import Role, StaffRole, StaffService
@@ -17,7 +17,7 @@ from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import AuditEntry, Invite, Organisation, User, UserRole
 from handlers.admin import AdminMenu, InviteStep, OrgStep, StaffAct
-from tests.conftest import ADMIN_ID, Person, RunningBot
+from tests.conftest import ADMIN_ID, Person, RunningBot, is_person, person_key
 from tests.test_citizen_e2e import text_of
 
 ADMIN_ROLE = (StaffRole(Role.ADMIN, None, None, None),)
@@ -37,7 +37,7 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 async def user_id(settings: Settings, telegram_id: int) -> int:
     async with database(settings) as sm, sm() as session:
-        found = await session.scalar(select(User.id).where(User.telegram_id == telegram_id))
+        found = await session.scalar(select(User.id).where(is_person(settings, telegram_id)))
     assert found is not None, f"user {telegram_id} has not written to the bot"
     return int(found)
 
@@ -46,8 +46,13 @@ async def audit_actions(settings: Settings, telegram_id: int) -> list[str]:
     async with database(settings) as sm, sm() as session:
         rows = await session.scalars(
             select(AuditEntry.action)
-            .join(User, AuditEntry.actor_id == User.id)
-            .where(User.telegram_id == telegram_id)
+            .outerjoin(User, AuditEntry.actor_id == User.id)
+            .where(
+                or_(
+                    is_person(settings, telegram_id),
+                    AuditEntry.actor_key == person_key(settings, telegram_id),
+                )
+            )
             .order_by(AuditEntry.id)
         )
         return list(rows)

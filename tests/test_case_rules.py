@@ -408,7 +408,9 @@ async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
         await ctx.bot.session.close()
     async with app.sessionmaker() as session:
         queued = set(
-            await session.scalars(select(OutboxMessage.purpose).where(OutboxMessage.recipient == 2002))
+            await session.scalars(
+                select(OutboxMessage.purpose).where(OutboxMessage.recipient_key == app.users.key(2002))
+            )
         )
         events = list(
             await session.scalars(

@@ -11,7 +11,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import FsmState, User
-from tests.conftest import Person, RunningBot
+from tests.conftest import Person, RunningBot, is_person, person_key
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -24,7 +24,7 @@ async def count_users(settings: Settings, telegram_id: int) -> int:
         async with create_sessionmaker(engine)() as session:
             return int(
                 await session.scalar(
-                    select(func.count()).select_from(User).where(User.telegram_id == telegram_id)
+                    select(func.count()).select_from(User).where(is_person(settings, telegram_id))
                 )
                 or 0
             )
@@ -32,12 +32,20 @@ async def count_users(settings: Settings, telegram_id: int) -> int:
         await engine.dispose()
 
 
-async def test_start_shows_the_menu_in_ukrainian_and_stores_the_user(bot: RunningBot, person: Person) -> None:
+async def test_start_shows_the_menu_in_ukrainian_and_stores_nothing(bot: RunningBot, person: Person) -> None:
     reply = await person.say("/start")
     assert "Довіра" in text_of(reply)
     labels = person.labels(reply)
     assert labels[0].startswith("🆘") and "небезпека" in labels[0]
-    assert await count_users(bot.settings, person.id) == 1
+    assert await count_users(bot.settings, person.id) == 0  # reading leaves no row
+    await choose_english(person)
+    assert await count_users(bot.settings, person.id) == 1  # a choice to remember
+
+
+async def choose_english(person: Person) -> None:
+    step = await person.press("English", await person.say("/start"))
+    step = await person.press("English", step)
+    assert "Language changed" in text_of(step)
 
 
 async def test_danger_path_shows_102_112_and_1547_at_once(bot: RunningBot, person: Person) -> None:
@@ -160,8 +168,10 @@ async def test_command_list_is_registered_in_both_languages(
 
 
 async def test_forget_erases_the_users_rows(bot: RunningBot, person: Person) -> None:
-    await person.say("/start")
+    await choose_english(person)
     assert await count_users(bot.settings, person.id) == 1
+    step = await person.press("Українська", await person.say("/start"))
+    await person.press("Українська", step)
     confirm = await person.say("/forget")
     assert "Стерти" in text_of(confirm)
     done = await person.press("Так, стерти", confirm)
@@ -170,16 +180,18 @@ async def test_forget_erases_the_users_rows(bot: RunningBot, person: Person) -> 
     engine = create_engine(bot.settings.database_url)
     async with create_sessionmaker(engine)() as session:
         left = await session.scalar(
-            select(func.count()).select_from(FsmState).where(FsmState.telegram_id == person.id)
+            select(func.count())
+            .select_from(FsmState)
+            .where(FsmState.telegram_key == person_key(bot.settings, person.id))
         )
     await engine.dispose()
     assert left == 0
 
 
 async def test_forget_can_be_declined(bot: RunningBot, person: Person) -> None:
-    await person.say("/start")
+    await choose_english(person)
     confirm = await person.say("/forget")
-    await person.press("Ні, залишити", confirm)
+    await person.press("No, keep it", confirm)
     assert await count_users(bot.settings, person.id) == 1
 
 

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import __main__ as cli
 from bot.app import App, build_app
 from bot.clock import today as kyiv_today
-from bot.redis_storage import DIALOG_DATA_KEYS, DIALOG_TTL, EncryptedRedisStorage, redis_client
+from bot.redis_storage import DIALOG_KEYS, EncryptedRedisStorage, redis_client
 from bot.services import data_ops
 from bot.services.cases import CaseDraft, Situation, format_code
 from bot.services.crypto import Cipher
@@ -29,7 +29,7 @@ from bot.services.police_reports import Signal
 from bot.services.staff import Role, StaffRole
 from bot.settings import Settings, load_settings
 from bot.storage import SQLStorage
-from db.models import AuditEntry, Case, Organisation, OutboxMessage, Referral, User, UserRole
+from db.models import AuditEntry, Case, FsmState, Organisation, OutboxMessage, Referral, User, UserRole
 from scheduler.outbox import Outgoing
 
 OLD = Fernet.generate_key().decode()
@@ -120,7 +120,7 @@ async def populate(app: App, key: str = OLD) -> tuple[str, int, int]:
     await app.outbox.enqueue(
         [Outgoing(777, "test.digest", SECRETS["outbox"], document_name="d.txt", document=SECRETS["document"])]
     )
-    storage = SQLStorage(app.sessionmaker, cache=False, cipher=Cipher(key))
+    storage = SQLStorage(app.sessionmaker, Cipher(key), cache=False)
     await storage.set_data(FSM_KEY, {"description": SECRETS["dialog"]})
     return case.code, case.id, coordinator
 
@@ -207,7 +207,7 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
         "police_report_versions.snapshot_enc",
         "outbox.text",
         "outbox.document",
-        "fsm_states.data",
+        "outbox.recipient_enc",
     }
     async with app.sessionmaker() as session:
         old_hash = await session.scalar(select(Case.citizen_key).where(Case.id == case_id))
@@ -233,7 +233,8 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
 
     # Run again with the same keys: the rows already rotated are read with the new key and kept.
     result = await data_ops.rotate_key(app.sessionmaker, OLD, NEW, batch_size=1)
-    assert result.unreadable == 0 and result.rotated > 0 and result.unchanged >= 5 and result.rehashed == 0
+    assert result.unreadable == 0 and result.rotated > 0 and result.unchanged >= 5
+    assert result.rehashed == 1  # the queued message's recipient (the case's was in the crashed run)
     again = await data_ops.rotate_key(app.sessionmaker, OLD, NEW)
     assert again.rotated == 0 and again.unreadable == 0 and again.unchanged == sum(map(len, before.values()))
 
@@ -251,6 +252,9 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
             await session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "key.rotate"))
         ).all()
     assert new_hash == Cipher(NEW).lookup_key(CHAT) != old_hash
+    async with app.sessionmaker() as session:
+        queued = await session.scalar(select(OutboxMessage.recipient_key))
+    assert queued == Cipher(NEW).lookup_key(777)  # the outbox's pacing key follows the key too
     assert len(rotations) == 2  # the crashed run wrote none
 
     # The bot started with the new key: the coordinator's card, the citizen's "my requests", the code,
@@ -264,10 +268,12 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
         found = await rotated.cases.by_code(format_code(code).lower())
         assert found is not None and found.id == case_id
         assert await rotated.cases.declined_reason(card.referrals[0][0]) == SECRETS["reason"]
-        # The dialog was saved in the database (the default storage; with REDIS_URL dialogs live in
-        # Redis: the next test).
-        dialogs = SQLStorage(rotated.sessionmaker, cache=False, cipher=Cipher(NEW))
-        assert await dialogs.get_data(FSM_KEY) == {"description": SECRETS["dialog"]}
+        # The dialog in progress was named by the old key's hashes: it ended (the person starts it
+        # again), and nothing of it is left under either name.
+        dialogs = SQLStorage(rotated.sessionmaker, Cipher(NEW), cache=False)
+        assert await dialogs.get_data(FSM_KEY) == {}
+        async with rotated.sessionmaker() as session:
+            assert await session.scalar(select(func.count()).select_from(FsmState)) == 0
         async with rotated.sessionmaker() as session:
             queued = await session.scalar(select(OutboxMessage))
         assert queued is not None
@@ -280,22 +286,21 @@ async def test_rotation_survives_a_crash_and_the_bot_reads_everything_with_the_n
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
-async def test_rotation_re_encrypts_the_dialogs_held_in_redis(app: App, settings: Settings) -> None:
+async def test_rotation_ends_the_dialogs_held_in_redis(app: App, settings: Settings) -> None:
+    """Dialog keys name the person by the old key's hash: rotation ends them, in Redis too (the person
+    starts again), rather than leave ciphertext nobody can find or open."""
     assert settings.redis_url and isinstance(app.storage, EncryptedRedisStorage)
     await populate(app)
     await app.storage.set_state(FSM_KEY, "RequestForm:description")
     await app.storage.set_data(FSM_KEY, {"description": SECRETS["dialog"]})
     redis = redis_client(settings.redis_url)
     try:
-        (name,) = [k async for k in redis.scan_iter(match=DIALOG_DATA_KEYS)]
+        assert [k async for k in redis.scan_iter(match=DIALOG_KEYS)] != []
         result = await data_ops.rotate_key(app.sessionmaker, OLD, NEW, redis=redis)
-        assert result.unreadable == 0
-        with pytest.raises(InvalidToken):
-            Fernet(OLD.encode()).decrypt(await redis.get(name))
-        assert 0 < await redis.ttl(name) <= DIALOG_TTL.total_seconds()  # still expires as before
+        assert result.unreadable == 0 and result.dialogs_ended >= 1
+        assert [k async for k in redis.scan_iter(match=DIALOG_KEYS)] == []
         rotated = EncryptedRedisStorage(redis, Cipher(NEW))
-        assert await rotated.get_data(FSM_KEY) == {"description": SECRETS["dialog"]}
-        assert await rotated.get_state(FSM_KEY) == "RequestForm:description"
+        assert await rotated.get_data(FSM_KEY) == {} and await rotated.get_state(FSM_KEY) is None
         again = await data_ops.rotate_key(app.sessionmaker, OLD, NEW, redis=redis)
         assert again.rotated == 0 and again.unreadable == 0
     finally:

@@ -80,7 +80,7 @@ async def queued(app: App) -> dict[int, list[str]]:
         rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     found: dict[int, list[str]] = {}
     for row in rows:
-        found.setdefault(row.recipient, []).append(row.purpose)
+        found.setdefault(app.outbox.recipient_of(row), []).append(row.purpose)
     return found
 
 
@@ -138,7 +138,9 @@ async def test_stale_entries_go_to_those_in_charge_once_per_period(setup: Setup)
     assert not any(e.startswith("kharkiv") for e in admin_got)
     # The reminder is in the coordinator's language, with the entry and the three buttons.
     async with app.sessionmaker() as session:
-        reminder = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == BOHODUKHIV))
+        reminder = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.recipient_key == app.users.key(BOHODUKHIV))
+        )
     assert reminder is not None and reminder.markup is not None
     text = app.outbox._open_text(reminder.text)
     assert "Перевірка довідника" in text and "23.11.2026" in text and "Богодухівськ" in text
@@ -146,7 +148,9 @@ async def test_stale_entries_go_to_those_in_charge_once_per_period(setup: Setup)
         "Усе правильно" in reminder.markup and "Виправити" in reminder.markup and "Зняти" in reminder.markup
     )
     async with app.sessionmaker() as session:
-        english = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == REGIONAL))
+        english = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.recipient_key == app.users.key(REGIONAL))
+        )
     assert english is not None and english.markup is not None
     assert "Directory check" in app.outbox._open_text(english.text) and "Still correct" in english.markup
 

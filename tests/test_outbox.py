@@ -18,15 +18,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
+from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.crypto import Cipher
 from bot.session import DoviraSession
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
 from db.models import OutboxMessage
 from scheduler.outbox import LEASE, Outbox, Outgoing
+
+CIPHER = Cipher(Fernet.generate_key().decode())  # the same key for a sender and its restarted successor
 
 T0 = datetime(2026, 10, 1, 9, tzinfo=UTC)
 
@@ -58,6 +62,7 @@ def outbox_at(
 ) -> Outbox:
     return Outbox(
         sessionmaker,
+        cipher=CIPHER,
         clock=fake.now,
         timer=fake.monotonic,
         sleep=fake.sleep,
@@ -156,7 +161,10 @@ class ScriptedSession(BaseSession):
         self.requests: list[tuple[int, float, str]] = []
 
     async def make_request(
-        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None  # noqa: ASYNC109
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109
     ) -> TelegramType:
         chat = int(getattr(method, "chat_id", 0))
         if chat in self.flood:
@@ -165,8 +173,15 @@ class ScriptedSession(BaseSession):
             raise TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=wait)
         self.requests.append((chat, self.fake.t, "ok"))
         content = json.dumps(
-            {"ok": True, "result": {"message_id": len(self.requests), "date": 0,
-                                    "chat": {"id": chat, "type": "private"}, "text": "x"}}
+            {
+                "ok": True,
+                "result": {
+                    "message_id": len(self.requests),
+                    "date": 0,
+                    "chat": {"id": chat, "type": "private"},
+                    "text": "x",
+                },
+            }
         )
         return cast(TelegramType, self.check_response(bot, method, 200, content).result)
 
@@ -226,7 +241,7 @@ async def test_a_blocked_chat_is_recorded_and_not_retried(
     server.add_user(5)
     server.add_user(6)
     server.block_chat(5, notify=False)
-    outbox = Outbox(sessionmaker)
+    outbox = Outbox(sessionmaker, cipher=CIPHER)
     await outbox.enqueue([Outgoing(chat, "digest:2026-10", "Дайджест") for chat in (5, 6)])
     bot = server.create_bot()
     try:
@@ -235,7 +250,9 @@ async def test_a_blocked_chat_is_recorded_and_not_retried(
     finally:
         await bot.session.close()
     async with sessionmaker() as session:
-        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == 5))
+        row = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.recipient_key == CIPHER.lookup_key(5))
+        )
     assert row is not None and row.status == "blocked" and row.attempts == 1
     assert len([c for c in server.calls_to("sendMessage") if c.params["chat_id"] == 5]) == 1
     assert outbox.stats.blocked == 1
@@ -246,12 +263,12 @@ async def test_a_new_sender_resumes_what_the_old_one_left(
 ) -> None:
     for chat in range(10, 16):
         server.add_user(chat)
-    first = Outbox(sessionmaker)
+    first = Outbox(sessionmaker, cipher=CIPHER)
     await first.enqueue([Outgoing(c, "notice:1", f"Повідомлення {c}") for c in range(10, 16)])
     bot = server.create_bot()
     try:
         assert await first.send_due(bot, limit=3) == 3  # the process stops after three
-        second = Outbox(sessionmaker)  # a restarted process
+        second = Outbox(sessionmaker, cipher=CIPHER)  # a restarted process
         assert await second.send_due(bot) == 3
         delivered = [m["text"] for c in range(10, 16) for m in server.bot_messages(c)]
         assert sorted(delivered) == sorted(f"Повідомлення {c}" for c in range(10, 16))
@@ -277,6 +294,7 @@ async def test_a_sender_cancelled_mid_run_leaves_nothing_to_repeat_or_lose(
     starts: list[int] = []
     first = Outbox(
         sessionmaker,
+        cipher=CIPHER,
         rate=100,
         clock=fake.now,
         timer=fake.monotonic,
@@ -292,7 +310,9 @@ async def test_a_sender_cancelled_mid_run_leaves_nothing_to_repeat_or_lose(
         left = await statuses(sessionmaker)
         assert "sending" not in left.values()  # answered ones recorded, unstarted claims given back
         assert kill_at <= list(left.values()).count("sent") < len(chats)
-        second = Outbox(sessionmaker, rate=100, clock=fake.now, timer=fake.monotonic, sleep=fake.sleep)
+        second = Outbox(
+            sessionmaker, cipher=CIPHER, rate=100, clock=fake.now, timer=fake.monotonic, sleep=fake.sleep
+        )
         await second.send_due(bot)
     finally:
         await bot.session.close()
@@ -309,9 +329,7 @@ async def test_claims_a_dead_sender_left_are_sent_again_when_their_lease_expires
     outbox = outbox_at(sessionmaker, fake, [])
     await outbox.enqueue([Outgoing(30, "notice:1", "Повідомлення")])
     async with sessionmaker() as session, session.begin():
-        await session.execute(
-            update(OutboxMessage).values(status="sending", not_before=fake.now() + LEASE)
-        )
+        await session.execute(update(OutboxMessage).values(status="sending", not_before=fake.now() + LEASE))
     bot = server.create_bot()
     try:
         restarted = outbox_at(sessionmaker, fake, [])
@@ -345,7 +363,7 @@ async def test_documents_go_out_as_files(
     sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
 ) -> None:
     server.add_user(7)
-    outbox = Outbox(sessionmaker)
+    outbox = Outbox(sessionmaker, cipher=CIPHER)
     await outbox.enqueue(
         [Outgoing(7, "digest:x", "Лист", document_name="digest.docx", document=b"PK\x03\x04x")]
     )
@@ -361,12 +379,8 @@ async def test_documents_go_out_as_files(
 async def test_queued_text_and_files_are_encrypted_at_rest_and_purged_after_a_week(
     sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
 ) -> None:
-    from cryptography.fernet import Fernet
-
-    from bot.services.crypto import Cipher
-
     server.add_user(8)
-    outbox = Outbox(sessionmaker, cipher=Cipher(Fernet.generate_key().decode()))
+    outbox = Outbox(sessionmaker, cipher=CIPHER)
     letter = b"PK\x03\x04 signal: recruiters at the bus station"
     await outbox.enqueue(
         [Outgoing(8, "digest:y", "Запит ABCD-2345: сигнал", document_name="d.docx", document=letter)]
@@ -386,6 +400,38 @@ async def test_queued_text_and_files_are_encrypted_at_rest_and_purged_after_a_we
     assert await outbox.purge() == 0  # delivered today: kept for now
     outbox.clock = lambda: datetime.now(UTC) + timedelta(days=8)
     assert await outbox.purge() == 1
+
+
+async def test_a_citizens_message_names_no_case_and_is_gone_once_delivered(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    """The table never pairs a person with a case: the recipient is a keyed hash and ciphertext, a
+    citizen's purpose ("case.status:<id>:...") only a keyed hash, and the row goes once delivered. A
+    notice to staff stays a week (a job that runs again must not queue it twice)."""
+    server.add_user(4242)
+    server.add_user(2002)
+    outbox = Outbox(sessionmaker, cipher=CIPHER)
+    queued = [
+        Outgoing(4242, "case.status:77:in_progress", "Ваш запит у роботі", citizen=True),
+        Outgoing(2002, "case.new:77", "Новий запит"),
+    ]
+    assert await outbox.enqueue(queued) == 2
+    assert await outbox.enqueue(queued) == 0  # once per recipient and purpose, the citizen's too
+    async with sessionmaker() as session:
+        rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    for row in rows:
+        assert "4242" not in str(row.recipient_key) and b"4242" not in row.recipient_enc
+    assert "77" not in rows[0].purpose and rows[0].purpose.startswith("citizen:")
+    assert rows[1].purpose == "case.new:77"
+    bot = server.create_bot()
+    try:
+        assert await outbox.send_due(bot) == 2
+    finally:
+        await bot.session.close()
+    assert [m["text"] for m in server.bot_messages(4242)] == ["Ваш запит у роботі"]
+    async with sessionmaker() as session:
+        left = list(await session.scalars(select(OutboxMessage)))
+    assert [(r.purpose, r.status) for r in left] == [("case.new:77", "sent")]
 
 
 def test_the_send_rate_is_a_setting_with_a_sane_range() -> None:

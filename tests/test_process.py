@@ -37,6 +37,13 @@ async def test_python_m_bot_polls_answers_and_stops_on_ctrl_c(tmp_path: Path) ->
             server.send_text(1001, "/start")
             reply = await server.wait_for_bot_message(1001, timeout=10)
             assert "Довіра" in reply["text"]
+            # While it runs: the database, its write-ahead log and shared memory (gone after a clean
+            # stop) and the key are readable by the bot's user alone.
+            files = [
+                tmp_path / name for name in ("dovira.db", "dovira.db-wal", "dovira.db-shm", "dovira.key")
+            ]
+            modes = {path.name: oct(path.stat().st_mode & 0o777) for path in files}
+            assert modes == {path.name: "0o600" for path in files}
             proc.send_signal(signal.SIGINT)
             output, _ = await asyncio.wait_for(proc.communicate(), 30)
         finally:
@@ -47,7 +54,7 @@ async def test_python_m_bot_polls_answers_and_stops_on_ctrl_c(tmp_path: Path) ->
     assert proc.returncode == 0, log
     assert "Dovira stopped" in log and "Traceback" not in log
     assert "1001" not in log  # no user ids in the log
-    # The default database, migrated to the latest revision, holds the user.
+    # The default database, migrated to the latest revision, holds nothing of a person who only read.
     with sqlite3.connect(tmp_path / "dovira.db") as db:
-        assert db.execute("select count(*) from users where telegram_id = 1001").fetchone() == (1,)
+        assert db.execute("select count(*) from users").fetchone() == (0,)
         assert db.execute("select version_num from alembic_version").fetchone() is not None

@@ -24,7 +24,7 @@ from bot.app import build_app, create_bot, run
 from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from bot.webhook import SECRET_HEADER, serve
-from tests.conftest import ADMIN_ID, TOKEN, Person
+from tests.conftest import ADMIN_ID, TOKEN, Person, person_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-Token_for-tests"
@@ -84,10 +84,11 @@ def start_update(user_id: int, update_id: int = 10_000) -> dict[str, Any]:
     }
 
 
-def users_in(database_url: str) -> set[int]:
+def users_in(database_url: str) -> set[str]:
+    """The keyed hashes of the people stored (a citizen's Telegram id is never there in clear)."""
     path = database_url.removeprefix("sqlite+aiosqlite:///")
     with sqlite3.connect(path) as db:
-        return {row[0] for row in db.execute("select telegram_id from users")}
+        return {row[0] for row in db.execute("select telegram_key from users")}
 
 
 async def test_start_arrives_by_webhook_and_gets_the_menu(
@@ -103,10 +104,12 @@ async def test_start_arrives_by_webhook_and_gets_the_menu(
     assert "Довіра" in reply["text"]
     menu = await person.press(person.labels(reply)[0])  # a button press comes by webhook too
     assert menu["chat"]["id"] == 1001
+    step = await person.press("English", await person.say("/start"))
+    assert "Language changed" in (await person.press("English", step))["text"]
     assert server.webhook_deliveries and all(status == 200 for _, status in server.webhook_deliveries)
     assert not server.calls_to("getUpdates")  # nothing polls
     if webhook_bot.database_url.startswith("sqlite"):
-        assert 1001 in users_in(webhook_bot.database_url)
+        assert users_in(webhook_bot.database_url) == {person_key(webhook_bot, 1001)}
 
 
 async def test_a_request_without_the_secret_is_refused_and_changes_nothing(
@@ -129,7 +132,7 @@ async def test_a_request_without_the_secret_is_refused_and_changes_nothing(
     replied_to = {c.params.get("chat_id") for c in server.calls if c.method.lower() == "sendmessage"}
     assert not replied_to & {5551, 5552, 5553, "5551", "5552", "5553"}
     if webhook_bot.database_url.startswith("sqlite"):
-        assert users_in(webhook_bot.database_url) == {1001}
+        assert users_in(webhook_bot.database_url) == set()  # and reading the bot stores nobody
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert refusals and "403" in refusals[0]
     assert not any("5551" in r.getMessage() or "/start" in r.getMessage() for r in caplog.records)

@@ -351,15 +351,22 @@ class CaseService:
             .order_by(Referral.id.desc())
         )
 
-    async def record_denial(self, actor_id: int | None, denial: AccessDenied) -> None:
-        """Audit a refused staff action, after (and outside) the transaction it stopped."""
+    async def record_denial(
+        self, actor_id: int | None, denial: AccessDenied, *, actor_key: str | None = None
+    ) -> None:
+        """Audit a refused staff action, after (and outside) the transaction it stopped. `actor_key`:
+        the keyed hash of an actor with no stored row."""
         async with self._sm() as session, session.begin():
             case_id = denial.case_id
             if case_id is not None and await session.get(Case, case_id) is None:
                 case_id = None  # a forged id: keep the attempt, not a dangling reference
             session.add(
                 AuditEntry(
-                    at=self.clock(), actor_id=actor_id, action="denied." + denial.action, case_id=case_id
+                    at=self.clock(),
+                    actor_id=actor_id,
+                    actor_key=actor_key if actor_id is None else None,
+                    action="denied." + denial.action,
+                    case_id=case_id,
                 )
             )
 
@@ -392,7 +399,8 @@ class CaseService:
             {
                 tid
                 for role, tid in rows
-                if role.oblast == oblast
+                if tid is not None
+                and role.oblast == oblast
                 and (role.district is None or (not regional_only and role.district == district))
             }
         )
@@ -569,7 +577,7 @@ class CaseService:
                     )
                 )
             ).all()
-            return _summary(case), sorted(set(recipients))
+            return _summary(case), sorted({r for r in recipients if r is not None})
 
     async def set_status(
         self,
@@ -842,7 +850,7 @@ class CaseService:
                 notices.append(
                     Notice(
                         "referral.remind",
-                        sorted(set(recipients)),
+                        sorted({r for r in recipients if r is not None}),
                         _summary(case),
                         {"referral": str(referral.id)},
                     )

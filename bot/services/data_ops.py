@@ -23,11 +23,11 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.redis_storage import DIALOG_DATA_KEYS, redis_client
+from bot.redis_storage import DIALOG_KEYS, redis_client
 from bot.services.cases import format_code, normalise_code
 from bot.services.crypto import Cipher
 from bot.settings import Settings
@@ -43,6 +43,7 @@ from db.models import (
     PoliceReportVersion,
     PoliceSignal,
     Referral,
+    User,
 )
 
 NEW_KEY_ENV = "NEW_ENCRYPTION_KEY"
@@ -68,9 +69,19 @@ SEALED: tuple[Sealed, ...] = (
     Sealed(Referral, Referral.id, (("reason_enc", BYTES),)),
     Sealed(PoliceSignal, PoliceSignal.id, (("description_enc", BYTES),)),
     Sealed(PoliceReportVersion, PoliceReportVersion.id, (("snapshot_enc", BYTES),)),
-    Sealed(OutboxMessage, OutboxMessage.id, (("text", PREFIXED), ("document", BYTES))),
-    Sealed(FsmState, FsmState.key, (("data", TEXT),)),
+    Sealed(
+        OutboxMessage,
+        OutboxMessage.id,
+        (("text", PREFIXED), ("document", BYTES), ("recipient_enc", BYTES)),
+    ),
+    Sealed(User, User.id, (("chat_enc", BYTES),)),
 )
+# The look-up hash that follows the key, and the sealed clear value it is recomputed from.
+REHASHED: dict[type, tuple[str, str]] = {
+    Case: ("citizen_key", "citizen_chat_enc"),
+    User: ("telegram_key", "chat_enc"),
+    OutboxMessage: ("recipient_key", "recipient_enc"),
+}
 
 
 class DataOpsError(Exception):
@@ -197,6 +208,7 @@ class RotationResult:
     unchanged: int = 0  # values already on the new key (a run after a crash)
     rehashed: int = 0  # look-up hashes recomputed
     unreadable: int = 0  # values neither key opens: left as they were
+    dialogs_ended: int = 0  # unfinished dialogs, keyed by the old key's hashes: ended
 
 
 def _token(value: Any, how: str) -> bytes | None:
@@ -292,32 +304,35 @@ def _rotate_row(row: Any, sealed: Sealed, keys: _Keys, result: RotationResult) -
         else:
             setattr(row, attr, _stored(keys.new.encrypt(clear), how))
             result.rotated += 1
-    if isinstance(row, Case) and row.citizen_key is not None and row.citizen_chat_enc is not None:
-        # The keyed hash of the citizen's chat ("my requests", /forget) follows the key: recomputed
-        # from the chat itself, so running it twice gives the same value.
-        chat, _ = keys.open(row.citizen_chat_enc)
-        if chat is not None:
-            fresh = keys.new_cipher.lookup_key(chat.decode("utf-8"))
-            if fresh != row.citizen_key:
-                row.citizen_key = fresh
-                result.rehashed += 1
+    rehashed = REHASHED.get(type(row))
+    if rehashed is not None:
+        hash_attr, sealed_attr = rehashed
+        token = getattr(row, sealed_attr)
+        if getattr(row, hash_attr) is not None and token is not None:
+            # The keyed hash of a person's chat ("my requests", /forget, the outbox's pacing) follows
+            # the key: recomputed from the chat itself, so running it twice gives the same value.
+            chat, _ = keys.open(token)
+            if chat is not None:
+                fresh = keys.new_cipher.lookup_key(chat.decode("utf-8"))
+                if fresh != getattr(row, hash_attr):
+                    setattr(row, hash_attr, fresh)
+                    result.rehashed += 1
 
 
-async def _rotate_dialogs(redis: Redis, keys: _Keys, result: RotationResult) -> None:
-    """Dialog data held in Redis (REDIS_URL): sealed like the columns, re-sealed in place with its
-    expiry kept. (A dialog written between the scan and the rewrite is the bot running: stop it first.)"""
-    async for name in redis.scan_iter(match=DIALOG_DATA_KEYS, count=500):
-        stored = await redis.get(name)
-        if stored is None:  # expired meanwhile
-            continue
-        clear, on_new = keys.open(stored.encode("ascii") if isinstance(stored, str) else bytes(stored))
-        if clear is None:
-            result.unreadable += 1
-        elif on_new:
-            result.unchanged += 1
-        else:
-            await redis.set(name, keys.new.encrypt(clear), keepttl=True, xx=True)
-            result.rotated += 1
+async def _end_dialogs(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis | None, result: RotationResult
+) -> None:
+    """Unfinished dialogs are named by keyed hashes of the old key, and nothing stored can name them
+    again under the new one: they end (a person mid-dialog starts it again; none is older than a day).
+    In the database and, with REDIS_URL, in Redis."""
+    async with sessionmaker() as session, session.begin():
+        ended = await session.execute(delete(FsmState))
+        result.dialogs_ended += int(ended.rowcount or 0)  # type: ignore[attr-defined]
+    if redis is not None:
+        names = [name async for name in redis.scan_iter(match=DIALOG_KEYS, count=500)]
+        for start in range(0, len(names), 500):
+            await redis.delete(*names[start : start + 500])
+        result.dialogs_ended += sum(1 for name in names if str(name).endswith(":state"))
 
 
 async def rotate_key(
@@ -329,21 +344,21 @@ async def rotate_key(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     redis: Redis | None = None,
 ) -> RotationResult:
-    """Re-encrypt every sealed value with `new_key` and recompute the look-up hashes; with `redis`,
-    the dialogs held there too. Stop the bot first: what it writes meanwhile would be sealed with the
-    old key. Safe to run again with the same keys."""
+    """Re-encrypt every sealed value with `new_key`, recompute the look-up hashes and end the
+    unfinished dialogs (in Redis too, with `redis`). Stop the bot first: what it writes meanwhile
+    would be sealed with the old key. Safe to run again with the same keys."""
     keys = _Keys(old_key, new_key)
     async with sessionmaker() as session:
         await _check_keys(session, keys)
     result = RotationResult()
     for sealed in SEALED:
         await _rotate_table(sessionmaker, sealed, keys, result, batch_size)
-    if redis is not None:
-        await _rotate_dialogs(redis, keys, result)
+    await _end_dialogs(sessionmaker, redis, result)
     async with sessionmaker() as session, session.begin():
         detail = (
             f"rotated={result.rotated} unchanged={result.unchanged} "
-            f"rehashed={result.rehashed} unreadable={result.unreadable}"
+            f"rehashed={result.rehashed} unreadable={result.unreadable} "
+            f"dialogs_ended={result.dialogs_ended}"
         )
         session.add(AuditEntry(at=clock(), action="key.rotate", detail=detail))
     return result
@@ -369,7 +384,11 @@ async def _open(settings: Settings) -> tuple[async_sessionmaker[AsyncSession], A
     from db.migrate import upgrade_to_head
 
     engine = create_engine(settings.database_url)
-    await upgrade_to_head(engine)
+    try:
+        cipher: Cipher | None = Cipher(current_key(settings))
+    except DataOpsError:
+        cipher = None  # nothing stored yet: no migration needs the key
+    await upgrade_to_head(engine, cipher)
     return create_sessionmaker(engine), engine
 
 
@@ -453,7 +472,8 @@ async def rotate_key_cli(settings: Settings) -> int:
         return 2
     print(
         f"Re-encrypted {result.rotated} stored value(s) ({result.unchanged} already on the new key); "
-        f"recomputed {result.rehashed} look-up hash(es)."
+        f"recomputed {result.rehashed} look-up hash(es); ended {result.dialogs_ended} unfinished dialog(s) "
+        "(people in the middle of one start it again)."
     )
     if result.unreadable:
         print(

@@ -1038,6 +1038,7 @@ async def open_reports(settings: Settings) -> tuple[ReportService, AsyncEngine]:
     """A ReportService on the configured database, migrated and with the catalogue in step, the way
     the bot starts; the caller disposes of the engine."""
     from bot.services.catalogue import load_catalogue
+    from bot.services.crypto import Cipher, load_or_create_key
     from bot.services.directory import load_directory
     from bot.services.events import sync_catalogue
     from db.engine import create_engine, create_sessionmaker
@@ -1046,7 +1047,7 @@ async def open_reports(settings: Settings) -> tuple[ReportService, AsyncEngine]:
     directory = load_directory(settings.data_dir)
     programmes = load_catalogue(settings.data_dir, {o.id for o in directory.oblasts})
     engine = create_engine(settings.database_url)
-    await upgrade_to_head(engine)
+    await upgrade_to_head(engine, Cipher(load_or_create_key(settings.encryption_key, settings.key_file)))
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
         await sync_catalogue(session, programmes)

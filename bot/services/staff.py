@@ -83,6 +83,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invite_problem(invite: Invite | None, now: datetime) -> str | None:
+    """Why an invite cannot be redeemed (the i18n key), or None."""
+    if invite is None:
+        return "invite.unknown"
+    if invite.used_at is not None:
+        return "invite.used"
+    expires = invite.expires_at if invite.expires_at.tzinfo else invite.expires_at.replace(tzinfo=UTC)
+    return "invite.expired" if expires <= now else None
+
+
 class StaffService:
     def __init__(
         self,
@@ -169,6 +179,15 @@ class StaffService:
             session.add(AuditEntry(actor_id=actor_id, action="invite.create", detail=f"role={role.value}"))
         return token
 
+    async def check_invite(self, token: str) -> None:
+        """InviteError unless the invite can be redeemed now (read only: nothing is stored about the
+        person until it is)."""
+        async with self._sessionmaker() as session:
+            invite = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
+        problem = invite_problem(invite, self._clock())
+        if problem is not None:
+            raise InviteError(problem)
+
     async def redeem_invite(self, user_id: int, token: str) -> StaffRole:
         """Enrol the user; the invite is used up in the same transaction (a second use fails)."""
         now = self._clock()
@@ -212,6 +231,8 @@ class StaffService:
         result = []
         for row, telegram_id in rows:
             role = StaffRole(row.role, row.organisation_id, row.oblast, row.district)
+            if telegram_id is None:  # not enrolled through the bot: no chat to name
+                continue
             if is_admin or any(
                 r.role == Role.COORDINATOR
                 and role.role == Role.SPECIALIST
@@ -242,7 +263,8 @@ class StaffService:
             {
                 tid
                 for row, tid in rows
-                if predicate(StaffRole(row.role, row.organisation_id, row.oblast, row.district))
+                if tid is not None
+                and predicate(StaffRole(row.role, row.organisation_id, row.oblast, row.district))
             }
         )
 
@@ -253,10 +275,21 @@ class StaffService:
         return await self.telegram_ids(lambda r: r.oblast == oblast and r.role == role)
 
     async def audit(
-        self, actor_id: int | None, action: str, case_id: int | None = None, detail: str | None = None
+        self,
+        actor_id: int | None,
+        action: str,
+        case_id: int | None = None,
+        detail: str | None = None,
+        *,
+        actor_key: str | None = None,
     ) -> None:
+        """`actor_key`: the keyed hash of an actor with no stored row (a citizen refused)."""
         async with self._sessionmaker() as session, session.begin():
-            session.add(AuditEntry(actor_id=actor_id, action=action, case_id=case_id, detail=detail))
+            session.add(
+                AuditEntry(
+                    actor_id=actor_id, actor_key=actor_key, action=action, case_id=case_id, detail=detail
+                )
+            )
 
 
 def _org_view(org: Organisation) -> OrganisationView:

@@ -22,6 +22,10 @@ class Limiter(Protocol):
         """Count one attempt; False when `limit` attempts were already made within the window."""
         ...
 
+    async def forget(self, key: int) -> None:
+        """/forget: nothing of this person's attempts is kept."""
+        ...
+
 
 class Throttle:
     def __init__(self, limit: int, per_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -32,6 +36,9 @@ class Throttle:
 
     async def allow(self, key: int) -> bool:
         return self.allow_now(key)
+
+    async def forget(self, key: int) -> None:
+        self._hits.pop(key, None)
 
     def allow_now(self, key: int) -> bool:
         now = self._clock()
@@ -81,12 +88,22 @@ class RedisThrottle:
         self._local = Throttle(limit, per_seconds)
         self._warned_at = -OUTAGE_WARNING_EVERY
 
+    def _key(self, key: int) -> str:
+        return f"dovira:throttle:{self._name}:{self._pseudonym(key)}"
+
+    async def forget(self, key: int) -> None:
+        await self._local.forget(key)
+        try:
+            await self._redis.delete(self._key(key))
+        except Exception as exc:  # it expires with its window (an hour at most) all the same
+            log.warning("throttle %s: Redis is unavailable (%s), not erased", self._name, type(exc).__name__)
+
     async def allow(self, key: int) -> bool:
         try:
             allowed = await self._redis.eval(
                 _SLIDING_WINDOW,
                 1,
-                f"dovira:throttle:{self._name}:{self._pseudonym(key)}",
+                self._key(key),
                 self.per_seconds,
                 self.limit,
                 uuid.uuid4().hex,
@@ -131,6 +148,10 @@ class Throttles:
 
     code_attempts: Limiter
     relay_messages: Limiter
+
+    async def forget(self, key: int) -> None:
+        await self.code_attempts.forget(key)
+        await self.relay_messages.forget(key)
 
     @classmethod
     def create(cls, redis: Redis | None, pseudonym: Callable[[int], str] = str) -> Throttles:

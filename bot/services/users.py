@@ -1,8 +1,10 @@
-"""Users: the record kept on first contact, the chosen language, roles, and erasing it all.
+"""Users: who the bot remembers, the chosen language, roles, and erasing it all.
 
-Writing on every update costs most of the bot's throughput (DESIGN.md, known pitfalls), so a profile
-is cached in the process and the database is written only when something changed: a new user, a new
-language, or a new 48-hour chat window for "clear chat".
+A person who only reads (presses /start, opens menus) leaves no row: one is written when they choose a
+language or become staff. A citizen's Telegram id is kept only as a keyed hash (look-up) and an
+encrypted chat id; staff also keep it in clear (what they do must be attributable). Profiles, including
+"nobody stored", are cached in the process, so the bot reads the database once per person and TTL, and
+a burst of first contacts is one read (DESIGN.md, known pitfalls).
 """
 
 from __future__ import annotations
@@ -12,17 +14,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.crypto import Cipher
 from bot.services.staff import StaffRole
-from db.models import FsmState, User
+from db.models import FsmState, OutboxMessage, User
 
-# Telegram lets a bot delete messages in a private chat while they are under 48 hours old.
-DELETABLE_FOR = timedelta(hours=48)
 # A cached profile (with its roles) is read again after this many seconds: with several replicas, a role an
 # admin removed on one of them stops working on the others within it.
 PROFILE_TTL = 30.0
@@ -31,14 +31,15 @@ ADMIN = "admin"
 
 @dataclass(frozen=True, slots=True)
 class UserProfile:
-    """What handlers need to know about the person writing; no Telegram types, no names."""
+    """What handlers need to know about the person writing; no Telegram types, no names.
 
-    id: int
+    `id` is None while nothing is stored about the person (they have only read)."""
+
+    id: int | None
     telegram_id: int
     language: str | None
     staff: tuple[StaffRole, ...]
-    window_first_message_id: int | None
-    window_started_at: datetime | None
+    key: str  # the keyed hash that stands for the person at rest (audit entries of someone not stored)
 
     @property
     def roles(self) -> frozenset[str]:
@@ -51,49 +52,61 @@ class UserProfile:
     def has(self, role: str) -> bool:
         return any(r.role == role for r in self.staff)
 
+    @property
+    def staff_id(self) -> int:
+        """The user id of a member of staff (always stored: their actions are attributed to it)."""
+        if self.id is None:
+            raise LookupError("a staff action by someone with no stored row")
+        return self.id
 
-def _profile(user: User, admin_ids: frozenset[int]) -> UserProfile:
-    staff = [StaffRole(r.role, r.organisation_id, r.oblast, r.district) for r in user.roles]
-    if user.telegram_id in admin_ids:
+
+def _profile(telegram_id: int, user: User | None, admin_ids: frozenset[int], key: str) -> UserProfile:
+    staff = [StaffRole(r.role, r.organisation_id, r.oblast, r.district) for r in user.roles] if user else []
+    if telegram_id in admin_ids:
         staff.append(StaffRole(ADMIN, None, None, None))
-    started = user.window_started_at
-    if started is not None and started.tzinfo is None:  # SQLite hands back naive datetimes
-        started = started.replace(tzinfo=UTC)
     return UserProfile(
-        id=user.id,
-        telegram_id=user.telegram_id,
-        language=user.language,
+        id=user.id if user is not None else None,
+        telegram_id=telegram_id,
+        language=user.language if user is not None else None,
         staff=tuple(staff),
-        window_first_message_id=user.window_first_message_id,
-        window_started_at=started,
+        key=key,
     )
 
 
-# Per Telegram id: (message id, time, waiting future) of each touch waiting for the database.
-_Pending = dict[int, list[tuple[int | None, datetime, "asyncio.Future[UserProfile]"]]]
+# Per Telegram id: the futures of the touches waiting for one batched read.
+_Pending = dict[int, list["asyncio.Future[UserProfile]"]]
 
 
 class UserService:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
+        cipher: Cipher,
         admin_ids: frozenset[int] = frozenset(),
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_size: int = 100_000,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._cipher = cipher
         self._admin_ids = admin_ids
-        self._clock = clock
         self._cache: OrderedDict[int, UserProfile] = OrderedDict()
         self._cache_size = cache_size
         # Newest message id seen per chat, in memory only: "clear chat" deletes up to it.
         self._last_message_id: dict[int, int] = {}
         self._pending: _Pending = {}
-        self._writer: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
         self._timer = timer
         self._read_at: dict[int, float] = {}  # when each cached profile was read (timer seconds)
+
+    def key(self, telegram_id: int) -> str:
+        """The keyed hash that stands for this person in every table (cases, dialogs, the outbox)."""
+        return self._cipher.lookup_key(telegram_id)
+
+    def _where(self, telegram_ids: list[int]) -> ColumnElement[bool]:
+        # Staff rows made before they had a key (or by hand) are found by the clear id too.
+        keys = [self.key(t) for t in telegram_ids]
+        return or_(User.telegram_key.in_(keys), User.telegram_id.in_(telegram_ids))
 
     def _remember(self, profile: UserProfile) -> UserProfile:
         self._cache[profile.telegram_id] = profile
@@ -109,114 +122,128 @@ class UserService:
         (or the CLI) reach this one within that time."""
         return self._timer() - self._read_at.get(telegram_id, -PROFILE_TTL) < PROFILE_TTL
 
+    async def _find(self, session: AsyncSession, telegram_id: int) -> User | None:
+        return await session.scalar(select(User).where(self._where([telegram_id])))
+
     async def refresh(self, telegram_id: int) -> UserProfile:
         """The profile read from the database now (before a staff action that must not trust a
         cached role): one read, no transaction to commit."""
         async with self._sessionmaker() as session:
-            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
-            if user is not None:
-                return self._remember(_profile(user, self._admin_ids))
-        self.invalidate(telegram_id)
-        return await self.touch(telegram_id)
-
-    def _window_is_current(self, profile: UserProfile, now: datetime) -> bool:
-        started = profile.window_started_at
-        return started is not None and now - started < DELETABLE_FOR
+            user = await self._find(session, telegram_id)
+            return self._remember(_profile(telegram_id, user, self._admin_ids, self.key(telegram_id)))
 
     async def touch(self, telegram_id: int, message_id: int | None = None) -> UserProfile:
-        """Record the user on first contact and keep the chat window; writes only on change."""
-        now = self._clock()
+        """Who is writing: from the cache, or read (never written: reading the bot leaves no row)."""
         if message_id is not None and message_id > self._last_message_id.get(telegram_id, 0):
             self._last_message_id.pop(telegram_id, None)  # re-insert: the dict keeps recency order
             self._last_message_id[telegram_id] = message_id
             if len(self._last_message_id) > self._cache_size:
                 del self._last_message_id[next(iter(self._last_message_id))]
         cached = self._cache.get(telegram_id)
-        if (
-            cached is not None
-            and self._fresh(telegram_id)
-            and (message_id is None or self._window_is_current(cached, now))
-        ):
+        if cached is not None and self._fresh(telegram_id):
             self._cache.move_to_end(telegram_id)
             return cached
-        return await self._submit(telegram_id, message_id, now)
+        return await self._submit(telegram_id)
 
-    # Group commit: touches that need the database while a write is under way wait for it and are
-    # then written together in one transaction. Each caller still gets its row before it goes on,
-    # but a burst of first contacts (long polling hands over up to 100 updates at once) costs one
-    # commit instead of one each: on SQLite the commit round trips are most of the cost.
-    async def _submit(self, telegram_id: int, message_id: int | None, now: datetime) -> UserProfile:
+    # Group read: touches that need the database while a read is under way wait for it and are then
+    # read together in one query. Long polling hands over up to 100 updates at once: a burst of first
+    # contacts costs one round trip instead of one each.
+    async def _submit(self, telegram_id: int) -> UserProfile:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[UserProfile] = loop.create_future()
-        self._pending.setdefault(telegram_id, []).append((message_id, now, waiter))
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._write_pending())
+        self._pending.setdefault(telegram_id, []).append(waiter)
+        if self._reader is None or self._reader.done():
+            self._reader = loop.create_task(self._read_pending())
         return await waiter
 
-    async def _write_pending(self) -> None:
+    async def _read_pending(self) -> None:
         await asyncio.sleep(0)  # let the other handlers of this batch of updates queue theirs
         while self._pending:
             batch, self._pending = self._pending, {}
             try:
-                try:
-                    profiles = await self._write(batch)
-                except IntegrityError:
-                    # Another process created one of these users meanwhile: read it back.
-                    profiles = await self._write(batch)
+                profiles = await self._read(list(batch))
             except Exception as exc:
                 for waiters in batch.values():
-                    for _, _, waiter in waiters:
+                    for waiter in waiters:
                         if not waiter.done():
                             waiter.set_exception(exc)
                 continue
             for telegram_id, waiters in batch.items():
                 profile = self._remember(profiles[telegram_id])
-                for _, _, waiter in waiters:
+                for waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(profile)
 
-    async def _write(self, batch: _Pending) -> dict[int, UserProfile]:
-        async with self._sessionmaker() as session, session.begin():
-            found = await session.scalars(select(User).where(User.telegram_id.in_(batch)))
-            users = {u.telegram_id: u for u in found}
-            for telegram_id, waiters in batch.items():
-                user = users.get(telegram_id)
-                if user is None:
-                    user = users[telegram_id] = User(telegram_id=telegram_id, roles=[])
-                    session.add(user)
-                known = _profile(user, self._admin_ids) if user.id else None
-                for message_id, now, _ in waiters:
-                    if message_id is not None and (known is None or not self._window_is_current(known, now)):
-                        user.window_first_message_id = message_id
-                        user.window_started_at = now
-                        break
-            await session.flush()
-            return {tid: _profile(u, self._admin_ids) for tid, u in users.items()}
+    async def _read(self, telegram_ids: list[int]) -> dict[int, UserProfile]:
+        async with self._sessionmaker() as session:
+            found = list(await session.scalars(select(User).where(self._where(telegram_ids))))
+        by_key = {u.telegram_key: u for u in found if u.telegram_key}
+        by_id = {u.telegram_id: u for u in found if u.telegram_id is not None}
+        profiles = {}
+        for t in telegram_ids:
+            user = by_key.get(self.key(t)) or by_id.get(t)
+            if user is None and t in self._admin_ids:
+                # An admin (ADMIN_IDS) acts from the first tap: their actions need a row to name them.
+                await self.enrol(t)
+                async with self._sessionmaker() as session:
+                    user = await self._find(session, t)
+            profiles[t] = _profile(t, user, self._admin_ids, self.key(t))
+        return profiles
+
+    async def _stored(self, session: AsyncSession, telegram_id: int, *, staff: bool = False) -> User:
+        """The person's row, written now if there is none (they chose a language or became staff)."""
+        user = await self._find(session, telegram_id)
+        if user is None:
+            user = User(roles=[])
+            session.add(user)
+        user.telegram_key = self.key(telegram_id)
+        if user.chat_enc is None:
+            user.chat_enc = self._cipher.encrypt(str(telegram_id))
+        if staff:
+            user.telegram_id = telegram_id
+        return user
 
     async def set_language(self, telegram_id: int, language: str) -> UserProfile:
-        async with self._sessionmaker() as session, session.begin():
-            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
-            if user is None:
-                user = User(telegram_id=telegram_id, roles=[])
-                session.add(user)
-            user.language = language
-            await session.flush()
-            profile = _profile(user, self._admin_ids)
+        for attempt in (1, 2):
+            try:
+                async with self._sessionmaker() as session, session.begin():
+                    user = await self._stored(session, telegram_id)
+                    user.language = language
+                    await session.flush()
+                    profile = _profile(telegram_id, user, self._admin_ids, self.key(telegram_id))
+                break
+            except IntegrityError:  # another replica wrote the row meanwhile: read it and go on
+                if attempt == 2:
+                    raise
         return self._remember(profile)
 
+    async def enrol(self, telegram_id: int) -> int:
+        """The row of someone about to hold a staff role (an invite redeemed), with their Telegram id
+        in clear: staff actions are attributable. Returns the user id."""
+        async with self._sessionmaker() as session, session.begin():
+            user = await self._stored(session, telegram_id, staff=True)
+            await session.flush()
+            user_id = user.id
+        self.invalidate(telegram_id)
+        return user_id
+
     async def forget(self, telegram_id: int) -> bool:
-        """Erase everything stored about this person: user row, dialog state. False (nothing erased)
-        for a member of staff: their roles go through an admin, audited, first."""
+        """Erase everything stored about this person under their identity: the user row, their dialogs
+        and the messages queued for them. False (nothing erased) for a member of staff: their roles
+        go through an admin, audited, first."""
         if telegram_id in self._admin_ids:
             return False
+        key = self.key(telegram_id)
         async with self._sessionmaker() as session, session.begin():
-            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+            user = await self._find(session, telegram_id)
             if user is not None and user.roles:
                 return False
-            await session.execute(delete(FsmState).where(FsmState.telegram_id == telegram_id))
+            await session.execute(delete(FsmState).where(FsmState.telegram_key == key))
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_key == key))
             if user is not None:
                 await session.delete(user)
         self._cache.pop(telegram_id, None)
+        self._read_at.pop(telegram_id, None)
         self._last_message_id.pop(telegram_id, None)
         return True
 
