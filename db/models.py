@@ -68,8 +68,10 @@ class FsmState(Base):
     telegram_key: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     state: Mapped[str | None] = mapped_column(String(255), nullable=True)
     data: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    # Set by the storage on every write, from its own clock (no onupdate: a value equal to the loaded
+    # one would be skipped and replaced by the server's time).
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False, index=True
+        DateTime(timezone=True), default=utcnow, nullable=False, index=True
     )
 
 

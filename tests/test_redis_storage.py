@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from bot.redis_storage import EncryptedRedisStorage
 from bot.services.crypto import Cipher
-from tests.conftest import Person, RunningBot
+from tests.conftest import Person, RunningBot, person_key
 from tests.test_request_bad_input_e2e import _to_description
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
@@ -23,9 +23,12 @@ DESCRIPTION = "Мені обіцяли роботу в Польщі, забра�
 @pytest.fixture
 async def storage(redis_url: str | None) -> AsyncIterator[EncryptedRedisStorage]:
     assert redis_url
-    store = EncryptedRedisStorage.from_url(redis_url, Cipher(Fernet.generate_key().decode()))
+    store = EncryptedRedisStorage.from_url(redis_url, CIPHER)
     yield store
     await store.close()
+
+
+CIPHER = Cipher(Fernet.generate_key().decode())
 
 
 def key(user: int, bot_id: int = 42) -> StorageKey:
@@ -37,7 +40,8 @@ async def test_dialog_data_is_ciphertext_in_redis_and_keyed_by_bot(storage: Encr
     await storage.set_data(key(7), {"description": DESCRIPTION})
     assert await storage.get_data(key(7)) == {"description": DESCRIPTION}
     raw = [(k, await storage.redis.get(k)) for k in await storage.redis.keys("fsm:*")]
-    assert raw and all(k.startswith(b"fsm:42:7:7:") for k, _ in raw)
+    hashed = CIPHER.lookup_key(7)  # the chat and the person by keyed hash: a key names nobody
+    assert raw and all(k.startswith(f"fsm:42:{hashed}:{hashed}:".encode()) for k, _ in raw)
     assert not any(DESCRIPTION.encode() in (v or b"") or "паспорт".encode() in (v or b"") for _, v in raw)
     assert await storage.get_data(key(7, bot_id=43)) == {}  # another bot shares nothing
 
@@ -59,10 +63,12 @@ async def test_forget_in_the_bot_leaves_no_dialog_in_redis(bot: RunningBot, pers
     from redis.asyncio import Redis
 
     client = Redis.from_url(bot.settings.redis_url)
+    hashed = person_key(bot.settings, person.id)
     try:
-        assert await client.keys(f"fsm:*:*:{person.id}:*") != []
+        assert await client.keys(f"fsm:*:*:{hashed}:*") != []
+        assert await client.keys(f"*{person.id}*") == []  # never the clear id
         await person.press("Так, стерти")
-        assert await client.keys(f"fsm:*:*:{person.id}:*") == []
+        assert await client.keys(f"fsm:*:*:{hashed}:*") == []
     finally:
         await client.aclose()
 
