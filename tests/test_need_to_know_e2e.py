@@ -245,8 +245,15 @@ async def test_a_forged_referral_to_another_areas_organisation_is_refused_and_au
     # ...and refused by the service when forged into the callback data.
     answer = await coord.press_data(f"cs:refer_to:{case.id}:{ids['izium_org']}:0", choose["message_id"])
     assert answer.params.get("text") == "Ця дія вам недоступна."
+    # Another coordinator of the district is not offered organisations for a case they do not own.
+    same_notice = await server.wait_for_bot_message(SAME_DISTRICT)
+    answer = await Person(server, SAME_DISTRICT).press_data(
+        f"cs:refer:{case.id}::0", same_notice["message_id"]
+    )
+    assert answer.params.get("text") == "Цю дію може виконати лише координатор, який прийняв справу."
     await server.wait_idle(quiet=0.3)
     assert server.bot_messages(IZIUM_SPECIALIST) == []
+    assert not any("Обласний центр" in str(m) for m in server.bot_messages(SAME_DISTRICT))
 
     engine = create_engine(bot.settings.database_url)
     async with create_sessionmaker(engine)() as session:
