@@ -122,8 +122,10 @@ async def test_reassignment_by_an_oblast_wide_coordinator_within_the_case_scope(
     with pytest.raises(CaseError, match=r"^access\.reassign_not_open$"):  # new: accepting is theirs
         await app.cases.reassign(regional, [REGIONAL], case.id, colleague)
     await app.cases.accept(owner, [COORD], case.id)
-    with pytest.raises(AccessDenied):  # a district coordinator may not
-        await app.cases.reassign(colleague, [COORD], case.id, colleague)
+    with pytest.raises(AccessDenied):  # a district coordinator may not, even to a coordinator in scope
+        await app.cases.reassign(colleague, [COORD], case.id, regional)
+    with pytest.raises(AccessDenied):
+        await app.cases.reassign_candidates(colleague, [COORD], case.id)
     with pytest.raises(AccessDenied):  # the Izium district's coordinator does not cover the case
         await app.cases.reassign(regional, [REGIONAL], case.id, izium)
     with pytest.raises(AccessDenied):  # a forged user id
@@ -141,7 +143,7 @@ async def test_reassignment_by_an_oblast_wide_coordinator_within_the_case_scope(
         assert await session.scalar(select(Case.owner_id).where(Case.id == case.id)) == colleague
     rows = await audit(app, case.id)
     assert ("case.reassign", regional, f"from={owner} to={colleague}") in rows
-    assert [a for a, _actor, _d in rows if a == "denied.case.reassign"] == ["denied.case.reassign"] * 3
+    assert [a for a, _actor, _d in rows if a == "denied.case.reassign"] == ["denied.case.reassign"] * 4
 
 
 def test_the_area_rule_of_referrals() -> None:

@@ -196,8 +196,15 @@ async def test_an_oblast_wide_coordinator_reassigns_a_case_and_both_owners_are_t
 ) -> None:
     await enrol(bot.settings, server)
     ids = await add_coordinators(bot.settings, server)
-    code, _same_notice, regional_notice = await owned_case_with_a_message(bot, server)
+    code, same_notice, regional_notice = await owned_case_with_a_message(bot, server)
     regional, same, coord = Person(server, REGIONAL), Person(server, SAME_DISTRICT), Person(server, COORD)
+
+    # A district coordinator may not hand a case over, not even to themselves by forged data.
+    case = await the_case(bot.settings)
+    for data in (f"cs:reassign:{case.id}::0", f"cs:reassign_to:{case.id}:{ids[str(SAME_DISTRICT)]}:0"):
+        answer = await same.press_data(data, same_notice["message_id"])
+        assert answer.params.get("text") == "Ця дія вам недоступна.", data
+    assert (await the_case(bot.settings)).owner_id == ids[str(COORD)]
 
     card = await regional.press("Відкрити", regional_notice)
     choose = await regional.press("Передати іншому координатору", card)

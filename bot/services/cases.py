@@ -615,9 +615,13 @@ class CaseService:
     ) -> list[Colleague]:
         """The coordinators an oblast-wide coordinator may hand the case to: those whose scope covers
         it, neither its owner nor the actor (taking content for oneself is break-glass, not this)."""
-        async with self._sm() as session:
-            case = await self._reassignable(session, actor_id, staff, case_id)
-            return await self._colleagues(session, case, exclude={actor_id, case.owner_id})
+        try:
+            async with self._sm() as session:
+                case = await self._reassignable(session, actor_id, staff, case_id)
+                return await self._colleagues(session, case, exclude={actor_id, case.owner_id})
+        except AccessDenied as denial:
+            await self.record_denial(actor_id, denial)
+            raise
 
     async def _reassignable(
         self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int
