@@ -40,7 +40,9 @@ class Cz(CallbackData, prefix="cz"):
 class Cs(CallbackData, prefix="cs"):
     """A coordinator's action on a case."""
 
-    a: str  # open, accept, refer, refer_to, progress, close, close_with, write, vs, list
+    # open, accept, refer, refer_to, progress, close, close_with, write, vs, vs_set, list;
+    # bg (break-glass: asks for the reason), reassign (the choice), reassign_to (v: the user id)
+    a: str
     id: DbId = 0
     v: str = ""
     p: Page = 0
@@ -236,7 +238,11 @@ def new_case_notice(case_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def case_actions(case: CaseSummary, mine: bool) -> InlineKeyboardMarkup:
+def case_actions(
+    case: CaseSummary, mine: bool, *, break_glass: bool = False, reassign: bool = False
+) -> InlineKeyboardMarkup:
+    """The buttons of a case card: the owner's work, or accepting a new case; for an oblast-wide
+    coordinator, handing the case over and break-glass (what the service allows: `CaseCard.may_*`)."""
     rows: list[list[InlineKeyboardButton]] = []
     if case.status == Status.NEW:
         rows.append([button(_("staff.accept"), Cs(a="accept", id=case.id))])
@@ -248,8 +254,22 @@ def case_actions(case: CaseSummary, mine: bool) -> InlineKeyboardMarkup:
             rows.append([button(_("staff.write"), Cs(a="write", id=case.id))])
         rows.append([button(_("staff.victim_status"), Cs(a="vs", id=case.id))])
         rows.append([button(_("staff.close"), Cs(a="close", id=case.id))])
+    if reassign:
+        rows.append([button(_("access.reassign"), Cs(a="reassign", id=case.id))])
+    if break_glass:
+        rows.append([button(_("access.break_glass"), Cs(a="bg", id=case.id))])
     rows.append([button(_("staff.list"), Cs(a="list"))])
     return _markup(*rows)
+
+
+def colleagues(case_id: int, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """Coordinators to hand the case to: (user id, label)."""
+    rows = [[button(label[:60], Cs(a="reassign_to", id=case_id, v=str(uid)))] for uid, label in choices[:30]]
+    return _markup(*rows, [button(_("button.back"), Cs(a="open", id=case_id))])
+
+
+def break_glass_cancel(case_id: int) -> InlineKeyboardMarkup:
+    return _markup([button(_("request.cancel"), Cs(a="open", id=case_id))])
 
 
 def organisations(case_id: int, orgs: list[OrganisationView]) -> InlineKeyboardMarkup:

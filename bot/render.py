@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from html import escape
 
 from aiogram.utils.i18n import gettext as _
@@ -111,9 +111,34 @@ def case_summary(case: CaseSummary, directory: Directory, lang: str) -> str:
     return "\n".join(lines)
 
 
+def filed_ago(filed: datetime, now: datetime | None = None) -> str:
+    """How long ago a case was filed: "2 дн. 3 год", "3 год 5 хв", "7 хв" (no plural forms needed)."""
+    minutes = max(0, int(((now or datetime.now(UTC)) - filed).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        ago = _("access.ago.days").format(days=days, hours=hours)
+    elif hours:
+        ago = _("access.ago.hours").format(hours=hours, minutes=minutes)
+    else:
+        ago = _("access.ago.minutes").format(minutes=minutes)
+    return _("access.filed_ago").format(ago=ago)
+
+
 def case_card(card: CaseCard, directory: Directory, lang: str) -> str:
-    """Everything a coordinator in scope may read; what the person typed is escaped."""
-    parts = [case_summary(card.summary, directory, lang)]
+    """What this coordinator may read: the content for the case's owner (and once, by break-glass),
+    the minimum data for anyone else. What the person typed is escaped."""
+    parts = [case_summary(card.summary, directory, lang) + "\n" + filed_ago(card.summary.created_at)]
+    if not card.content_shown:
+        if card.age_group:
+            parts.append(_("access.age_group") + " " + card.age_group)
+        if card.summary.outcome:
+            parts.append(_("case.outcome") + " " + _(f"outcome.{card.summary.outcome}"))
+        note = _("access.minimum_only")
+        if card.summary.status == "new":
+            note += " " + _("access.accept_to_see")
+        parts.append("<i>" + note + "</i>")
+        return fit("\n\n".join(parts))
     if card.summary.outcome:
         parts.append(_("case.outcome") + " " + _(f"outcome.{card.summary.outcome}"))
     parts.append(_("case.description") + "\n" + (escape(card.description) if card.description else "—"))

@@ -5,6 +5,7 @@ the person's roles on every action; a refused one is audited and answered polite
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -18,7 +19,15 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import DECLINE_REASONS, Cs, Rf
 from bot.keyboards import Menu
-from bot.services.cases import PAGE_SIZE, CaseError, CaseService, Outcome, Status
+from bot.services.cases import (
+    BREAK_GLASS_REASON_LIMIT,
+    PAGE_SIZE,
+    CaseCard,
+    CaseError,
+    CaseService,
+    Outcome,
+    Status,
+)
 from bot.services.directory import Directory
 from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile, UserService
@@ -29,6 +38,18 @@ from scheduler.outbox import Outbox
 
 class StaffWriting(StatesGroup):
     message = State()
+    reason = State()  # break-glass: the reason, typed
+
+
+def _oblast_name(directory: Directory, oblast: str, lang: str) -> str:
+    found = directory.oblast(oblast)
+    return found.name.get(lang) if found else oblast
+
+
+def _card_markup(card: CaseCard) -> ck.InlineKeyboardMarkup:
+    return ck.case_actions(
+        card.summary, card.owner_is_me, break_glass=card.may_break_glass, reassign=card.may_reassign
+    )
 
 
 CASE_ROLES = {Role.COORDINATOR.value}
@@ -59,7 +80,7 @@ def create_router() -> Router:
     ) -> None:
         card = await cases.card(profile.staff_id, profile.staff, case_id)
         text = (note + "\n\n" if note else "") + render.case_card(card, directory, lang)
-        markup = ck.case_actions(card.summary, card.owner_is_me)
+        markup = _card_markup(card)
         await callback.answer()
         # Case content: always a new protected message, never an edit of a notification.
         await bot.send_message(
@@ -122,6 +143,9 @@ def create_router() -> Router:
                 await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
             elif action == "refer":
                 card = await cases.card(profile.staff_id, profile.staff, case_id)
+                if not card.owner_is_me:
+                    await callback.answer(_("case.not_owner"), show_alert=True)
+                    return
                 orgs = await staff.organisations(card.summary.oblast, card.summary.district)
                 text = _("staff.choose_org") if orgs else _("staff.no_orgs")
                 await show(callback, bot, text, ck.organisations(case_id, orgs))
@@ -205,10 +229,134 @@ def create_router() -> Router:
                     _("relay.staff_prompt").format(code=render.code(card.summary.code)),
                     reply_markup=ck.stop_staff_writing(case_id),
                 )
+            elif action == "bg":
+                card = await cases.card(profile.staff_id, profile.staff, case_id)
+                if not card.may_break_glass:  # the service refuses it anyway: no prompt to type into
+                    raise AccessDenied("case.break_glass", case_id)
+                await state.set_state(StaffWriting.reason)
+                await state.update_data(case_id=case_id)
+                await callback.answer()
+                await bot.send_message(
+                    chat_id_of(callback),
+                    _("access.break_glass_prompt").format(
+                        code=render.code(card.summary.code), limit=BREAK_GLASS_REASON_LIMIT
+                    ),
+                    reply_markup=ck.break_glass_cancel(case_id),
+                )
+            elif action == "reassign":
+                await state.clear()
+                try:
+                    found = await cases.reassign_candidates(profile.staff_id, profile.staff, case_id)
+                except CaseError as exc:
+                    await callback.answer(_(str(exc)), show_alert=True)
+                    return
+                choices = []
+                for colleague in found:
+                    district = directory.district(colleague.district) if colleague.district else None
+                    area = district.name.get(lang) if district else _("access.whole_oblast")
+                    label = _("access.colleague").format(area=area, id=colleague.telegram_id)
+                    choices.append((colleague.user_id, label))
+                text = _("access.choose_coordinator") if choices else _("access.no_coordinators")
+                await show(callback, bot, text, ck.colleagues(case_id, choices))
+            elif action == "reassign_to":
+                if not (callback_data.v.isascii() and callback_data.v.isdigit()) or len(callback_data.v) > 9:
+                    raise AccessDenied("case.reassign", case_id)
+                try:
+                    case, new_owner, previous = await cases.reassign(
+                        profile.staff_id, profile.staff, case_id, int(callback_data.v)
+                    )
+                except CaseError as exc:
+                    await callback.answer(_(str(exc)), show_alert=True)
+                    return
+                by = {"actor": profile.telegram_id}
+                with i18n.use_locale(language_of(users, i18n, new_owner)):
+                    oblast = _oblast_name(directory, case.oblast, i18n.current_locale)
+                    await notify(
+                        outbox,
+                        new_owner,
+                        f"case.reassigned:{case.id}:{callback.id}",
+                        _("access.notice.reassigned_to_you").format(
+                            code=render.code(case.code), oblast=escape(oblast), **by
+                        )
+                        + "\n\n"
+                        + render.case_summary(case, directory, i18n.current_locale),
+                        ck.InlineKeyboardMarkup(
+                            inline_keyboard=[[ck.button(_("staff.open"), Cs(a="open", id=case.id))]]
+                        ),
+                    )
+                if previous is not None:
+                    with i18n.use_locale(language_of(users, i18n, previous)):
+                        oblast = _oblast_name(directory, case.oblast, i18n.current_locale)
+                        await notify(
+                            outbox,
+                            previous,
+                            f"case.reassigned_away:{case.id}:{callback.id}",
+                            _("access.notice.reassigned_away").format(
+                                code=render.code(case.code), oblast=escape(oblast), to=new_owner, **by
+                            ),
+                        )
+                await open_card(
+                    callback, bot, cases, profile, directory, lang, case_id, _("access.reassigned")
+                )
             else:
                 raise AccessDenied("case." + action[:20], case_id or None)
         except AccessDenied as denial:
             await refuse(callback, bot, cases, profile, denial)
+
+    @router.message(StateFilter(StaffWriting.reason), F.text & ~F.text.startswith("/"))
+    async def on_break_glass_reason(
+        message: Message,
+        state: FSMContext,
+        bot: Bot,
+        profile: UserProfile,
+        cases: CaseService,
+        directory: Directory,
+        users: UserService,
+        i18n: I18n,
+        outbox: Outbox,
+    ) -> None:
+        """Break-glass: with the reason typed, the content is shown once (protected) and the case's
+        owner is told who opened it and why."""
+        case_id = int((await state.get_data()).get("case_id", 0))
+        reason = message.text or ""
+        try:
+            card, owner = await cases.break_glass(profile.staff_id, profile.staff, case_id, reason)
+        except AccessDenied as denial:
+            await state.clear()
+            await cases.record_denial(profile.id, denial, actor_key=profile.key)
+            await message.answer(_("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff))
+            return
+        except CaseError as exc:
+            await message.answer(_(str(exc)), reply_markup=ck.break_glass_cancel(case_id))
+            return
+        await state.clear()
+        lang = i18n.current_locale
+        text = _("access.break_glass_done") + "\n\n" + render.case_card(card, directory, lang)
+        await bot.send_message(
+            message.chat.id, render.fit(text), reply_markup=_card_markup(card), protect_content=True
+        )
+        if owner is not None:
+            with i18n.use_locale(language_of(users, i18n, owner)):
+                oblast = _oblast_name(directory, card.summary.oblast, i18n.current_locale)
+                await notify(
+                    outbox,
+                    owner,
+                    f"case.break_glass:{case_id}:{profile.telegram_id}:{message.message_id}",
+                    _("access.notice.break_glass").format(
+                        code=render.code(card.summary.code),
+                        oblast=escape(oblast),
+                        actor=profile.telegram_id,
+                        reason=escape(" ".join(reason.split())),
+                    ),
+                    ck.InlineKeyboardMarkup(
+                        inline_keyboard=[[ck.button(_("staff.open"), Cs(a="open", id=case_id))]]
+                    ),
+                )
+
+    @router.message(StateFilter(StaffWriting.reason), ~F.text.startswith("/"))
+    async def on_break_glass_other(message: Message, state: FSMContext) -> None:
+        case_id = int((await state.get_data()).get("case_id", 0))
+        await message.answer(_("access.reason_text"), reply_markup=ck.break_glass_cancel(case_id))
 
     @router.message(StateFilter(StaffWriting.message), (F.text & ~F.text.startswith("/")) | F.photo)
     async def on_staff_message(

@@ -231,10 +231,13 @@ async def test_out_of_scope_is_refused_and_audited(app: App) -> None:
             await app.cases.card(other_id, staff, case.id)
     with pytest.raises(AccessDenied):
         await app.cases.accept(other_id, [other], case.id)
-    # A regional coordinator of the same oblast covers every district.
+    # A regional coordinator of the same oblast covers every district: the minimum data, until accepting.
     regional_id = await add_staff(app, 2003, REGIONAL)
     card = await app.cases.card(regional_id, [REGIONAL], case.id)
-    assert card.description == "опис"
+    assert card.description is None and not card.content_shown
+    await app.cases.accept(regional_id, [REGIONAL], case.id)
+    card = await app.cases.card(regional_id, [REGIONAL], case.id)
+    assert card.description == "опис" and card.content_shown
 
 
 async def test_concurrent_accept_has_exactly_one_owner(app: App) -> None:

@@ -320,6 +320,7 @@ ROUTES: tuple[tuple[int, tuple[str, ...]], ...] = (
     (POLICE, (*RECONCILE, *POLICE_FIGURES, "rc:save")),
     (COORDINATOR, (*RECONCILE, *REGION_FIGURES, "rc:save", "rc:explain")),
     (COORDINATOR, (*TO_WORKSPACE, "cs:list", "cs:open", "cs:write")),
+    (COORDINATOR, (*TO_WORKSPACE, "cs:list", "cs:open", "cs:bg")),  # break-glass: asks for a reason
     # A directory entry due for a check (the scheduler's notices): corrected.
     (COORDINATOR, ("dc:fix", "T:+380571234567", "T:м. Харків, вул. Сумська, 1", "T:лист ОДА від 01.03.2028")),
     (DISTRICT_COORDINATOR, ("dc:fix", "dc:keep", "dc:keep")),

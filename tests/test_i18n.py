@@ -53,6 +53,8 @@ EVENT_KINDS = (
     "referral_declined",
     "victim_status",
     "released",
+    "break_glass",
+    "reassigned",
 )
 
 

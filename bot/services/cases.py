@@ -3,6 +3,12 @@
 No Telegram types. Access is decided here from the actor's roles and scope, never from callback
 data. Free text, the phone number, the citizen's chat id and relayed messages are stored encrypted;
 every read of case content and every change is written to the audit log in the same transaction.
+
+Need to know: a case's content (description, phone, messages, victim-status procedure, referrals,
+timeline) is shown to the coordinator who owns it, and to an organisation once it accepted a referral.
+Every other coordinator in scope sees the minimum data (`CaseCard.content_shown` False). An oblast-wide
+coordinator may reassign a case, and may open its content only by break-glass: a stated reason,
+audited, the owner told.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
-from bot.services.staff import AccessDenied, Role, StaffRole
+from bot.services.staff import AccessDenied, Role, StaffRole, serves_area
 from db.models import AuditEntry, Case, CaseEvent, CaseMessage, Organisation, Referral, User, UserRole
 
 # Codes people can dictate over the phone: no 0/O, 1/I/L look-alikes.
@@ -29,6 +35,8 @@ _LOOKALIKES = str.maketrans("АВЕКМНОРСТХІаеорсхікмнтв", 
 DESCRIPTION_LIMIT = 2000
 MESSAGE_LIMIT = 2000
 PAGE_SIZE = 8
+# A break-glass reason is kept whole in the audit entry's detail (String(200)).
+BREAK_GLASS_REASON_LIMIT = 200
 
 
 class Status(StrEnum):
@@ -63,6 +71,8 @@ ALLOWED_MOVES: dict[Status, frozenset[Status]] = {
     Status.IN_PROGRESS: frozenset({Status.REFERRED, Status.CLOSED}),
     Status.CLOSED: frozenset(),
 }
+# Open cases with an owner: what an oblast-wide coordinator may reassign.
+OWNED_OPEN = (Status.ACCEPTED, Status.REFERRED, Status.IN_PROGRESS)
 SEXES = ("female", "male")
 AGE_GROUPS = ("0-17", "18-29", "30-59", "60+")
 
@@ -109,6 +119,9 @@ class CaseSummary:
 
 @dataclass(frozen=True)
 class CaseCard:
+    """A case as one coordinator may see it. With `content_shown` False (not the owner) it is the
+    minimum data: the summary and the age group; every content field is empty."""
+
     summary: CaseSummary
     description: str | None
     phone: str | None
@@ -121,6 +134,18 @@ class CaseCard:
     referrals: tuple[tuple[int, str, str, bool], ...]  # (id, organisation name, status, to police)
     timeline: tuple[tuple[datetime, str, str | None], ...]
     messages: tuple[tuple[datetime, bool, str | None, bool], ...]  # (at, from citizen, text, has photo)
+    content_shown: bool = True
+    may_break_glass: bool = False  # an oblast-wide coordinator, not the owner
+    may_reassign: bool = False  # an oblast-wide coordinator, the case open and owned
+
+
+@dataclass(frozen=True)
+class Colleague:
+    """A coordinator a case may be reassigned to (staff are attributable: their Telegram id)."""
+
+    user_id: int
+    telegram_id: int
+    district: str | None  # None: the whole oblast
 
 
 @dataclass(frozen=True)
@@ -332,6 +357,18 @@ class CaseService:
     def _coordinates(staff: Sequence[StaffRole], case: Case) -> bool:
         return any(r.role == Role.COORDINATOR and r.covers(case.oblast, case.district) for r in staff)
 
+    @staticmethod
+    def _oblast_wide(staff: Sequence[StaffRole], case: Case) -> bool:
+        """An oblast-wide coordinator (district None) of the case's oblast."""
+        return any(
+            r.role == Role.COORDINATOR and r.district is None and r.oblast == case.oblast for r in staff
+        )
+
+    @staticmethod
+    def sees_content(actor_id: int, case: Case) -> bool:
+        """Need to know: of the coordinators in scope, only the case's owner reads its content."""
+        return case.owner_id is not None and case.owner_id == actor_id
+
     async def _org_referral(
         self, session: AsyncSession, staff: Sequence[StaffRole], case_id: int
     ) -> Referral | None:
@@ -352,10 +389,17 @@ class CaseService:
         )
 
     async def record_denial(
-        self, actor_id: int | None, denial: AccessDenied, *, actor_key: str | None = None
+        self,
+        actor_id: int | None,
+        denial: AccessDenied,
+        detail: str | None = None,
+        *,
+        actor_key: str | None = None,
     ) -> None:
         """Audit a refused staff action, after (and outside) the transaction it stopped. `actor_key`:
         the keyed hash of an actor with no stored row."""
+        if denial.recorded:
+            return
         async with self._sm() as session, session.begin():
             case_id = denial.case_id
             if case_id is not None and await session.get(Case, case_id) is None:
@@ -365,10 +409,12 @@ class CaseService:
                     at=self.clock(),
                     actor_id=actor_id,
                     actor_key=actor_key if actor_id is None else None,
-                    action="denied." + denial.action,
+                    action=("denied." + denial.action)[:40],
                     case_id=case_id,
+                    detail=detail[:200] if detail else None,
                 )
             )
+        denial.recorded = True
 
     async def _case_for_coordinator(
         self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int, action: str
@@ -457,54 +503,207 @@ class CaseService:
             return _summary(accepted)
 
     async def card(self, actor_id: int, staff: Sequence[StaffRole], case_id: int) -> CaseCard:
-        """The case with its content, for a coordinator in scope. The read is audited."""
+        """The case for a coordinator in scope: its content for the owner (the read is audited as
+        "case.read"), the minimum data for anyone else (audited as "case.view", not a read)."""
         now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._case_for_coordinator(session, actor_id, staff, case_id, "read")
-            referrals = (
-                await session.execute(
-                    select(Referral, Organisation.name)
-                    .join(Organisation)
-                    .where(Referral.case_id == case_id)
-                    .order_by(Referral.id)
-                )
-            ).all()
-            events = await session.scalars(
-                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
-            )
-            messages = await session.scalars(
-                select(CaseMessage)
-                .where(CaseMessage.case_id == case_id)
-                .order_by(CaseMessage.id.desc())
-                .limit(5)
-            )
+            if not self.sees_content(actor_id, case):
+                session.add(AuditEntry(at=now, actor_id=actor_id, action="case.view", case_id=case_id))
+                return self._minimum_card(actor_id, staff, case, now)
             session.add(AuditEntry(at=now, actor_id=actor_id, action="case.read", case_id=case_id))
-            return CaseCard(
-                summary=_summary(case, self._is_overdue(case, now)),
-                description=self._cipher.decrypt(case.description_enc),
-                phone=self._cipher.decrypt(case.phone_enc),
-                consent_orgs=case.consent_orgs_at is not None,
-                consent_police=case.consent_police_at is not None,
-                sex=case.sex,
-                age_group=case.age_group,
-                owner_is_me=case.owner_id == actor_id,
-                victim_status=(
-                    _aware(case.victim_status_applied_on),
-                    case.victim_status_decision,
-                    _aware(case.victim_status_decided_on),
-                ),
-                referrals=tuple((r.id, name, r.status, r.to_police) for r, name in referrals),
-                timeline=tuple((_aware(e.at) or e.at, e.kind, e.detail) for e in events),
-                messages=tuple(
-                    (
-                        _aware(m.at) or m.at,
-                        m.from_citizen,
-                        self._cipher.decrypt(m.body_enc),
-                        m.photo_enc is not None,
-                    )
-                    for m in reversed(list(messages))
-                ),
+            return await self._content_card(session, actor_id, staff, case, now)
+
+    def _minimum_card(self, actor_id: int, staff: Sequence[StaffRole], case: Case, now: datetime) -> CaseCard:
+        return CaseCard(
+            summary=_summary(case, self._is_overdue(case, now)),
+            description=None,
+            phone=None,
+            consent_orgs=False,
+            consent_police=False,
+            sex=None,
+            age_group=case.age_group,
+            owner_is_me=False,
+            victim_status=(None, None, None),
+            referrals=(),
+            timeline=(),
+            messages=(),
+            content_shown=False,
+            may_break_glass=self._oblast_wide(staff, case),
+            may_reassign=self._may_reassign(staff, case),
+        )
+
+    def _may_reassign(self, staff: Sequence[StaffRole], case: Case) -> bool:
+        return self._oblast_wide(staff, case) and case.status in OWNED_OPEN and case.owner_id is not None
+
+    async def _content_card(
+        self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case: Case, now: datetime
+    ) -> CaseCard:
+        referrals = (
+            await session.execute(
+                select(Referral, Organisation.name)
+                .join(Organisation)
+                .where(Referral.case_id == case.id)
+                .order_by(Referral.id)
             )
+        ).all()
+        events = await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        )
+        messages = await session.scalars(
+            select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id.desc()).limit(5)
+        )
+        return CaseCard(
+            summary=_summary(case, self._is_overdue(case, now)),
+            description=self._cipher.decrypt(case.description_enc),
+            phone=self._cipher.decrypt(case.phone_enc),
+            consent_orgs=case.consent_orgs_at is not None,
+            consent_police=case.consent_police_at is not None,
+            sex=case.sex,
+            age_group=case.age_group,
+            owner_is_me=case.owner_id == actor_id,
+            victim_status=(
+                _aware(case.victim_status_applied_on),
+                case.victim_status_decision,
+                _aware(case.victim_status_decided_on),
+            ),
+            referrals=tuple((r.id, name, r.status, r.to_police) for r, name in referrals),
+            timeline=tuple((_aware(e.at) or e.at, e.kind, e.detail) for e in events),
+            messages=tuple(
+                (
+                    _aware(m.at) or m.at,
+                    m.from_citizen,
+                    self._cipher.decrypt(m.body_enc),
+                    m.photo_enc is not None,
+                )
+                for m in reversed(list(messages))
+            ),
+            content_shown=True,
+            may_break_glass=False,
+            may_reassign=self._may_reassign(staff, case),
+        )
+
+    async def break_glass(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int, reason: str
+    ) -> tuple[CaseCard, int | None]:
+        """An oblast-wide coordinator opens the content of a case they do not own, for a stated reason:
+        audited as "case.break_glass" with the reason, a case event; returns the card with its content
+        and the owner's Telegram id to tell (None: no owner, or the actor is the owner). A district
+        coordinator has no break-glass (refused and audited here)."""
+        reason = " ".join(reason.split())
+        if not reason:
+            raise CaseError("access.reason_empty")
+        if len(reason) > BREAK_GLASS_REASON_LIMIT:
+            raise CaseError("access.reason_too_long")
+        now = self.clock()
+        try:
+            async with self._sm() as session, session.begin():
+                case = await self._case_for_coordinator(session, actor_id, staff, case_id, "case.break_glass")
+                if not self._oblast_wide(staff, case):
+                    raise AccessDenied("case.break_glass", case_id)
+                session.add(CaseEvent(case_id=case_id, at=now, actor_id=actor_id, kind="break_glass"))
+                session.add(
+                    AuditEntry(
+                        at=now,
+                        actor_id=actor_id,
+                        action="case.break_glass",
+                        case_id=case_id,
+                        detail=reason[:200],
+                    )
+                )
+                card = await self._content_card(session, actor_id, staff, case, now)
+                owner = None if case.owner_id == actor_id else await self._active_owner(session, case)
+                return card, owner
+        except AccessDenied as denial:
+            await self.record_denial(actor_id, denial)
+            raise
+
+    async def reassign_candidates(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int
+    ) -> list[Colleague]:
+        """The coordinators an oblast-wide coordinator may hand the case to: those whose scope covers
+        it, neither its owner nor the actor (taking content for oneself is break-glass, not this)."""
+        try:
+            async with self._sm() as session:
+                case = await self._reassignable(session, actor_id, staff, case_id)
+                return await self._colleagues(session, case, exclude={actor_id, case.owner_id})
+        except AccessDenied as denial:
+            await self.record_denial(actor_id, denial)
+            raise
+
+    async def _reassignable(
+        self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int
+    ) -> Case:
+        case = await self._case_for_coordinator(session, actor_id, staff, case_id, "case.reassign")
+        if not self._oblast_wide(staff, case):
+            raise AccessDenied("case.reassign", case_id)
+        if case.status not in OWNED_OPEN or case.owner_id is None:
+            raise CaseError("access.reassign_not_open")
+        return case
+
+    async def _colleagues(
+        self, session: AsyncSession, case: Case, exclude: set[int | None]
+    ) -> list[Colleague]:
+        rows = (
+            await session.execute(
+                select(UserRole, User.telegram_id)
+                .join(User)
+                .where(UserRole.role == Role.COORDINATOR)
+                .order_by(UserRole.district.is_not(None).desc(), UserRole.district, User.telegram_id)
+            )
+        ).all()
+        return [
+            Colleague(role.user_id, telegram_id, role.district)
+            for role, telegram_id in rows
+            if telegram_id is not None
+            and role.user_id not in exclude
+            and StaffRole(role.role, role.organisation_id, role.oblast, role.district).covers(
+                case.oblast, case.district
+            )
+        ]
+
+    async def reassign(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int, to_user_id: int
+    ) -> tuple[CaseSummary, int, int | None]:
+        """An oblast-wide coordinator hands an open, owned case to another coordinator whose scope
+        covers it. Audited ("case.reassign"), a case event; returns the case, the new owner's and
+        the previous owner's Telegram ids (None when the previous one no longer coordinates)."""
+        now = self.clock()
+        try:
+            async with self._sm() as session, session.begin():
+                case = await self._reassignable(session, actor_id, staff, case_id)
+                await session.refresh(case, with_for_update=True)
+                previous = case.owner_id
+                if case.status not in OWNED_OPEN or previous is None:
+                    raise CaseError("access.reassign_not_open")
+                if to_user_id == previous:
+                    raise CaseError("access.reassign_same_owner")
+                targets = {c.user_id: c for c in await self._colleagues(session, case, exclude={actor_id})}
+                if to_user_id not in targets:
+                    raise AccessDenied("case.reassign", case_id)
+                previous_telegram = await self._active_owner(session, case)
+                # Conditional: a release or another reassignment in between wins, this one is refused.
+                moved = await session.execute(
+                    update(Case)
+                    .where(Case.id == case_id, Case.owner_id == previous, Case.status.in_(OWNED_OPEN))
+                    .values(owner_id=to_user_id)
+                )
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    raise CaseError("access.reassign_not_open")
+                detail = f"from={previous} to={to_user_id}"
+                session.add(
+                    CaseEvent(case_id=case_id, at=now, actor_id=actor_id, kind="reassigned", detail=detail)
+                )
+                session.add(
+                    AuditEntry(
+                        at=now, actor_id=actor_id, action="case.reassign", case_id=case_id, detail=detail
+                    )
+                )
+                await session.refresh(case)
+                return _summary(case), targets[to_user_id].telegram_id, previous_telegram
+        except AccessDenied as denial:
+            await self.record_denial(actor_id, denial, f"to={to_user_id}")
+            raise
 
     async def _owned(
         self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int, action: str
@@ -537,11 +736,23 @@ class CaseService:
     ) -> tuple[CaseSummary, list[int]]:
         """Refer to an organisation (the police HQ counts as one); returns whom to notify there."""
         now = self.clock()
+        try:
+            return await self._refer(actor_id, staff, case_id, organisation_id, now)
+        except AccessDenied as denial:
+            await self.record_denial(actor_id, denial, f"org={organisation_id}")
+            raise
+
+    async def _refer(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int, organisation_id: int, now: datetime
+    ) -> tuple[CaseSummary, list[int]]:
         async with self._sm() as session, session.begin():
             case = await self._owned(session, actor_id, staff, case_id, "refer")
             org = await session.get(Organisation, organisation_id)
-            if org is None or not org.active or org.oblast != case.oblast:
+            if org is None or not org.active:
                 raise CaseError("referral.unknown_organisation")
+            if not serves_area(org.oblast, org.district, case.oblast, case.district):
+                # Not offered for this case: forged callback data, or a direct call. Refused, audited.
+                raise AccessDenied("refer.outside_area", case_id)
             to_police = org.kind == "police"
             if to_police and case.consent_police_at is None:
                 raise CaseError("referral.no_police_consent")

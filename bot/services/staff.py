@@ -57,13 +57,24 @@ class StaffRole:
         return self.district is None or self.district == district
 
 
+def serves_area(org_oblast: str, org_district: str | None, oblast: str, district: str | None) -> bool:
+    """Whether an organisation of (org_oblast, org_district) works where a case of (oblast, district)
+    is: the same oblast, and the organisation works region-wide, or the case has no district, or the
+    districts match. The one rule for both the organisations offered and the referral itself."""
+    if org_oblast != oblast:
+        return False
+    return org_district is None or district is None or org_district == district
+
+
 class AccessDenied(Exception):
-    """A staff action this person may not take. Handlers answer with a polite refusal; it is audited."""
+    """A staff action this person may not take. Handlers answer with a polite refusal; it is audited
+    (by the handler, unless the service already wrote the denial: `recorded`)."""
 
     def __init__(self, action: str, case_id: int | None = None) -> None:
         super().__init__(action)
         self.action = action
         self.case_id = case_id
+        self.recorded = False
 
 
 class InviteError(Exception):
@@ -119,14 +130,15 @@ class StaffService:
     async def organisations(
         self, oblast: str | None = None, district: str | None = None
     ) -> list[OrganisationView]:
-        """Active organisations; with a district, those of the district and the region-wide ones."""
+        """Active organisations; for an area, those that serve it (`serves_area`): with a district, the
+        district's and the region-wide ones."""
         async with self._sessionmaker() as session:
             query = select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)
             if oblast is not None:
                 query = query.where(Organisation.oblast == oblast)
             orgs = list(await session.scalars(query))
-        if district is not None:
-            orgs = [o for o in orgs if o.district in (None, district)]
+        if oblast is not None:
+            orgs = [o for o in orgs if serves_area(o.oblast, o.district, oblast, district)]
         return [_org_view(o) for o in orgs]
 
     async def organisation(self, organisation_id: int) -> OrganisationView | None:
