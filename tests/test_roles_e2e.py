@@ -94,7 +94,7 @@ async def test_a_coordinator_enrolled_for_another_district_passes_their_cases_on
     assert not [m for m in server.bot_messages(COORD) if TAKE_OVER in text_of(m)]
 
 
-async def test_an_invite_that_keeps_roles_adds_the_new_one(
+async def test_an_invite_keeps_or_replaces_the_roles_held_as_its_creator_chose(
     bot: RunningBot, server: FakeTelegramServer
 ) -> None:
     await enrol(bot.settings, server)
@@ -112,6 +112,14 @@ async def test_an_invite_that_keeps_roles_adds_the_new_one(
     ]
     case = await _the_case(bot.settings)
     assert case.status == "accepted" and case.owner_id == await user_id(bot.settings, COORD)
+
+    # Then an invite that replaces: both roles end, not only the one of the same kind.
+    token, _created = await _invite(admin, "Координатор", "Ізюмський", "Замінити наявні ролі")
+    text = text_of(await coord.say(f"/start inv_{token}"))
+    assert "Ваша попередня роль завершилася: координатор — Богодухівський район" in text
+    assert "Ваша попередня роль завершилася: фахівець" in text
+    assert await _roles(bot.settings, COORD) == [("coordinator", "kharkiv-izium")]
+    assert (await _the_case(bot.settings)).status == "new"
 
 
 async def test_a_message_to_a_case_whose_coordinator_lost_the_area_waits_for_the_next_one(
