@@ -65,7 +65,7 @@ class Check(CallbackData, prefix="sc"):
 
 
 class Privacy(CallbackData, prefix="pv"):
-    action: str  # clear, forget, forget_yes
+    action: str  # clear, forget, forget_yes; with open requests: forget_withdraw, forget_keep
 
 
 # Keyboards built once and shared by every reply (never changed after they are built); kept here
@@ -251,6 +251,16 @@ def forget_confirm() -> InlineKeyboardMarkup:
     return _rows(
         [button(_("privacy.forget_yes"), Privacy(action="forget_yes"))],
         [button(_("privacy.forget_no"), Menu(to="main"))],
+    )
+
+
+@per_locale
+def forget_open_requests() -> InlineKeyboardMarkup:
+    """/forget with open requests: withdraw them and erase their content, or keep them open."""
+    return _rows(
+        [button(_("forget.button.withdraw"), Privacy(action="forget_withdraw"))],
+        [button(_("forget.button.keep"), Privacy(action="forget_keep"))],
+        [button(_("forget.button.cancel"), Menu(to="main"))],
     )
 
 

@@ -31,6 +31,7 @@ from bot.services.staff import (
     AccessDenied,
     InviteError,
     OrganisationView,
+    Redemption,
     Role,
     StaffRole,
     StaffService,
@@ -72,6 +73,7 @@ class InviteStep(CallbackData, prefix="adi"):
     d: str = ""  # district id, or WHOLE (coordinator invites)
     g: int = 0  # organisation id (specialist and police invites)
     p: int = 0  # page of the organisation list
+    k: str = ""  # the person's other roles: "r" replaced (the default), "a" kept; "": still to ask
 
 
 class StaffAct(CallbackData, prefix="ads"):
@@ -264,6 +266,9 @@ def create_router() -> Router:
         users: UserService,
         directory: Directory,
         i18n: I18n,
+        cases: CaseService,
+        outbox: Outbox,
+        settings: Settings,
     ) -> None:
         if raw_state is not None:
             await state.clear()
@@ -271,18 +276,29 @@ def create_router() -> Router:
         try:
             if not TOKEN.fullmatch(token):
                 raise InviteError("invite.unknown")
-            await staff.check_invite(token)
+            await staff.redeemable(token)
             # Becoming staff is when the bot starts to remember the person by their Telegram id.
-            role = await staff.redeem_invite(await users.enrol(profile.telegram_id), token)
+            user_id = await users.enrol(profile.telegram_id)
+            redemption = await staff.redeem_invite(user_id, token)
         except InviteError as exc:
             await staff.audit(profile.id, "invite.refused", detail=str(exc), actor_key=profile.key)
             await message.answer(_invite_error_text(str(exc)), reply_markup=keyboards.main_menu())
             return
         users.invalidate(profile.telegram_id)
+        passed_on = 0
+        if any(r.role == Role.COORDINATOR for r in redemption.ended):
+            # As an admin's removal: the cases the person no longer covers go to the area's coordinators.
+            released = await cases.release_orphans_with_owners()
+            passed_on = sum(1 for _case, owner in released if owner == user_id)
+            summaries = [c for c, _owner in released]
+            await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, summaries)
+        lang = i18n.current_locale
+        role = redemption.role
         org = await staff.organisation(role.organisation_id) if role.organisation_id is not None else None
         text = _("invite.welcome").format(
-            role=escape(role_name(role.role)), scope=scope_text(role, org, directory, i18n.current_locale)
+            role=escape(role_name(role.role)), scope=scope_text(role, org, directory, lang)
         )
+        text += await _ended_text(redemption, passed_on, staff, directory, lang)
         if role.role == Role.COORDINATOR:
             text += "\n\n" + _("invite.welcome_coordinator")
         await message.answer(text, reply_markup=keyboards.menu_for(True))
@@ -616,7 +632,7 @@ async def _coordinator_scope(
     if district is not None and directory.oblast_of(district) is not oblast:
         await stale_button(callback, bot)
         return
-    await _make_invite(callback, bot, profile, staff, directory, lang, role, None, oblast.id, district)
+    await _make_invite(callback, step, bot, profile, staff, directory, lang, role, None, oblast.id, district)
 
 
 async def _organisations_for(
@@ -650,7 +666,9 @@ async def _organisation_choice(
             await stale_button(callback, bot)
             return
         # Whether this person may invite for this organisation is the service's decision.
-        await _make_invite(callback, bot, profile, staff, directory, lang, role, org.id, org.oblast, None)
+        await _make_invite(
+            callback, step, bot, profile, staff, directory, lang, role, org.id, org.oblast, None
+        )
         return
     admin = is_admin(profile)
     oblast: Oblast | None = None
@@ -693,6 +711,7 @@ async def _organisation_choice(
 
 async def _make_invite(
     callback: CallbackQuery,
+    step: InviteStep,
     bot: Bot,
     profile: UserProfile,
     staff: StaffService,
@@ -704,6 +723,22 @@ async def _make_invite(
     district: str | None,
 ) -> None:
     try:
+        org = await staff.check_invite(profile.staff, role, organisation_id)
+        scope_role = StaffRole(
+            role.value, organisation_id, org.oblast if org else oblast, org.district if org else district
+        )
+        scope = scope_text(scope_role, org, directory, lang)
+        if step.k not in ("r", "a"):
+            # The last step: whether the role replaces the ones the person may already hold (the default)
+            # or is added to them.
+            markup = _markup(
+                [button(_("invite.button.replace"), step.model_copy(update={"k": "r"}))],
+                [button(_("invite.button.keep"), step.model_copy(update={"k": "a"}))],
+                _back_row(),
+            )
+            text = _("invite.choose_keep").format(role=escape(role_name(role)), scope=scope)
+            await show(callback, bot, text, markup)
+            return
         token = await staff.create_invite(
             profile.staff_id,
             profile.staff,
@@ -711,24 +746,39 @@ async def _make_invite(
             organisation_id=organisation_id,
             oblast=oblast,
             district=district,
+            keeps_roles=step.k == "a",
         )
     except AccessDenied as exc:
         await _refuse(callback, bot, staff, profile, "invite", exc.action)
         return
-    org = await staff.organisation(organisation_id) if organisation_id is not None else None
-    scope_role = StaffRole(
-        role.value, organisation_id, org.oblast if org else oblast, org.district if org else district
-    )
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={INVITE_PREFIX}{token}"
     text = _("invite.created").format(
         role=escape(role_name(role)),
-        scope=scope_text(scope_role, org, directory, lang),
+        scope=scope,
+        mode=_("invite.mode.keep") if step.k == "a" else _("invite.mode.replace"),
         link=escape(link),
         hours=INVITE_HOURS,
     )
     markup = _markup([button(_("invite.button.another"), AdminMenu(to="inv"))], _back_row())
     await show(callback, bot, text, markup)
+
+
+async def _ended_text(
+    redemption: Redemption, passed_on: int, staff: StaffService, directory: Directory, lang: str
+) -> str:
+    """For the person who redeemed: which of their roles ended, and how many open requests went on."""
+    parts = []
+    for role in redemption.ended:
+        org = await staff.organisation(role.organisation_id) if role.organisation_id is not None else None
+        parts.append(
+            _("invite.role_ended").format(
+                role=escape(role_name(role.role)), scope=scope_text(role, org, directory, lang)
+            )
+        )
+    if any(r.role == Role.COORDINATOR for r in redemption.ended):
+        parts.append(_("invite.passed_on").format(count=passed_on))
+    return "".join("\n\n" + p for p in parts)
 
 
 # --- staff ------------------------------------------------------------------------------------

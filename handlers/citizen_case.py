@@ -16,9 +16,11 @@ from bot import keyboards, render
 from bot.case_keyboards import Cz
 from bot.keyboards import Menu
 from bot.services.cases import CaseError, CaseService
+from bot.services.directory import Directory
 from bot.services.throttle import Throttles
 from bot.services.users import UserService
-from handlers.notify import language_of, notify, relay
+from bot.settings import Settings
+from handlers.notify import language_of, notify, notify_released, relay
 from handlers.ui import chat_id_of, show, stale_button
 from scheduler.outbox import Outbox
 
@@ -92,6 +94,9 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         throttles: Throttles,
+        outbox: Outbox,
+        directory: Directory,
+        settings: Settings,
     ) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         # A person typing fast passes, a script flooding the coordinator does not.
@@ -101,17 +106,22 @@ def create_router() -> Router:
         photo = message.photo[-1].file_id if message.photo else None
         text = message.text or message.caption
         try:
-            case, owner = await cases.citizen_message(message.chat.id, case_id, text, photo)
+            sent = await cases.citizen_message(message.chat.id, case_id, text, photo)
         except CaseError as exc:
             if str(exc) != "relay.too_long":
                 await state.clear()
             await message.answer(_(str(exc)), reply_markup=ck.stop_writing(case_id))
             return
-        if owner is not None:
-            with i18n.use_locale(language_of(users, i18n, owner)):
-                header = _("relay.to_staff").format(code=render.code(case.code))
-                markup = ck.reply_to_citizen(case.id)
-            await relay(bot, owner, header, text, photo, markup)
+        if sent.released:  # its coordinator no longer covers it: the area's coordinators take it over
+            await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, [sent.case])
+        if sent.owner is None:
+            # Stored, and shown on the card of whoever accepts the request; it reached nobody yet.
+            await message.answer(_("relay.saved_for_next"), reply_markup=ck.stop_writing(case_id))
+            return
+        with i18n.use_locale(language_of(users, i18n, sent.owner)):
+            header = _("relay.to_staff").format(code=render.code(sent.case.code))
+            markup = ck.reply_to_citizen(sent.case.id)
+        await relay(bot, sent.owner, header, text, photo, markup)
         await message.answer(_("relay.sent"), reply_markup=ck.stop_writing(case_id))
 
     @router.message(StateFilter(MyCase.writing), ~F.text.startswith("/"))

@@ -1,4 +1,5 @@
-"""Citizen privacy controls: clear this chat, and /forget (erase everything stored about me)."""
+"""Citizen privacy controls: clear this chat, and /forget (erase the person's identity; with open requests,
+first the person's choice: withdraw them and erase their content, or keep them open, reachable by code)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,22 @@ import logging
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot import keyboards
+from bot import keyboards, render
 from bot.keyboards import Menu, Privacy
 from bot.redis_storage import EncryptedRedisStorage
-from bot.services.cases import CaseService
+from bot.services.cases import CaseService, CaseSummary, Forgotten
 from bot.services.privacy import ids_to_clear
 from bot.services.throttle import Throttles
 from bot.services.users import ADMIN, UserProfile, UserService
+from bot.settings import Settings
 from bot.storage import SQLStorage
+from handlers.notify import language_of, notify
 from handlers.ui import chat_id_of, show, stale_button
+from scheduler.outbox import Outbox
 
 log = logging.getLogger("dovira")
 
@@ -36,38 +41,60 @@ def create_router() -> Router:
         await show(callback, bot, _("privacy.text"), keyboards.privacy())
 
     @router.message(Command("forget"))
-    async def on_forget_command(message: Message, profile: UserProfile) -> None:
+    async def on_forget_command(message: Message, profile: UserProfile, cases: CaseService) -> None:
         if profile.is_staff:
             await message.answer(_staff_kept(profile), reply_markup=keyboards.only_menu())
             return
-        await message.answer(_("privacy.forget_confirm"), reply_markup=keyboards.forget_confirm())
+        text, markup = await _forget_question(cases, message.chat.id)
+        await message.answer(text, reply_markup=markup)
 
     @router.callback_query(Privacy.filter(F.action == "forget"))
-    async def on_forget(callback: CallbackQuery, bot: Bot, profile: UserProfile) -> None:
+    async def on_forget(callback: CallbackQuery, bot: Bot, profile: UserProfile, cases: CaseService) -> None:
         if profile.is_staff:
             await show(callback, bot, _staff_kept(profile), keyboards.only_menu())
             return
-        await show(callback, bot, _("privacy.forget_confirm"), keyboards.forget_confirm())
+        await show(callback, bot, *await _forget_question(cases, chat_id_of(callback)))
 
-    @router.callback_query(Privacy.filter(F.action == "forget_yes"))
+    @router.callback_query(Privacy.filter(F.action.in_({"forget_yes", "forget_withdraw", "forget_keep"})))
     async def on_forget_yes(
         callback: CallbackQuery,
+        callback_data: Privacy,
         bot: Bot,
         profile: UserProfile,
         users: UserService,
         fsm_storage: SQLStorage | EncryptedRedisStorage,
         cases: CaseService,
         throttles: Throttles,
+        outbox: Outbox,
+        i18n: I18n,
+        settings: Settings,
     ) -> None:
-        # Staff are refused (an old confirmation pressed after a role was granted, too): erasing a
-        # member of staff would drop their roles unaudited and the name on their audit entries.
-        if profile.is_staff or not await users.forget(callback.from_user.id):
+        chat_id = chat_id_of(callback)
+        if profile.is_staff:
             await show(callback, bot, _staff_kept(profile), keyboards.only_menu())
             return
-        await cases.forget_citizen(callback.from_user.id)
+        choice = callback_data.action
+        if choice == "forget_yes" and await cases.open_requests(chat_id):
+            # A confirmation from before a request was filed: the person chooses what happens to it first.
+            await show(callback, bot, *await _forget_question(cases, chat_id))
+            return
+        # Staff are refused (an old confirmation pressed after a role was granted, too): erasing a
+        # member of staff would drop their roles unaudited and the name on their audit entries.
+        if not await users.forget(callback.from_user.id):
+            await show(callback, bot, _staff_kept(profile), keyboards.only_menu())
+            return
+        done = await cases.forget_citizen(chat_id, withdraw=choice == "forget_withdraw")
         await fsm_storage.forget(callback.from_user.id)
         await throttles.forget(callback.from_user.id)
-        await show(callback, bot, _("privacy.forgotten"), keyboards.after_forget())
+        if choice != "forget_yes" and done.linked == 0:
+            # The choice pressed again (or twice at once): the first press did it and showed what it did,
+            # codes included; that screen must stay.
+            await callback.answer(_("forget.already_done"))
+            return
+        await _tell_staff(done, outbox, users, i18n)
+        await show(
+            callback, bot, _forgotten_text(done, settings.case_retention_days), keyboards.after_forget()
+        )
 
     @router.callback_query(Privacy.filter(F.action == "clear"))
     async def on_clear(callback: CallbackQuery, bot: Bot, profile: UserProfile, users: UserService) -> None:
@@ -87,6 +114,55 @@ def create_router() -> Router:
         await stale_button(callback, bot)
 
     return router
+
+
+async def _forget_question(cases: CaseService, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    """With open requests, the person chooses what happens to them; otherwise a plain confirmation."""
+    open_requests = await cases.open_requests(chat_id)
+    if open_requests:
+        return _("forget.ask_open").format(codes=_codes(open_requests)), keyboards.forget_open_requests()
+    return _("privacy.forget_confirm"), keyboards.forget_confirm()
+
+
+def _codes(cases: list[CaseSummary]) -> str:
+    return "\n".join(f"• <code>{render.code(c.code)}</code>" for c in cases)
+
+
+def _forgotten_text(done: Forgotten, retention_days: int) -> str:
+    """Exactly what was erased and what remains."""
+    if done.withdrawn:
+        parts = [_("forget.done_withdrawn").format(codes=_codes([c for c, _owner in done.withdrawn]))]
+        if any(n.recipients for n in done.revoked):
+            parts.append(_("forget.done_orgs_asked"))
+        parts.append(_("forget.done_statistics"))
+        if done.closed:
+            parts.append(_("forget.done_closed").format(days=retention_days))
+        parts.append(_("forget.done_identity"))
+    elif done.kept:
+        parts = [_("forget.done_kept").format(codes=_codes(done.kept), days=retention_days)]
+        if done.closed:
+            parts.append(_("forget.done_closed").format(days=retention_days))
+    else:
+        parts = [_("privacy.forgotten")]
+        if done.closed:
+            parts.append(_("forget.done_closed").format(days=retention_days))
+    parts.append(_("forget.clear_chat"))
+    return "\n\n".join(parts)
+
+
+async def _tell_staff(done: Forgotten, outbox: Outbox, users: UserService, i18n: I18n) -> None:
+    """The owners of withdrawn requests, as a withdrawal tells them; the organisations whose referrals
+    were revoked, asked to delete what they received."""
+    for case, owner in done.withdrawn:
+        if owner is not None:
+            with i18n.use_locale(language_of(users, i18n, owner)):
+                text = _("notice.case.withdrawn").format(code=render.code(case.code))
+            await notify(outbox, owner, f"case.withdrawn:{case.id}", text)
+    for notice in done.revoked:
+        for telegram_id in notice.recipients:
+            with i18n.use_locale(language_of(users, i18n, telegram_id)):
+                text = _("forget.notice.referral_revoked").format(code=render.code(notice.case.code))
+            await notify(outbox, telegram_id, f"referral.revoked:{notice.extra['referral']}", text)
 
 
 def _message_id(callback: CallbackQuery) -> int:

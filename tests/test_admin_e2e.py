@@ -90,7 +90,8 @@ async def invite_coordinator(admin: Person, district_label: str = "Богоду�
     step = await admin.press("Створити запрошення", menu)
     step = await admin.press("Координатор", step)
     step = await admin.press("Харківська", step)
-    done = await admin.press(district_label, step)
+    step = await admin.press(district_label, step)
+    done = await admin.press("Замінити наявні ролі", step)
     assert "Запрошення готове" in text_of(done)
     return token_in(done)
 
@@ -158,7 +159,9 @@ async def test_coordinator_invite_is_redeemed_once(bot: RunningBot, server: Fake
     assert {"Координатор", "Фахівець"} <= set(admin.labels(step))
     step = await admin.press("Координатор", step)
     step = await admin.press("Харківська", step)
-    done = await admin.press("Богодухівський", step)
+    step = await admin.press("Богодухівський", step)
+    assert "Якщо людина вже має роль" in text_of(step)
+    done = await admin.press("Замінити наявні ролі", step)
     text = text_of(done)
     assert "https://t.me/dovira_test_bot?start=inv_" in text
     assert "72" in text and "один раз" in text
@@ -227,7 +230,7 @@ async def test_coordinator_invites_specialists_of_their_district_only(
     choice = await coordinator.press("Створити запрошення", menu)
     labels = " ".join(coordinator.labels(choice))
     assert "ЦСС Богодухів" in labels and "ЦСС Ізюм" not in labels and "Обласний центр" not in labels
-    done = await coordinator.press("ЦСС Богодухів", choice)
+    done = await coordinator.press("Замінити", await coordinator.press("ЦСС Богодухів", choice))
     token = token_in(done)
     welcome = await specialist.say(f"/start inv_{token}")
     assert "фахівець" in text_of(welcome) and "ЦСС Богодухів" in text_of(welcome)

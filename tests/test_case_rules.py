@@ -371,12 +371,12 @@ async def test_a_removed_coordinator_gets_nothing_more_of_their_cases(app: App) 
     coord_id = await add_staff(app, 2001, COORD)
     case = await app.cases.create(draft(), 1001)
     await app.cases.accept(coord_id, [COORD], case.id)
-    _summary, owner = await app.cases.citizen_message(1001, case.id, "перше", None)
-    assert owner == 2001
+    assert (await app.cases.citizen_message(1001, case.id, "перше", None)).owner == 2001
     async with app.sessionmaker() as session, session.begin():
         await session.execute(delete(UserRole).where(UserRole.user_id == coord_id))
-    _summary, owner = await app.cases.citizen_message(1001, case.id, "друге", None)
-    assert owner is None  # stored for whoever takes over, not relayed to the removed person
+    sent = await app.cases.citizen_message(1001, case.id, "друге", None)
+    assert sent.owner is None  # stored for whoever takes over, not relayed to the removed person
+    assert sent.released and sent.case.status == "new"  # released at once, for the area to take over
 
 
 async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
@@ -396,7 +396,6 @@ async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
     await app.cases.citizen_message(1001, case.id, "перше", None)
     async with app.sessionmaker() as session, session.begin():
         await session.execute(delete(UserRole).where(UserRole.user_id == coord_id))
-    await app.cases.citizen_message(1001, case.id, "друге", None)
 
     ctx = JobContext(
         server.create_bot(), app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180
@@ -405,6 +404,7 @@ async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
         clock.now = T0 + timedelta(days=3)  # filed long ago: its deadline counts from the release
         assert await case_deadlines(ctx) == 1  # the regional coordinator, the only one left in the area
         assert await case_deadlines(ctx) == 0  # released once, and no "past its deadline" at once
+        await app.cases.citizen_message(1001, case.id, "друге", None)  # written while nobody holds it
         clock.now += timedelta(hours=4, minutes=1)
         assert await case_deadlines(ctx) == 2  # nobody took it over: escalated (regional, admin)
     finally:

@@ -285,9 +285,9 @@ async def test_commands_while_writing_are_commands_and_forget_unlinks_requests(
     await citizen.press("Написати координатору", view)
     mark = len(server.calls)
     confirm = await citizen.say("/forget")  # typed while writing: the command, not a message to relay
-    assert "Стерти все" in text_of(confirm)
+    assert "відкриті запити" in text_of(confirm)
     assert not [c for c in server.calls[mark:] if str(c.params.get("chat_id")) == str(COORD)]
-    await citizen.press("Так, стерти", confirm)
+    await citizen.press("Залишити відкритими", confirm)
     mine = await citizen.press("Мій запит", await citizen.say("/start"))
     assert "запитів немає" in text_of(mine)  # the request no longer leads back to this chat
     engine = create_engine(bot.settings.database_url)

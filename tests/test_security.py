@@ -28,7 +28,7 @@ from bot.services.crypto import Cipher, load_or_create_key
 from bot.services.directory import load_directory
 from bot.services.police_reports import OrgStatus, PoliceReportService, Signal, digest_docx, month_key
 from bot.services.reconciliation import QuarterView
-from bot.services.staff import InviteError, Role, StaffRole, StaffService
+from bot.services.staff import InviteError, Redemption, Role, StaffRole, StaffService
 from bot.services.throttle import (
     CODE_ATTEMPTS_PER_HOUR,
     RELAY_MESSAGES_PER_MINUTE,
@@ -327,7 +327,7 @@ async def test_one_invite_redeemed_twice_at_once_enrols_one_person(
     )
     results = await asyncio.gather(*(staff.redeem_invite(i, token) for i in ids), return_exceptions=True)
     await engine.dispose()
-    assert sum(isinstance(r, StaffRole) for r in results) == 1
+    assert sum(isinstance(r, Redemption) for r in results) == 1
     assert [str(r) for r in results if isinstance(r, InviteError)] == ["invite.used"]
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
@@ -169,6 +169,31 @@ class Notice:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CitizenRelay:
+    """A citizen's message, stored: whom to relay it to now (None: nobody holds the case), and whether
+    the case was released just now because its owner no longer coordinates its area."""
+
+    case: CaseSummary
+    owner: int | None
+    released: bool = False
+
+
+@dataclass
+class Forgotten:
+    """What /forget did to the person's requests (all in one transaction)."""
+
+    linked: int = 0  # requests that led back to the person's chat (0: nothing left to do, e.g. a repeat)
+    withdrawn: list[tuple[CaseSummary, int | None]] = field(default_factory=list)  # (case, owner to tell)
+    kept: list[CaseSummary] = field(default_factory=list)  # open, now reachable only by code
+    closed: int = 0  # closed before: their content goes at the retention date
+    revoked: list[Notice] = field(default_factory=list)  # "referral.revoked": whom to ask to delete
+
+
+# Open statuses in which a coordinator owns the case.
+OWNED = (Status.ACCEPTED, Status.REFERRED, Status.IN_PROGRESS)
+
+
 def normalise_code(raw: str) -> str | None:
     """The code as typed (any case, Cyrillic look-alikes, spaces or dashes) -> canonical, or None."""
     cleaned = "".join(ch for ch in raw.translate(_LOOKALIKES).upper() if ch.isalnum())
@@ -293,21 +318,27 @@ class CaseService:
             case = await self._citizen_case(session, citizen_chat_id, case_id)
             if case.status == Status.CLOSED:
                 raise CaseError("case.already_closed")
-            case.status, case.outcome, case.closed_at, case.relay_open = (
-                Status.CLOSED,
-                Outcome.DECLINED,
-                now,
-                False,
-            )
-            session.add(CaseEvent(case_id=case.id, at=now, kind="withdrawn"))
-            session.add(AuditEntry(at=now, action="case.withdraw", case_id=case.id))
+            self._close_as_withdrawn(session, case, now)
             owner = await self._active_owner(session, case)
             return _summary(case), owner
 
+    @staticmethod
+    def _close_as_withdrawn(session: AsyncSession, case: Case, now: datetime) -> None:
+        case.status, case.outcome, case.closed_at, case.relay_open = (
+            Status.CLOSED,
+            Outcome.DECLINED,
+            now,
+            False,
+        )
+        session.add(CaseEvent(case_id=case.id, at=now, kind="withdrawn"))
+        session.add(AuditEntry(at=now, action="case.withdraw", case_id=case.id))
+
     async def citizen_message(
         self, citizen_chat_id: int, case_id: int, text: str | None, photo: str | None
-    ) -> tuple[CaseSummary, int | None]:
-        """Store a citizen's message to the case owner; returns the owner's Telegram id to relay it to."""
+    ) -> CitizenRelay:
+        """Store a citizen's message; returns whom to relay it to. A case whose owner no longer
+        coordinates its area (role removed, or changed to another area) is released here, in the same
+        transaction: the message waits on the card for whoever accepts, and nobody is told it was sent."""
         if text is not None and len(text) > MESSAGE_LIMIT:
             raise CaseError("relay.too_long")
         now = self.clock()
@@ -325,23 +356,105 @@ class CaseService:
                 )
             )
             session.add(AuditEntry(at=now, action="case.message", case_id=case.id, detail="from citizen"))
-            return _summary(case), await self._active_owner(session, case)
+            owner = await self._active_owner(session, case)
+            released = owner is None and case.status in OWNED
+            if released:
+                self._release(session, case, now)
+            return CitizenRelay(_summary(case), owner, released)
 
-    async def forget_citizen(self, citizen_chat_id: int) -> int:
+    async def open_requests(self, citizen_chat_id: int) -> list[CaseSummary]:
+        """The person's requests that are not closed (all of them, oldest first): /forget asks about these."""
+        async with self._sm() as session:
+            cases = await session.scalars(
+                select(Case)
+                .where(
+                    Case.citizen_key == self._cipher.lookup_key(citizen_chat_id),
+                    Case.status != Status.CLOSED,
+                    Case.purged_at.is_(None),
+                )
+                .order_by(Case.created_at, Case.id)
+            )
+            return [_summary(c) for c in cases]
+
+    async def forget_citizen(self, citizen_chat_id: int, *, withdraw: bool = False) -> Forgotten:
         """/forget: the person's requests lose every link to their chat (the code no longer leads back
-        to them and nobody can write to them); what they asked stays with the coordinator, anonymous."""
+        to them and nobody can write to them).
+
+        withdraw=False: open requests stay open with their content, reachable only by their code.
+        withdraw=True: each open request is withdrawn as the person's own withdrawal does it, and its
+        description, phone and every relayed message are erased at once (the anonymous statistical fields
+        stay); its open referrals (pending or accepted) are revoked, and the staff of their organisations
+        are returned, to be asked to delete what they received. Closed requests keep their content until the
+        retention purge either way. One transaction; a second call finds nothing left to do."""
         now = self.clock()
+        result = Forgotten()
         async with self._sm() as session, session.begin():
             cases = list(
                 await session.scalars(
-                    select(Case).where(Case.citizen_key == self._cipher.lookup_key(citizen_chat_id))
+                    select(Case)
+                    .where(Case.citizen_key == self._cipher.lookup_key(citizen_chat_id))
+                    .order_by(Case.created_at, Case.id)
+                    .with_for_update()
                 )
             )
+            result.linked = len(cases)
             for case in cases:
+                is_open = case.status != Status.CLOSED and case.purged_at is None
+                if withdraw and is_open:
+                    self._close_as_withdrawn(session, case, now)
+                    result.revoked += await self._revoke_referrals(session, case, now)
+                    await self._erase_content(session, case, now)
+                    result.withdrawn.append((_summary(case), await self._active_owner(session, case)))
+                elif is_open:
+                    result.kept.append(_summary(case))
+                else:
+                    result.closed += 1
                 case.citizen_key, case.citizen_chat_enc, case.relay_open = None, None, False
                 session.add(CaseEvent(case_id=case.id, at=now, kind="conversation_closed"))
                 session.add(AuditEntry(at=now, action="case.citizen_forgotten", case_id=case.id))
-            return len(cases)
+            return result
+
+    @staticmethod
+    async def _erase_content(session: AsyncSession, case: Case, now: datetime) -> None:
+        """The description, the phone, every relayed message and the organisations' reasons, now; what
+        the retention purge would erase later, but the case's statistical fields and timeline stay."""
+        case.description_enc = case.phone_enc = None
+        await session.execute(delete(CaseMessage).where(CaseMessage.case_id == case.id))
+        await session.execute(update(Referral).where(Referral.case_id == case.id).values(reason_enc=None))
+        session.add(CaseEvent(case_id=case.id, at=now, kind="content_erased"))
+        session.add(AuditEntry(at=now, action="case.content_erase", case_id=case.id))
+
+    async def _revoke_referrals(self, session: AsyncSession, case: Case, now: datetime) -> list[Notice]:
+        referrals = list(
+            await session.scalars(
+                select(Referral)
+                .where(Referral.case_id == case.id, Referral.status.in_(("pending", "accepted")))
+                .order_by(Referral.id)
+            )
+        )
+        notices = []
+        for referral in referrals:
+            referral.status = "revoked"
+            referral.reason_enc = None
+            detail = f"org={referral.organisation_id}"
+            session.add(CaseEvent(case_id=case.id, at=now, kind="referral_revoked", detail=detail))
+            session.add(AuditEntry(at=now, action="referral.revoked", case_id=case.id, detail=detail))
+            # Whoever the referral reached: the organisation's specialists (and its police liaison).
+            roles = [Role.POLICE, Role.SPECIALIST] if referral.to_police else [Role.SPECIALIST]
+            recipients = await session.scalars(
+                select(User.telegram_id)
+                .join(UserRole)
+                .where(UserRole.organisation_id == referral.organisation_id, UserRole.role.in_(roles))
+            )
+            notices.append(
+                Notice(
+                    "referral.revoked",
+                    sorted({r for r in recipients if r is not None}),
+                    _summary(case),
+                    {"referral": str(referral.id)},
+                )
+            )
+        return notices
 
     async def close_conversation(self, citizen_chat_id: int, case_id: int) -> int | None:
         now = self.clock()
@@ -452,35 +565,52 @@ class CaseService:
         )
 
     async def release_orphans(self) -> list[CaseSummary]:
-        """Open cases whose owner no longer holds a coordinator role (removed by an admin, or their
-        account erased) go back to "new", for the area's coordinators to take over; the person's
-        messages meanwhile are stored, and reach whoever accepts. Returns the cases released."""
+        """Open cases whose owner no longer coordinates their area (role removed by an admin, replaced by
+        an invite for another role or area, or their account erased) go back to "new", for the area's
+        coordinators to take over; the person's messages meanwhile are stored, and reach whoever accepts.
+        Returns the cases released."""
+        return [case for case, _owner in await self.release_orphans_with_owners()]
+
+    async def release_orphans_with_owners(self) -> list[tuple[CaseSummary, int | None]]:
+        """`release_orphans`, with each case's previous owner (users.id)."""
         now = self.clock()
         async with self._sm() as session, session.begin():
-            still_coordinating = select(UserRole.user_id).where(UserRole.role == Role.COORDINATOR)
+            covering = (
+                select(UserRole.id)
+                .where(
+                    UserRole.user_id == Case.owner_id,
+                    UserRole.role == Role.COORDINATOR,
+                    UserRole.oblast == Case.oblast,
+                    or_(UserRole.district.is_(None), UserRole.district == Case.district),
+                )
+                .exists()
+            )
             orphans = list(
                 await session.scalars(
                     select(Case)
-                    .where(
-                        Case.status.in_((Status.ACCEPTED, Status.REFERRED, Status.IN_PROGRESS)),
-                        or_(Case.owner_id.is_(None), Case.owner_id.not_in(still_coordinating)),
-                    )
+                    .where(Case.status.in_(OWNED), or_(Case.owner_id.is_(None), ~covering))
+                    .order_by(Case.id)
                     .with_for_update()
                 )
             )
+            released = []
             for case in orphans:
                 previous = case.owner_id
-                case.status = Status.NEW
-                case.owner_id = None
-                # The take-over notice is the reminder; if nobody accepts within the deadline from
-                # now (not from the filing, long past), it escalates as a new case would.
-                case.reminded_at = now
-                case.escalated_at = None
-                session.add(CaseEvent(case_id=case.id, at=now, kind="released"))
-                session.add(
-                    AuditEntry(at=now, action="case.release", case_id=case.id, detail=f"owner={previous}")
-                )
-            return [_summary(c) for c in orphans]
+                self._release(session, case, now)
+                released.append((_summary(case), previous))
+            return released
+
+    @staticmethod
+    def _release(session: AsyncSession, case: Case, now: datetime) -> None:
+        previous = case.owner_id
+        case.status = Status.NEW
+        case.owner_id = None
+        # The take-over notice is the reminder; if nobody accepts within the deadline from now (not
+        # from the filing, long past), it escalates as a new case would.
+        case.reminded_at = now
+        case.escalated_at = None
+        session.add(CaseEvent(case_id=case.id, at=now, kind="released"))
+        session.add(AuditEntry(at=now, action="case.release", case_id=case.id, detail=f"owner={previous}"))
 
     async def accept(self, actor_id: int, staff: Sequence[StaffRole], case_id: int) -> CaseSummary:
         """The first coordinator in scope to accept owns the case; the others are told it is taken."""

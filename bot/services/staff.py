@@ -77,6 +77,14 @@ class AccessDenied(Exception):
         self.recorded = False
 
 
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """An invite redeemed: the role granted, and the roles that ended with it (replaced by it)."""
+
+    role: StaffRole
+    ended: tuple[StaffRole, ...] = ()
+
+
 class InviteError(Exception):
     """The invite link is unknown, used or expired; str() is the i18n key of the explanation."""
 
@@ -147,17 +155,11 @@ class StaffService:
             return _org_view(org) if org is not None and org.active else None
 
     # --- invites -------------------------------------------------------------------------------
-    async def create_invite(
-        self,
-        actor_id: int,
-        actor_roles: tuple[StaffRole, ...],
-        *,
-        role: Role,
-        organisation_id: int | None,
-        oblast: str,
-        district: str | None,
-    ) -> str:
-        """A one-time token for `t.me/<bot>?start=inv_<token>`; only its hash is stored."""
+    async def check_invite(
+        self, actor_roles: tuple[StaffRole, ...], role: Role, organisation_id: int | None
+    ) -> OrganisationView | None:
+        """Whether this person may invite for this role and organisation (AccessDenied if not);
+        returns the organisation. Asked before the last step of the dialog, and again on creation."""
         is_admin = any(r.role == Role.ADMIN for r in actor_roles)
         org = await self.organisation(organisation_id) if organisation_id is not None else None
         if organisation_id is not None and org is None:
@@ -173,6 +175,23 @@ class StaffService:
                 raise AccessDenied("coordinators invite specialists of their own area only")
         if role in (Role.SPECIALIST, Role.POLICE) and org is None:
             raise AccessDenied("a specialist or police liaison belongs to an organisation")
+        return org
+
+    async def create_invite(
+        self,
+        actor_id: int,
+        actor_roles: tuple[StaffRole, ...],
+        *,
+        role: Role,
+        organisation_id: int | None,
+        oblast: str,
+        district: str | None,
+        keeps_roles: bool = False,
+    ) -> str:
+        """A one-time token for `t.me/<bot>?start=inv_<token>`; only its hash is stored.
+        keeps_roles: the role is added to those the person holds (only one of the same role is replaced);
+        otherwise it replaces them all."""
+        org = await self.check_invite(actor_roles, role, organisation_id)
         token = secrets.token_urlsafe(18)
         now = self._clock()
         async with self._sessionmaker() as session, session.begin():
@@ -186,12 +205,14 @@ class StaffService:
                     created_by=actor_id,
                     created_at=now,
                     expires_at=now + INVITE_TTL,
+                    keeps_roles=keeps_roles,
                 )
             )
-            session.add(AuditEntry(actor_id=actor_id, action="invite.create", detail=f"role={role.value}"))
+            detail = f"role={role.value} keeps_roles={int(keeps_roles)}"
+            session.add(AuditEntry(actor_id=actor_id, action="invite.create", detail=detail))
         return token
 
-    async def check_invite(self, token: str) -> None:
+    async def redeemable(self, token: str) -> None:
         """InviteError unless the invite can be redeemed now (read only: nothing is stored about the
         person until it is)."""
         async with self._sessionmaker() as session:
@@ -200,18 +221,18 @@ class StaffService:
         if problem is not None:
             raise InviteError(problem)
 
-    async def redeem_invite(self, user_id: int, token: str) -> StaffRole:
-        """Enrol the user; the invite is used up in the same transaction (a second use fails)."""
+    async def redeem_invite(self, user_id: int, token: str) -> Redemption:
+        """Enrol the user; the invite is used up in the same transaction (a second use fails).
+
+        Without the invite's keeps_roles every role the person held ends, with it; with it, only one of
+        the same role (one row per user and role). Each ended role is audited as an admin's removal is;
+        the caller then releases the cases the person no longer covers (CaseService.release_orphans)."""
         now = self._clock()
         async with self._sessionmaker() as session, session.begin():
             invite = await session.scalar(select(Invite).where(Invite.token_hash == hash_token(token)))
-            if invite is None:
-                raise InviteError("invite.unknown")
-            if invite.used_at is not None:
-                raise InviteError("invite.used")
-            expires = invite.expires_at if invite.expires_at.tzinfo else invite.expires_at.replace(tzinfo=UTC)
-            if expires <= now:
-                raise InviteError("invite.expired")
+            problem = invite_problem(invite, now)
+            if problem is not None or invite is None:
+                raise InviteError(problem or "invite.unknown")
             claimed = await session.execute(
                 update(Invite)
                 .where(Invite.id == invite.id, Invite.used_at.is_(None))
@@ -219,9 +240,24 @@ class StaffService:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 raise InviteError("invite.used")
-            await session.execute(
-                delete(UserRole).where(UserRole.user_id == user_id, UserRole.role == invite.role)
-            )
+            granted = StaffRole(invite.role, invite.organisation_id, invite.oblast, invite.district)
+            held = list(await session.scalars(select(UserRole).where(UserRole.user_id == user_id)))
+            replaced = [r for r in held if not invite.keeps_roles or r.role == invite.role]
+            ended = []
+            for row in replaced:
+                old = StaffRole(row.role, row.organisation_id, row.oblast, row.district)
+                if old == granted:
+                    continue  # the same role again: nothing ends
+                ended.append(old)
+                session.add(
+                    AuditEntry(
+                        actor_id=user_id,
+                        action="staff.remove",
+                        detail=f"user={user_id} role={row.role} invite={invite.id}",
+                    )
+                )
+            if replaced:  # a statement, not the unit of work: the delete must precede the insert
+                await session.execute(delete(UserRole).where(UserRole.id.in_([r.id for r in replaced])))
             session.add(
                 UserRole(
                     user_id=user_id,
@@ -232,7 +268,7 @@ class StaffService:
                 )
             )
             session.add(AuditEntry(actor_id=user_id, action="invite.redeem", detail=f"role={invite.role}"))
-            return StaffRole(invite.role, invite.organisation_id, invite.oblast, invite.district)
+            return Redemption(granted, tuple(ended))
 
     # --- staff ---------------------------------------------------------------------------------
     async def staff_in_scope(self, actor_roles: tuple[StaffRole, ...]) -> list[tuple[int, int, StaffRole]]:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
-from bot.services.staff import StaffRole
+from bot.services.staff import AccessDenied, StaffRole
 from db.models import FsmState, OutboxMessage, User
 
 # A cached profile (with its roles) is read again after this many seconds: with several replicas, a role an
@@ -54,9 +54,10 @@ class UserProfile:
 
     @property
     def staff_id(self) -> int:
-        """The user id of a member of staff (always stored: their actions are attributed to it)."""
+        """The user id of a member of staff (always stored: their actions are attributed to it). Someone
+        with no stored row holds no role: a staff action of theirs is refused (and audited) as such."""
         if self.id is None:
-            raise LookupError("a staff action by someone with no stored row")
+            raise AccessDenied("no_role")
         return self.id
 
 
