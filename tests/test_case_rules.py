@@ -327,11 +327,18 @@ async def test_police_get_a_case_only_with_the_citizens_consent(app: App, server
         await session.flush()
         police_id = police.id
     liaison_id = await add_staff(app, 4001, StaffRole(Role.POLICE, police_id, "kharkiv", None))
+    liaison = [StaffRole(Role.POLICE, police_id, "kharkiv", None)]
+    # Consent to organisations is not consent to the police: refused, and the liaison sees nothing.
+    without = await app.cases.create(draft(consent_orgs=True, consent_police=False), 1002)
+    await app.cases.accept(coord_id, [COORD], without.id)
+    with pytest.raises(CaseError, match=r"^referral\.no_police_consent$"):
+        await app.cases.refer(coord_id, [COORD], without.id, police_id)
+    assert await app.cases.referrals_for(liaison, 0) == ([], 0)
+
     case = await app.cases.create(draft(consent_police=True), 1001)
     await app.cases.accept(coord_id, [COORD], case.id)
     _summary, recipients = await app.cases.refer(coord_id, [COORD], case.id, police_id)
     assert recipients == [4001]
-    liaison = [StaffRole(Role.POLICE, police_id, "kharkiv", None)]
     items, total = await app.cases.referrals_for(liaison, 0)
     assert total == 1 and items[0].to_police and items[0].description is None  # minimum data until accepted
     view, owner = await app.cases.answer_referral(liaison_id, liaison, items[0].id, accept=True)

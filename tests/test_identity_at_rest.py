@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.base import Base
 from db.engine import create_engine, create_sessionmaker
-from db.models import FsmState, OutboxMessage
+from db.models import AuditEntry, Case, FsmState, OutboxMessage, User
 from tests.conftest import Person, RunningBot, person_key
 from tests.test_cases_e2e import COORD, DESCRIPTION, enrol, file_request
 from tests.test_citizen_e2e import text_of
@@ -125,6 +125,42 @@ async def test_a_copied_database_names_no_citizen(
     finally:
         await engine.dispose()
     assert queued == 0  # delivered, so gone: nothing pairs the person with the case
+    hashed = person_key(settings, CITIZEN)
+    if settings.redis_url:  # the message to the coordinator was counted against the person's limit
+        assert await redis_names(settings, hashed) != []
+
+    # /forget, withdrawing the request: its words go at once, and every trace of the person's identity.
+    done = await citizen.press("Відкликати й стерти", await citizen.say("/forget"))
+    assert "стерто" in text_of(done)
+    await server.wait_idle(quiet=0.3)
+    assert leaks(await raw_database(settings)) == []
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            left = [
+                await session.scalar(select(func.count()).select_from(model).where(column == hashed))
+                for model, column in (
+                    (OutboxMessage, OutboxMessage.recipient_key),
+                    (FsmState, FsmState.telegram_key),
+                    (User, User.telegram_key),
+                    (Case, Case.citizen_key),
+                    (AuditEntry, AuditEntry.actor_key),
+                )
+            ]
+    finally:
+        await engine.dispose()
+    assert left == [0, 0, 0, 0, 0]
+    if settings.redis_url:  # nor a dialog nor a counter of theirs in Redis
+        assert await redis_names(settings, hashed) == []
+
+
+async def redis_names(settings: Settings, hashed: str) -> list[bytes]:
+    assert settings.redis_url
+    redis = redis_client(settings.redis_url)
+    try:
+        return [n async for n in redis.scan_iter(match=f"*{hashed}*")]
+    finally:
+        await redis.aclose()
 
 
 async def test_a_person_who_only_reads_leaves_no_row_anywhere(
@@ -144,12 +180,7 @@ async def test_a_person_who_only_reads_leaves_no_row_anywhere(
     assert after == before
     assert leaks(await raw_database(settings)) == []
     if settings.redis_url:  # nor a dialog or a counter in Redis
-        redis = redis_client(settings.redis_url)
-        try:
-            names = [n async for n in redis.scan_iter(match=f"*{person_key(settings, CITIZEN)}*")]
-        finally:
-            await redis.aclose()
-        assert names == []
+        assert await redis_names(settings, person_key(settings, CITIZEN)) == []
 
 
 async def test_a_dialog_left_unfinished_is_not_kept(

@@ -93,6 +93,14 @@ async def test_the_in_memory_throttle_counts_per_person_within_its_window() -> N
     assert await throttle.allow(1)
 
 
+async def test_forget_leaves_no_count_of_the_person() -> None:
+    """/forget: "the throttles hold nothing of the person" (an in-memory count is per chat id)."""
+    throttle = Throttle(limit=2, per_seconds=60)
+    assert await throttle.allow(1) and await throttle.allow(2)
+    await throttle.forget(1)
+    assert 1 not in throttle._hits and 2 in throttle._hits
+
+
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
 async def test_with_redis_replicas_share_each_persons_limits(settings: Settings) -> None:
     """Two replicas (two apps on one Redis) answering one person in turn: 10 messages a minute in all,
@@ -110,6 +118,11 @@ async def test_with_redis_replicas_share_each_persons_limits(settings: Settings)
         counted = [k.decode() async for k in redis.scan_iter(match="dovira:throttle:*")]
         await redis.aclose()
         assert counted and not any(str(CITIZEN) in k for k in counted)  # a keyed hash names the chat
+        await replicas[0].forget(CITIZEN)  # /forget on one replica: the shared counts go
+        redis = redis_client(settings.redis_url)
+        left = [k.decode() async for k in redis.scan_iter(match="dovira:throttle:*")]
+        await redis.aclose()
+        assert len(left) == 1  # the other person's count only
     finally:
         await first.close()
         await second.close()

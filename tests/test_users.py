@@ -163,3 +163,27 @@ async def test_a_dialog_names_nobody_and_is_gone_a_day_after_its_last_step(
     assert await storage.expire() == 1
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(FsmState)) == 0
+
+
+async def test_the_expiry_job_deletes_a_dialog_left_for_a_day(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The scheduler's `dialog_expiry` job, at a chosen instant, on the storage the bot uses."""
+    from aiogram.fsm.storage.base import StorageKey
+
+    from scheduler.jobs import JOBS
+
+    written = datetime(2026, 12, 1, 20, tzinfo=UTC)
+    storage = SQLStorage(sessionmaker, CIPHER, clock=lambda: written)
+    await storage.set_state(StorageKey(bot_id=42, chat_id=5, user_id=5), "RequestForm:phone")
+
+    class Context:  # what the job reads of scheduler.jobs.JobContext
+        dialogs = storage
+        clock = staticmethod(lambda: written + DIALOG_TTL - timedelta(seconds=1))
+
+    job = JOBS["dialog_expiry"][1]
+    assert await job(Context) == 0  # type: ignore[arg-type]
+    Context.clock = staticmethod(lambda: written + DIALOG_TTL + timedelta(seconds=1))
+    assert await job(Context) == 1  # type: ignore[arg-type]
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(FsmState)) == 0
