@@ -7,6 +7,7 @@ start-up code a deployment does.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -137,6 +138,7 @@ async def build_app(settings: Settings) -> App:
         storage = EncryptedRedisStorage.from_url(settings.redis_url, cipher)
     else:
         storage = SQLStorage(sessionmaker, cipher, cache=is_sqlite(settings.database_url))
+        await storage.preload()
     cases = CaseService(
         sessionmaker,
         cipher,
@@ -272,6 +274,11 @@ async def run(settings: Settings, *, token: str, stop: asyncio.Event | None = No
     """Run the bot until Ctrl-C or SIGTERM (or until `stop` is set, in tests and the emulator):
     with long polling, or as a webhook server when WEBHOOK_URL is set."""
     app = await build_app(settings)
+    if stop is None:  # the process's own run (tests build many apps in one process: not there)
+        # What start-up built (the catalogue, the directory, the compiled translations, the models'
+        # schemas) lives as long as the process: kept out of the garbage collector's full passes, which
+        # otherwise walk all of it again and again under a burst of updates (benchmarks/updates.py).
+        gc.freeze()
     bot = create_bot(settings, token)
     if settings.webhook_url is not None:
         from bot.webhook import serve

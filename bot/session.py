@@ -3,6 +3,9 @@
 - 429 answers are waited out (RetryAfter middleware); aiogram itself only raises.
 - The fixed keyboards (built once per language, see keyboards.per_locale) are encoded to JSON once:
   encoding a keyboard on every reply cost as much as all the rest of answering /start.
+- Each answer's model (`Response[Message]`, ...) is kept: pydantic caches a parametrised model only
+  weakly, so after a garbage collection aiogram built it again, schema and all (a few ms each, a dozen
+  times a second under a burst of new people: benchmarks/updates.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ class DoviraSession(AiohttpSession):
         self.middleware(RetryAfter())
         self.middleware(BestEffortCallbackAnswers())
         self._markup_json: dict[int, str] = {}
+        self._response_models: set[type] = set()
+
+    def check_response(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().check_response(*args, **kwargs)
+        self._response_models.add(type(response))
+        return response
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
         markup = getattr(method, "reply_markup", None)

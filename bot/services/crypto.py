@@ -49,7 +49,9 @@ class Cipher:
 
     def lookup_key(self, value: int | str) -> str:
         """A keyed hash: the same input gives the same key, which reveals nothing without the key."""
-        return hmac.new(self._hash_key, str(value).encode(), hashlib.sha256).hexdigest()
+        # hmac.digest: the one-shot C path, the same value as hmac.new(...).hexdigest() at a fifth of the cost
+        # (a hash per person per update on the hot path).
+        return hmac.digest(self._hash_key, str(value).encode(), "sha256").hex()
 
 
 def load_or_create_key(configured: str | None, key_file: Path = KEY_FILE) -> str:

@@ -104,10 +104,10 @@ class UserService:
         """The keyed hash that stands for this person in every table (cases, dialogs, the outbox)."""
         return self._cipher.lookup_key(telegram_id)
 
-    def _where(self, telegram_ids: list[int]) -> ColumnElement[bool]:
+    @staticmethod
+    def _where(keys: dict[int, str]) -> ColumnElement[bool]:
         # Staff rows made before they had a key (or by hand) are found by the clear id too.
-        keys = [self.key(t) for t in telegram_ids]
-        return or_(User.telegram_key.in_(keys), User.telegram_id.in_(telegram_ids))
+        return or_(User.telegram_key.in_(list(keys.values())), User.telegram_id.in_(list(keys)))
 
     def _remember(self, profile: UserProfile) -> UserProfile:
         self._cache[profile.telegram_id] = profile
@@ -124,7 +124,7 @@ class UserService:
         return self._timer() - self._read_at.get(telegram_id, -PROFILE_TTL) < PROFILE_TTL
 
     async def _find(self, session: AsyncSession, telegram_id: int) -> User | None:
-        return await session.scalar(select(User).where(self._where([telegram_id])))
+        return await session.scalar(select(User).where(self._where({telegram_id: self.key(telegram_id)})))
 
     async def refresh(self, telegram_id: int) -> UserProfile:
         """The profile read from the database now (before a staff action that must not trust a
@@ -176,19 +176,20 @@ class UserService:
                         waiter.set_result(profile)
 
     async def _read(self, telegram_ids: list[int]) -> dict[int, UserProfile]:
+        keys = {t: self.key(t) for t in telegram_ids}
         async with self._sessionmaker() as session:
-            found = list(await session.scalars(select(User).where(self._where(telegram_ids))))
+            found = list(await session.scalars(select(User).where(self._where(keys))))
         by_key = {u.telegram_key: u for u in found if u.telegram_key}
         by_id = {u.telegram_id: u for u in found if u.telegram_id is not None}
         profiles = {}
-        for t in telegram_ids:
-            user = by_key.get(self.key(t)) or by_id.get(t)
+        for t, key in keys.items():
+            user = by_key.get(key) or by_id.get(t)
             if user is None and t in self._admin_ids:
                 # An admin (ADMIN_IDS) acts from the first tap: their actions need a row to name them.
                 await self.enrol(t)
                 async with self._sessionmaker() as session:
                     user = await self._find(session, t)
-            profiles[t] = _profile(t, user, self._admin_ids, self.key(t))
+            profiles[t] = _profile(t, user, self._admin_ids, key)
         return profiles
 
     async def _stored(self, session: AsyncSession, telegram_id: int, *, staff: bool = False) -> User:
