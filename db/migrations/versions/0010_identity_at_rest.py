@@ -40,7 +40,7 @@ def _cipher() -> Any:
     if cipher is None:
         raise RuntimeError(
             "migration 0010 hashes and encrypts stored Telegram ids: run it through the bot "
-            "(python -m bot, or python -m bot migrate), which has the encryption key"
+            "(`python -m bot` migrates at start, with its encryption key), not the alembic command"
         )
     return cipher
 
