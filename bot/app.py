@@ -124,7 +124,7 @@ async def build_app(settings: Settings) -> App:
     programmes = load_catalogue(settings.data_dir, {o.id for o in directory.oblasts})
     engine = create_engine(settings.database_url)
     cipher = Cipher(load_or_create_key(settings.encryption_key, settings.key_file))
-    await upgrade_to_head(engine, cipher)
+    await upgrade_to_head(engine, cipher, settings.admin_ids)
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
         await one_replica_at_a_time(session)

@@ -157,7 +157,8 @@ def _our_frame(exc: BaseException) -> str:
 
 class PersonMiddleware(BaseMiddleware):
     """Who is writing. Dovira talks to people one to one: updates from groups and channels are
-    dropped unread. The user is stored on first contact and handlers get a cached `profile`."""
+    dropped unread. Handlers get a cached `profile`; nothing is stored for someone who only reads
+    (bot/services/users.py)."""
 
     def __init__(self, users: UserService) -> None:
         self.users = users

@@ -23,19 +23,41 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-async def upgrade_to_head(engine: AsyncEngine, cipher: Any = None) -> None:
+async def upgrade_to_head(
+    engine: AsyncEngine, cipher: Any = None, admin_ids: frozenset[int] = frozenset()
+) -> None:
     """Migrate the database to the latest revision, on the given engine's own connection. `cipher`
-    (bot.services.crypto.Cipher): migrations that hash or encrypt stored identities need the key."""
+    (bot.services.crypto.Cipher): migrations that hash or encrypt stored identities need the key;
+    `admin_ids` (ADMIN_IDS): they keep admins' ids in clear, as staff's.
+
+    On SQLite, foreign keys are off while migrating: a migration that rebuilds a table (Alembic's batch
+    mode copies it, drops the old one and renames the copy) would otherwise cascade the drop into every
+    table that references it (the users table's drop emptied user_roles). They are checked afterwards."""
 
     def _upgrade(connection: Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         cfg.attributes["cipher"] = cipher
+        cfg.attributes["admin_ids"] = admin_ids
         command.upgrade(cfg, "head")
 
-    async with engine.begin() as conn:
-        await one_replica_at_a_time(conn)
-        await conn.run_sync(_upgrade)
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as conn:
+        if sqlite:  # outside any transaction: SQLite ignores the pragma inside one
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()
+        try:
+            async with conn.begin():
+                await one_replica_at_a_time(conn)
+                await conn.run_sync(_upgrade)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"a migration left {len(broken)} broken reference(s): rolled back")
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
 
 
 async def one_replica_at_a_time(conn: AsyncConnection | AsyncSession) -> None:

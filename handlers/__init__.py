@@ -27,11 +27,12 @@ from handlers import (
 
 
 def build_routers() -> list[Router]:
-    # admin first: it takes `/start inv_<token>` before the citizen /start.
-    # fallback last: it answers whatever no other router took.
+    # common first: /start, /help and the menu are most of what arrives (each router passed costs its
+    # filters; the citizen /start leaves `/start inv_<token>` to admin). fallback last: it answers
+    # whatever no other router took.
     return [
-        admin.create_router(),
         common.create_router(),
+        admin.create_router(),
         # /forget must work in the middle of any dialog: before the routers that hold dialog states.
         privacy.create_router(),
         citizen_request.create_router(),

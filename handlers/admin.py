@@ -26,6 +26,7 @@ from bot.keyboards import WHOLE, back_to_menu_row, button
 from bot.services.cases import CaseService
 from bot.services.directory import Directory, Oblast
 from bot.services.staff import (
+    INVITE_PREFIX,
     INVITE_TTL,
     ORGANISATION_KINDS,
     AccessDenied,
@@ -45,7 +46,6 @@ from scheduler.outbox import Outbox
 PAGE_SIZE = 8
 NAME_MIN, NAME_MAX = 3, 300
 LABEL_MAX = 48  # characters of an organisation name on a button
-INVITE_PREFIX = "inv_"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a Telegram deep-link parameter may hold
 INVITE_HOURS = int(INVITE_TTL.total_seconds() // 3600)
 ROLE_CODES = {"c": Role.COORDINATOR, "s": Role.SPECIALIST, "p": Role.POLICE}

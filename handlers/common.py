@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards, render
 from bot.keyboards import Lang, Menu
 from bot.services.directory import Directory
+from bot.services.staff import INVITE_PREFIX
 from bot.services.users import UserProfile, UserService
 from bot.settings import SUPPORTED_LANGUAGES
 from handlers.ui import show, stale_button
@@ -20,7 +21,8 @@ from handlers.ui import show, stale_button
 def create_router() -> Router:
     router = Router(name="citizen-common")
 
-    @router.message(CommandStart())
+    # An invite link (`/start inv_<token>`) is the admin router's; every other /start is the menu.
+    @router.message(CommandStart(magic=~F.args.startswith(INVITE_PREFIX)))
     async def on_start(
         message: Message, state: FSMContext, raw_state: str | None, profile: UserProfile
     ) -> None:

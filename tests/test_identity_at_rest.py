@@ -129,6 +129,19 @@ async def test_a_copied_database_names_no_citizen(
     if settings.redis_url:  # the message to the coordinator was counted against the person's limit
         assert await redis_names(settings, hashed) != []
 
+    # A staff command tried by the person: refused, and on record under their keyed hash only.
+    await citizen.say("/admin")
+    await server.wait_idle(quiet=0.3)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            refused = await session.scalar(
+                select(func.count()).select_from(AuditEntry).where(AuditEntry.actor_key == hashed)
+            )
+    finally:
+        await engine.dispose()
+    assert refused == 1
+
     # /forget, withdrawing the request: its words go at once, and every trace of the person's identity.
     done = await citizen.press("Відкликати й стерти", await citizen.say("/forget"))
     assert "стерто" in text_of(done)

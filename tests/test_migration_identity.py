@@ -20,6 +20,7 @@ from db.migrate import alembic_config, upgrade_to_head
 
 CIPHER = Cipher(Fernet.generate_key().decode())
 STAFF, CITIZEN, READER, STALE = 2001, 7_301_234_567, 7_300_000_001, 7_300_000_002
+ADMIN, FORMER = 900, 2009  # an admin from ADMIN_IDS (no role row), a coordinator whose role was removed
 NOW = datetime.now(UTC)
 
 
@@ -37,7 +38,14 @@ async def seed_revision_0009(engine: AsyncEngine) -> None:
     await upgrade_to(engine, "0009")
     created = NOW - timedelta(days=3, hours=5, minutes=7)
     async with engine.begin() as conn:
-        for user_id, telegram_id, language in ((1, STAFF, None), (2, CITIZEN, "en"), (3, READER, None)):
+        people = (
+            (1, STAFF, None),
+            (2, CITIZEN, "en"),
+            (3, READER, None),
+            (4, ADMIN, None),
+            (5, FORMER, None),
+        )
+        for user_id, telegram_id, language in people:
             await conn.execute(
                 sql(
                     "INSERT INTO users (id, telegram_id, language, created_at, updated_at) "
@@ -52,6 +60,19 @@ async def seed_revision_0009(engine: AsyncEngine) -> None:
             ),
             {"at": created},
         )
+        await conn.execute(
+            sql(
+                "INSERT INTO cases (id, code, status, situation, needs, oblast, urgent, contact, relay_open, "
+                "owner_id, created_at) VALUES (1, 'ABCD2345', 'accepted', 'labour', '', 'kharkiv', false, "
+                "'bot', true, 1, :at)"
+            ),
+            {"at": created},
+        )
+        for actor, action in ((1, "case.read"), (5, "case.accept"), (4, "invite.create")):
+            await conn.execute(
+                sql("INSERT INTO audit_log (at, actor_id, action, case_id) VALUES (:at, :a, :act, 1)"),
+                {"at": created, "a": actor, "act": action},
+            )
         for key, telegram_id, at in (
             (f"fsm:42:{CITIZEN}:{CITIZEN}:default", CITIZEN, NOW - timedelta(hours=2)),
             (f"fsm:42:{STALE}:{STALE}:default", STALE, NOW - timedelta(days=3)),
@@ -86,14 +107,22 @@ async def test_existing_ids_are_hashed_and_encrypted(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         await _drop_all(engine)
+        await engine.dispose()  # the bot's own connection settings again (foreign keys on)
+        engine = create_engine(database_url)
         await seed_revision_0009(engine)
-        await upgrade_to_head(engine, CIPHER)
+        await upgrade_to_head(engine, CIPHER, frozenset({ADMIN}))
 
         users = await rows(
             engine, "SELECT id, telegram_id, telegram_key, chat_enc, created_at FROM users ORDER BY id"
         )
-        assert [u[0] for u in users] == [1, 2]  # the person who only read is gone
-        staff, citizen = users
+        assert [u[0] for u in users] == [1, 2, 4, 5]  # the person who only read is gone
+        staff, citizen, admin, former = users
+        assert admin[1] == ADMIN  # an admin is staff: attributable
+        assert former[1] is None and former[2] == CIPHER.lookup_key(FORMER)  # on record, no longer staff
+        # Rebuilding the users table touched nothing that points at it (SQLite cascades a dropped table).
+        assert await rows(engine, "SELECT user_id, role FROM user_roles") == [(1, "coordinator")]
+        assert await rows(engine, "SELECT owner_id FROM cases") == [(1,)]
+        assert await rows(engine, "SELECT actor_id FROM audit_log ORDER BY id") == [(1,), (5,), (4,)]
         assert staff[1] == STAFF and staff[2] == CIPHER.lookup_key(STAFF)  # staff: attributable
         assert citizen[1] is None and citizen[2] == CIPHER.lookup_key(CITIZEN)
         assert CIPHER.decrypt(bytes(citizen[3])) == str(CITIZEN)

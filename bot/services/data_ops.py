@@ -332,7 +332,8 @@ async def _end_dialogs(
         names = [name async for name in redis.scan_iter(match=DIALOG_KEYS, count=500)]
         for start in range(0, len(names), 500):
             await redis.delete(*names[start : start + 500])
-        result.dialogs_ended += sum(1 for name in names if str(name).endswith(":state"))
+        states = [n for n in names if (n if isinstance(n, bytes) else str(n).encode()).endswith(b":state")]
+        result.dialogs_ended += len(states)
 
 
 async def rotate_key(

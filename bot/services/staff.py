@@ -41,6 +41,7 @@ ORGANISATION_KINDS = (
     "children_service",
 )
 INVITE_TTL = timedelta(hours=72)
+INVITE_PREFIX = "inv_"  # an invite link: https://t.me/<bot>?start=inv_<token>
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +336,11 @@ class StaffService:
         async with self._sessionmaker() as session, session.begin():
             session.add(
                 AuditEntry(
-                    actor_id=actor_id, actor_key=actor_key, action=action, case_id=case_id, detail=detail
+                    actor_id=actor_id,
+                    actor_key=actor_key if actor_id is None else None,
+                    action=action,
+                    case_id=case_id,
+                    detail=detail,
                 )
             )
 

@@ -15,13 +15,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
 from bot.services.staff import AccessDenied, StaffRole
-from db.models import FsmState, OutboxMessage, User
+from db.models import AuditEntry, FsmState, OutboxMessage, User
 
 # A cached profile (with its roles) is read again after this many seconds: with several replicas, a role an
 # admin removed on one of them stops working on the others within it.
@@ -242,6 +242,10 @@ class UserService:
                 return False
             await session.execute(delete(FsmState).where(FsmState.telegram_key == key))
             await session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_key == key))
+            # A refusal kept the person's keyed hash: the entry stays (what was tried, when), not who.
+            await session.execute(
+                update(AuditEntry).where(AuditEntry.actor_key == key).values(actor_key=None)
+            )
             if user is not None:
                 await session.delete(user)
         self._cache.pop(telegram_id, None)

@@ -72,13 +72,20 @@ def upgrade() -> None:
         batch.alter_column("telegram_id", existing_type=sa.BigInteger(), nullable=True)
     users = sa.Table("users", meta, autoload_with=bind)
     roles = sa.Table("user_roles", meta, autoload_with=bind)
+    audit = sa.Table("audit_log", meta, autoload_with=bind)
+    cases = sa.Table("cases", meta, autoload_with=bind)
     staff_ids = {row[0] for row in bind.execute(sa.select(roles.c.user_id).distinct())}
+    # Someone whose actions are on record (staff past and present, a refusal) keeps a row to name them.
+    on_record = {row[0] for row in bind.execute(sa.select(audit.c.actor_id).distinct())}
+    on_record |= {row[0] for row in bind.execute(sa.select(cases.c.owner_id).distinct())}
+    admin_ids = context.config.attributes.get("admin_ids") or frozenset()
     rows = bind.execute(
         sa.select(users.c.id, users.c.telegram_id, users.c.language, users.c.created_at)
     ).all()
     for user_id, telegram_id, language, created_at in rows:
-        if user_id not in staff_ids and language is None:
-            # Only ever read: nothing to remember. Their audit entries keep the action, not the person.
+        staff = user_id in staff_ids or telegram_id in admin_ids
+        if not staff and language is None and user_id not in on_record:
+            # Only ever read: nothing to remember.
             bind.execute(sa.delete(users).where(users.c.id == user_id))
             continue
         day = _aware(created_at) or datetime.now(UTC)
@@ -89,7 +96,7 @@ def upgrade() -> None:
             .values(
                 telegram_key=cipher.lookup_key(telegram_id),
                 chat_enc=cipher.encrypt(str(telegram_id)),
-                telegram_id=telegram_id if user_id in staff_ids else None,
+                telegram_id=telegram_id if staff else None,
                 created_at=datetime(day.year, day.month, day.day, tzinfo=UTC),
             )
         )
