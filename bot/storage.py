@@ -35,8 +35,9 @@ _Record = tuple[str | None, dict[str, Any], datetime]
 
 
 class PseudonymousKeyBuilder(DefaultKeyBuilder):
-    """aiogram's key (`fsm:<bot>:<chat>:<user>:<destiny>`, with the bot id: DESIGN.md, known pitfalls)
-    with the chat and the person named by a keyed hash: a key says nothing without the bot's key."""
+    """aiogram's key `fsm:<bot>:<chat>:<user>:<destiny>` (with the bot id, which aiogram's default leaves
+    out: two bots on one Redis would share dialogs), with the chat and the person named by a keyed hash:
+    a key says nothing without the bot's key."""
 
     def __init__(self, pseudonym: Callable[[int], str]) -> None:
         super().__init__(with_bot_id=True, with_destiny=True)

@@ -38,7 +38,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if database is not None:
             private_files(database)
         # One pooled connection: concurrent handlers on several SQLite connections hit
-        # "database is locked" and lost an update (DESIGN.md, known pitfalls).
+        # "database is locked" past the 5 s busy timeout and lost an update.
         engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=30)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -1,4 +1,5 @@
-"""Tables. Only what the product needs to keep; see DESIGN.md "Privacy by design"."""
+"""Tables. Only what the product needs to keep; SECURITY.md, "Personal data at rest", says how each
+column is kept."""
 
 from __future__ import annotations
 

@@ -228,6 +228,25 @@ def _summary(case: Case, overdue: bool = False) -> CaseSummary:
     )
 
 
+async def referrals_and_timeline(
+    session: AsyncSession, case_id: int
+) -> tuple[list[tuple[Referral, str]], list[CaseEvent]]:
+    """A case's referrals with their organisations' names, and its timeline, oldest first (the card and
+    the operator's export read the same)."""
+    referrals = (
+        await session.execute(
+            select(Referral, Organisation.name)
+            .join(Organisation)
+            .where(Referral.case_id == case_id)
+            .order_by(Referral.id)
+        )
+    ).all()
+    events = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    )
+    return [(r, name) for r, name in referrals], list(events)
+
+
 class CaseService:
     def __init__(
         self,
@@ -669,17 +688,7 @@ class CaseService:
     async def _content_card(
         self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case: Case, now: datetime
     ) -> CaseCard:
-        referrals = (
-            await session.execute(
-                select(Referral, Organisation.name)
-                .join(Organisation)
-                .where(Referral.case_id == case.id)
-                .order_by(Referral.id)
-            )
-        ).all()
-        events = await session.scalars(
-            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-        )
+        referrals, events = await referrals_and_timeline(session, case.id)
         messages = await session.scalars(
             select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id.desc()).limit(5)
         )

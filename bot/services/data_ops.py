@@ -1,4 +1,5 @@
-"""Data protection operations run by the operator from the command line (DESIGN.md, "Privacy by design").
+"""Data protection operations run by the operator from the command line (SECURITY.md,
+"Data protection operations").
 
 - `export_case`: everything stored about one case, decrypted, for a subject access request; audited.
 - `rotate_key`: every encrypted value re-encrypted with a new key, and the key-derived look-up hashes
@@ -28,17 +29,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.redis_storage import DIALOG_KEYS, redis_client
-from bot.services.cases import format_code, normalise_code
+from bot.services.cases import format_code, normalise_code, referrals_and_timeline
 from bot.services.crypto import Cipher
 from bot.settings import Settings
 from db.base import Base
 from db.models import (
     AuditEntry,
     Case,
-    CaseEvent,
     CaseMessage,
     FsmState,
-    Organisation,
     OutboxMessage,
     PoliceReportVersion,
     PoliceSignal,
@@ -114,17 +113,7 @@ async def export_case(
         case = await session.scalar(select(Case).where(Case.code == code))
         if case is None:
             raise DataOpsError(f"No case has the code {format_code(code)}.")
-        referrals = (
-            await session.execute(
-                select(Referral, Organisation.name)
-                .join(Organisation)
-                .where(Referral.case_id == case.id)
-                .order_by(Referral.id)
-            )
-        ).all()
-        events = await session.scalars(
-            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
-        )
+        referrals, events = await referrals_and_timeline(session, case.id)
         messages = await session.scalars(
             select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id)
         )

@@ -4,7 +4,7 @@ A person who only reads (presses /start, opens menus) leaves no row: one is writ
 language or become staff. A citizen's Telegram id is kept only as a keyed hash (look-up) and an
 encrypted chat id; staff also keep it in clear (what they do must be attributable). Profiles, including
 "nobody stored", are cached in the process, so the bot reads the database once per person and TTL, and
-a burst of first contacts is one read (DESIGN.md, known pitfalls).
+a burst of first contacts is one read (benchmarks/updates.py measures it).
 """
 
 from __future__ import annotations
