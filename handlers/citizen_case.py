@@ -118,7 +118,7 @@ def create_router() -> Router:
             # Stored, and shown on the card of whoever accepts the request; it reached nobody yet.
             await message.answer(_("relay.saved_for_next"), reply_markup=ck.stop_writing(case_id))
             return
-        with i18n.use_locale(language_of(users, i18n, sent.owner)):
+        with i18n.use_locale(await language_of(users, i18n, sent.owner)):
             header = _("relay.to_staff").format(code=render.code(sent.case.code))
             markup = ck.reply_to_citizen(sent.case.id)
         await relay(bot, sent.owner, header, text, photo, markup)
@@ -147,7 +147,7 @@ def create_router() -> Router:
             await stale_button(callback, bot)
             return
         if owner is not None:
-            with i18n.use_locale(language_of(users, i18n, owner)):
+            with i18n.use_locale(await language_of(users, i18n, owner)):
                 await notify(outbox, owner, f"case.chat_closed:{callback_data.id}", _("relay.citizen_closed"))
         await show(callback, bot, _("mycase.chat_closed"), keyboards.only_menu())
 
@@ -174,7 +174,7 @@ def create_router() -> Router:
                 await stale_button(callback, bot)
             return
         if owner is not None:
-            with i18n.use_locale(language_of(users, i18n, owner)):
+            with i18n.use_locale(await language_of(users, i18n, owner)):
                 await notify(
                     outbox,
                     owner,

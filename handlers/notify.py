@@ -24,9 +24,9 @@ from scheduler.outbox import Outbox, Outgoing
 log = logging.getLogger("dovira")
 
 
-def language_of(users: UserService, i18n: I18n, telegram_id: int) -> str:
-    profile = users.cached(telegram_id)
-    return profile.language if profile is not None and profile.language else i18n.default_locale
+async def language_of(users: UserService, i18n: I18n, telegram_id: int) -> str:
+    """The recipient's chosen language, read from the database (not the cache, which a restart empties)."""
+    return (await users.languages([telegram_id])).get(telegram_id, i18n.default_locale)
 
 
 async def notify(
@@ -58,8 +58,9 @@ async def notify_new_case(
     """Tell coordinators about a case, with the minimum data and buttons to accept or open it
     (admins, who cannot take cases, get it without buttons)."""
     messages = []
+    languages = await users.languages(recipients)
     for telegram_id in recipients:
-        lang = language_of(users, i18n, telegram_id)
+        lang = languages.get(telegram_id, i18n.default_locale)
         # context(): this also runs from scheduler jobs, outside any update's i18n middleware.
         with i18n.context(), i18n.use_locale(lang):
             text = i18n.gettext(f"notice.{kind}") + "\n\n" + render.case_summary(case, directory, lang)

@@ -155,12 +155,12 @@ async def _tell_staff(done: Forgotten, outbox: Outbox, users: UserService, i18n:
     were revoked, asked to delete what they received."""
     for case, owner in done.withdrawn:
         if owner is not None:
-            with i18n.use_locale(language_of(users, i18n, owner)):
+            with i18n.use_locale(await language_of(users, i18n, owner)):
                 text = _("notice.case.withdrawn").format(code=render.code(case.code))
             await notify(outbox, owner, f"case.withdrawn:{case.id}", text)
     for notice in done.revoked:
         for telegram_id in notice.recipients:
-            with i18n.use_locale(language_of(users, i18n, telegram_id)):
+            with i18n.use_locale(await language_of(users, i18n, telegram_id)):
                 text = _("forget.notice.referral_revoked").format(code=render.code(notice.case.code))
             await notify(outbox, telegram_id, f"referral.revoked:{notice.extra['referral']}", text)
 

@@ -115,7 +115,7 @@ async def _tell_other_side(
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     for telegram_id in await staff.telegram_ids(on_other_side):
-        lang = language_of(users, i18n, telegram_id)
+        lang = await language_of(users, i18n, telegram_id)
         with i18n.context(), i18n.use_locale(lang):
             text = _(f"reconcile.told.{event}.{side}").format(quarter=render.quarter(view.quarter))
             text += "\n\n" + render.reconciliation_state(view, other)

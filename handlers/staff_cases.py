@@ -160,7 +160,7 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 for telegram_id in recipients:
-                    with i18n.use_locale(language_of(users, i18n, telegram_id)):
+                    with i18n.use_locale(await language_of(users, i18n, telegram_id)):
                         await notify(
                             outbox,
                             telegram_id,
@@ -184,7 +184,7 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 if citizen is not None:
-                    with i18n.use_locale(language_of(users, i18n, citizen)):
+                    with i18n.use_locale(await language_of(users, i18n, citizen)):
                         text, markup = render.citizen_status(case), ck.my_case(case)
                     purpose = f"case.status:{case.id}:{case.status.value}"
                     await notify_citizen(outbox, citizen, purpose, text, markup)
@@ -269,7 +269,7 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 by = {"actor": profile.telegram_id}
-                with i18n.use_locale(language_of(users, i18n, new_owner)):
+                with i18n.use_locale(await language_of(users, i18n, new_owner)):
                     oblast = _oblast_name(directory, case.oblast, i18n.current_locale)
                     await notify(
                         outbox,
@@ -285,7 +285,7 @@ def create_router() -> Router:
                         ),
                     )
                 if previous is not None:
-                    with i18n.use_locale(language_of(users, i18n, previous)):
+                    with i18n.use_locale(await language_of(users, i18n, previous)):
                         oblast = _oblast_name(directory, case.oblast, i18n.current_locale)
                         await notify(
                             outbox,
@@ -336,7 +336,7 @@ def create_router() -> Router:
             message.chat.id, render.fit(text), reply_markup=_card_markup(card), protect_content=True
         )
         if owner is not None:
-            with i18n.use_locale(language_of(users, i18n, owner)):
+            with i18n.use_locale(await language_of(users, i18n, owner)):
                 oblast = _oblast_name(directory, card.summary.oblast, i18n.current_locale)
                 await notify(
                     outbox,
@@ -384,7 +384,7 @@ def create_router() -> Router:
             await message.answer(_(str(exc)), reply_markup=ck.stop_staff_writing(case_id))
             return
         # The person reads it in the language they use with the bot.
-        with i18n.use_locale(language_of(users, i18n, citizen)):
+        with i18n.use_locale(await language_of(users, i18n, citizen)):
             header = _("relay.to_citizen").format(code=render.code(case.code))
             markup = ck.my_case(case)
         delivered = await relay(bot, citizen, header, text, photo, markup)
@@ -443,7 +443,7 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 if owner is not None:
-                    with i18n.use_locale(language_of(users, i18n, owner)):
+                    with i18n.use_locale(await language_of(users, i18n, owner)):
                         key = "notice.referral.accepted" if accept else "notice.referral.declined"
                         note = _(key).format(code=render.code(view.case.code))
                         if not accept:

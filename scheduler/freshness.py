@@ -54,7 +54,7 @@ async def directory_freshness(ctx: JobContext) -> int:
             log.warning("directory freshness: nobody to check entry %s", entry.id)
             continue
         for telegram_id in recipients:
-            lang = language_of(ctx.users, ctx.i18n, telegram_id)
+            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
             with ctx.i18n.context(), ctx.i18n.use_locale(lang):
                 text = reminder_text(entry, ctx.directory, lang)
                 markup = reminder_markup(entry.id)

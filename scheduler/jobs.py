@@ -83,7 +83,7 @@ class JobContext:
         """One message per recipient, composed in their language, through the outbox."""
         queued = 0
         for telegram_id in recipients:
-            lang = language_of(self.users, self.i18n, telegram_id)
+            lang = await language_of(self.users, self.i18n, telegram_id)
             with self.i18n.context(), self.i18n.use_locale(lang):
                 text, markup = compose(lang)
             queued += await notify(self.outbox, telegram_id, purpose, text, markup)
@@ -120,7 +120,7 @@ async def case_deadlines(ctx: JobContext) -> int:
                 )
             continue
         for telegram_id in recipients:
-            lang = language_of(ctx.users, ctx.i18n, telegram_id)
+            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
             with ctx.i18n.context(), ctx.i18n.use_locale(lang):
                 text = (
                     ctx.i18n.gettext("notice.referral.remind")
@@ -172,7 +172,7 @@ async def police_reminders(ctx: JobContext) -> int:
             org_id = status.organisation_id
             recipients = await ctx.staff.of_organisation(org_id, "specialist")
             for telegram_id in recipients:
-                lang = language_of(ctx.users, ctx.i18n, telegram_id)
+                lang = await language_of(ctx.users, ctx.i18n, telegram_id)
                 with ctx.i18n.context(), ctx.i18n.use_locale(lang):
                     text = ctx.i18n.gettext("police.reminder").format(
                         month=render.month(month), day=ctx.police_report_day
@@ -201,7 +201,7 @@ async def police_digest(ctx: JobContext) -> int:
         oblast_id = oblast.id
         liaisons = await ctx.staff.of_oblast(oblast_id, "police")
         for telegram_id in liaisons:
-            lang = language_of(ctx.users, ctx.i18n, telegram_id)
+            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
             with ctx.i18n.context(), ctx.i18n.use_locale(lang):
                 text, lines = render.police_digest(
                     statuses, month, oblast.name.get(lang), ctx.directory, lang
@@ -323,7 +323,7 @@ async def annual_information(ctx: JobContext) -> int:
             continue
         drafts: dict[str, tuple[str, str, bytes]] = {}
         for telegram_id in await ctx.staff_ids(programme.oblast, Role.COORDINATOR, regional_only=True):
-            lang = language_of(ctx.users, ctx.i18n, telegram_id)
+            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
             if lang not in drafts:
                 drafts[lang] = await ctx.annual_report(programme.id, year, lang)
             summary, name, xlsx = drafts[lang]

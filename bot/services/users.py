@@ -126,6 +126,28 @@ class UserService:
     async def _find(self, session: AsyncSession, telegram_id: int) -> User | None:
         return await session.scalar(select(User).where(self._where({telegram_id: self.key(telegram_id)})))
 
+    async def languages(self, telegram_ids: list[int]) -> dict[int, str]:
+        """The languages these people chose, read from the database: a notice goes out in the person's
+        language even when this process has not seen them since a restart (the cache is empty) or another
+        replica took their choice."""
+        keys = {telegram_id: self.key(telegram_id) for telegram_id in telegram_ids}
+        if not keys:
+            return {}
+        by_key = {key: telegram_id for telegram_id, key in keys.items()}
+        async with self._sessionmaker() as session:
+            rows = await session.execute(
+                select(User.telegram_key, User.telegram_id, User.language).where(
+                    self._where(keys), User.language.is_not(None)
+                )
+            )
+            found: dict[int, str] = {}
+            for key, telegram_id, language in rows:
+                # A row found by its clear id (staff) may carry no key yet.
+                person = by_key[key] if key in by_key else telegram_id
+                if person is not None and language:
+                    found[person] = language
+            return found
+
     async def refresh(self, telegram_id: int) -> UserProfile:
         """The profile read from the database now (before a staff action that must not trust a
         cached role): one read, no transaction to commit."""
