@@ -22,7 +22,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
-from bot.middlewares import PersonMiddleware, UpdateGuard, sqlite_dir
+from bot.middlewares import DangerWords, PersonMiddleware, UpdateGuard, sqlite_dir
 from bot.redis_storage import EncryptedRedisStorage, redis_client
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme, load_catalogue
@@ -180,6 +180,7 @@ async def build_app(settings: Settings) -> App:
     dialog_guard = StaffDialogGuard()  # after the locale: it may answer
     dp.message.outer_middleware(dialog_guard)
     dp.callback_query.outer_middleware(dialog_guard)
+    dp.message.outer_middleware(DangerWords())  # after the locale and the FSM: it answers in either
     dp.include_routers(*build_routers())
     dp["settings"] = settings
     dp["directory"] = directory

@@ -33,7 +33,9 @@ class Rq(CallbackData, prefix="rq"):
 class Cz(CallbackData, prefix="cz"):
     """A citizen's action on their own case."""
 
-    a: str  # view, write, endchat, withdraw, withdraw_yes, code
+    # view, write, endchat (asks), endchat_yes, resume, withdraw, withdraw_yes, code, list;
+    # send_draft (the text just typed at the menu goes to this case)
+    a: str
     id: DbId = 0
 
 
@@ -208,9 +210,13 @@ def my_cases(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
 def my_case(case: CaseSummary) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if case.status != Status.CLOSED:
-        if case.relay_open and case.status != Status.NEW:
-            rows.append([button(_("mycase.write"), Cz(a="write", id=case.id))])
+        if case.relay_open:
+            # Before anyone accepted, what the person writes is added to the request, for whoever takes it.
+            label = _("mycase.add") if case.status == Status.NEW else _("mycase.write")
+            rows.append([button(label, Cz(a="write", id=case.id))])
             rows.append([button(_("mycase.end_chat"), Cz(a="endchat", id=case.id))])
+        else:
+            rows.append([button(_("mycase.resume_chat"), Cz(a="resume", id=case.id))])
         rows.append([button(_("mycase.withdraw"), Cz(a="withdraw", id=case.id))])
     rows.append([button(_("menu.my_request"), Cz(a="list"))])
     rows.append(back_to_menu_row())
@@ -224,8 +230,32 @@ def withdraw_confirm(case_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def end_chat_confirm(case_id: int) -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_("mycase.end_chat_yes"), Cz(a="endchat_yes", id=case_id))],
+        [button(_("mycase.end_chat_no"), Cz(a="view", id=case_id))],
+    )
+
+
 def stop_writing(case_id: int) -> InlineKeyboardMarkup:
-    return _markup([button(_("relay.stop"), Cz(a="view", id=case_id))])
+    return _markup([button(_("relay.back_to_request"), Cz(a="view", id=case_id))])
+
+
+def send_draft(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
+    """Text typed at the menu by someone with an open request: one tap sends it there (a button per
+    request when there are several), or the menu."""
+    if len(cases) == 1:
+        rows = [[button(_("draft.send"), Cz(a="send_draft", id=cases[0].id))]]
+    else:
+        rows = [
+            [
+                button(
+                    _("draft.send_to").format(code=f"{c.code[:4]}-{c.code[4:]}"), Cz(a="send_draft", id=c.id)
+                )
+            ]
+            for c in cases
+        ]
+    return _markup(*rows, back_to_menu_row())
 
 
 # --- staff -------------------------------------------------------------------------------------

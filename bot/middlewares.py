@@ -17,16 +17,17 @@ from typing import Any, cast
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import Chat, TelegramObject, Update
+from aiogram.types import Chat, Message, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.exc import StatementError
 
 from bot import keyboards
 from bot.i18n import language_from_client
+from bot.services.danger import signals_danger
 from bot.services.users import UserService
 
 log = logging.getLogger("dovira")
@@ -92,8 +93,8 @@ class UpdateGuard(BaseMiddleware):
         try:
             with self.i18n.context(), self.i18n.use_locale(locale):
                 await bot.send_message(chat.id, _("error.try_again"), reply_markup=keyboards.only_menu())
-        except TelegramAPIError:
-            log.warning("could not tell the user about a failed handler")
+        except Exception as exc:  # any failure: Telegram's, the network's, a proxy's page that is not JSON
+            log.warning("could not tell the user about a failed handler (%s)", type(exc).__name__)
 
 
 ALMOST_NO_ROOM = 1 << 20  # bytes free on the database's disk below which an I/O error means "full"
@@ -180,6 +181,35 @@ class PersonMiddleware(BaseMiddleware):
             elif event.callback_query is not None and event.callback_query.message is not None:
                 message_id = event.callback_query.message.message_id
         data["profile"] = await self.users.touch(tg_user.id, message_id)
+        return await handler(event, data)
+
+
+class DangerWords(BaseMiddleware):
+    """A person who writes that they are in danger ("допоможіть", "SOS", "help me": services/danger.py)
+    sees the emergency numbers at once, wherever they are. In a dialog the numbers come first and the
+    dialog goes on (text it asks for is kept as the answer); at the menu this is the danger screen, and
+    the fallback says nothing more (`danger_shown`). Commands are their own handlers' (/sos)."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, Message) and event.chat.type == "private":
+            text = event.text or event.caption
+            profile = data.get("profile")
+            if (
+                text
+                and not text.startswith("/")
+                and not (profile is not None and profile.is_staff)
+                and signals_danger(text)
+            ):
+                at_menu = data.get("raw_state") is None
+                await event.answer(
+                    _("danger.text"), reply_markup=keyboards.after_danger() if at_menu else None
+                )
+                data["danger_shown"] = True
         return await handler(event, data)
 
 

@@ -7,11 +7,12 @@ from html import escape
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.cases import CaseCard, CaseSummary, ReferralView
+from bot.services.cases import CaseCard, CaseSummary, ReferralView, Status
 from bot.services.directory import Directory, Entry
 from bot.services.police_reports import OrgStatus
 from bot.services.reconciliation import FIELDS, QuarterView, other_side
 from bot.services.selfcheck import Verdict
+from bot.telegram_text import visible_length
 
 ENTRIES_PER_PAGE = 4
 TELEGRAM_TEXT_LIMIT = 4096
@@ -74,9 +75,11 @@ def check_result_text(verdict: Verdict) -> str:
 
 
 def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
-    """Never hand Telegram more than it accepts; cut at a paragraph, else at a line, so that no
-    HTML tag or entity is split."""
-    if len(text) <= limit:
+    """Never hand Telegram more than it accepts, counted as Telegram counts (bot/telegram_text.py):
+    escaped text is not cut for its `&amp;`s. Cut at a paragraph, else at a line, so that no HTML tag
+    or entity is split (the source is at least as long as what it shows, so cutting it at the limit is
+    enough)."""
+    if visible_length(text) <= limit:
         return text
     cut = text.rfind("\n\n", 0, limit - 2)
     if cut <= 0:
@@ -183,10 +186,21 @@ def case_card(card: CaseCard, directory: Directory, lang: str) -> str:
 
 
 def citizen_status(case: CaseSummary) -> str:
-    text = _("mycase.title").format(code=code(case.code)) + "\n" + _(f"status.citizen.{case.status.value}")
+    """Where the request stands and what the conversation allows now: nothing it says is untrue (a
+    person who ended the conversation is not told the coordinator will write)."""
+    lines = [_("mycase.title").format(code=code(case.code)), _(f"status.citizen.{case.status.value}")]
     if case.outcome:
-        text += "\n" + _(f"outcome.citizen.{case.outcome}")
-    return text
+        lines.append(_(f"outcome.citizen.{case.outcome}"))
+    if case.status != Status.CLOSED:
+        if not case.relay_open:
+            lines.append(_("mycase.chat.ended"))
+        elif case.status == Status.NEW:
+            lines.append(_("mycase.chat.add"))
+        else:
+            lines.append(_("mycase.chat.open"))
+        if case.contact == "phone" and case.status != Status.NEW:
+            lines.append(_("mycase.chat.phone"))
+    return "\n".join(lines)
 
 
 def request_summary(data: dict[str, object], directory: Directory, lang: str) -> str:

@@ -198,6 +198,8 @@ class CaseMessage(Base):
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     body_enc: Mapped[bytes | None] = mapped_column(nullable=True)
     photo_enc: Mapped[bytes | None] = mapped_column(nullable=True)  # Telegram file id of a photo
+    # A keyed hash of the Telegram message it came from: the same update handled twice stores it once.
+    source_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
@@ -324,6 +326,7 @@ class OutboxMessage(Base):
     markup: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of an inline keyboard
     document_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     document: Mapped[bytes | None] = mapped_column(nullable=True)
+    photo: Mapped[str | None] = mapped_column(Text, nullable=True)  # a Telegram file id, encrypted ("enc:")
     protect: Mapped[bool] = mapped_column(default=True, nullable=False)
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

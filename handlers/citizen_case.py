@@ -1,13 +1,20 @@
-"""Citizen: "my request" (from this chat, or by code), the anonymous relay with the case owner,
-closing the conversation and withdrawing the request."""
+"""Citizen: "my request" (from this chat, or by code), the anonymous relay with the case owner (or,
+before anyone accepted, additions to the request), ending and resuming the conversation, withdrawing.
+
+Whatever a person writes about their request reaches a human or gets an answer that helps: a message
+in writing mode, a swipe-reply to a message about the request, or text typed at the menu and sent with
+one tap (handlers/fallback.py offers it).
+"""
 
 from __future__ import annotations
+
+import re
 
 from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -15,19 +22,77 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import Cz
 from bot.keyboards import Menu
-from bot.services.cases import CaseError, CaseService
+from bot.services.cases import CaseError, CaseService, Status, TooLong, normalise_code
 from bot.services.directory import Directory
 from bot.services.throttle import Throttles
 from bot.services.users import UserService
 from bot.settings import Settings
+from handlers.fallback import answer_unrecognised
 from handlers.notify import language_of, notify, notify_released, relay
-from handlers.ui import chat_id_of, show, stale_button
+from handlers.ui import chat_id_of, refusal_text, show, stale_button
 from scheduler.outbox import Outbox
+
+# A case code as the bot writes it in its messages (render.code): what a swipe-reply is matched by.
+CODE_IN_TEXT = re.compile(r"\b([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})\b")
 
 
 class MyCase(StatesGroup):
     code = State()
     writing = State()
+
+
+def replied_case(message: Message) -> tuple[int | None, str | None]:
+    """The request a swipe-reply is about: from the buttons or the code of the bot's message replied to."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None, None
+    if isinstance(replied.reply_markup, InlineKeyboardMarkup):
+        for row in replied.reply_markup.inline_keyboard:
+            for key in row:
+                if key.callback_data and key.callback_data.startswith(Cz.__prefix__ + ":"):
+                    try:
+                        data = Cz.unpack(key.callback_data)
+                    except (TypeError, ValueError):
+                        continue
+                    if data.id:
+                        return data.id, None
+    found = CODE_IN_TEXT.search(replied.text or replied.caption or "")
+    return None, (normalise_code(found.group(1)) if found else None)
+
+
+async def pass_on(
+    chat: int,
+    case_id: int,
+    text: str | None,
+    photo: str | None,
+    source: int | None,
+    *,
+    bot: Bot,
+    cases: CaseService,
+    users: UserService,
+    i18n: I18n,
+    outbox: Outbox,
+    directory: Directory,
+    settings: Settings,
+) -> str:
+    """Store what the person wrote on their request and pass it to its coordinator; returns the
+    answer that says truthfully what happened to it. Raises CaseError (too long, conversation over)."""
+    sent = await cases.citizen_message(chat, case_id, text, photo, source)
+    if sent.duplicate:  # the same message again (an update handled twice): stored and passed on before
+        return _("relay.already")
+    if sent.released:  # its coordinator no longer covers it: the area's coordinators take it over
+        await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, [sent.case])
+    if sent.owner is None:
+        # Stored, and shown on the card of whoever accepts the request; it reached nobody yet.
+        return _("relay.saved_for_next")
+    with i18n.use_locale(await language_of(users, i18n, sent.owner)):
+        header = _("relay.to_staff").format(code=render.code(sent.case.code))
+        markup = ck.reply_to_citizen(sent.case.id)
+    outcome = await relay(bot, outbox, sent.owner, f"relay:{sent.message_id}", header, text, photo, markup)
+    return {
+        "sent": _("relay.sent"),
+        "queued": _("relay.queued"),
+    }.get(outcome, _("relay.owner_unreachable"))
 
 
 def create_router() -> Router:
@@ -78,12 +143,15 @@ def create_router() -> Router:
     async def on_write(
         callback: CallbackQuery, callback_data: Cz, bot: Bot, state: FSMContext, cases: CaseService
     ) -> None:
-        if callback_data.id not in {c.id for c in await cases.of_citizen(chat_id_of(callback))}:
+        mine = {c.id: c for c in await cases.of_citizen(chat_id_of(callback))}
+        case = mine.get(callback_data.id)
+        if case is None:
             await stale_button(callback, bot)
             return
         await state.set_state(MyCase.writing)
         await state.update_data(case_id=callback_data.id)
-        await show(callback, bot, _("relay.citizen_prompt"), ck.stop_writing(callback_data.id))
+        prompt = _("relay.add_prompt") if case.status == Status.NEW else _("relay.citizen_prompt")
+        await show(callback, bot, prompt, ck.stop_writing(callback_data.id))
 
     @router.message(StateFilter(MyCase.writing), (F.text & ~F.text.startswith("/")) | F.photo)
     async def on_citizen_message(
@@ -104,33 +172,141 @@ def create_router() -> Router:
             await message.answer(_("security.relay_limit"), reply_markup=ck.stop_writing(case_id))
             return
         photo = message.photo[-1].file_id if message.photo else None
-        text = message.text or message.caption
         try:
-            sent = await cases.citizen_message(message.chat.id, case_id, text, photo)
+            answer = await pass_on(
+                message.chat.id,
+                case_id,
+                message.text or message.caption,
+                photo,
+                message.message_id,
+                bot=bot,
+                cases=cases,
+                users=users,
+                i18n=i18n,
+                outbox=outbox,
+                directory=directory,
+                settings=settings,
+            )
         except CaseError as exc:
-            if str(exc) != "relay.too_long":
+            if not isinstance(exc, TooLong):
                 await state.clear()
-            await message.answer(_(str(exc)), reply_markup=ck.stop_writing(case_id))
+            await message.answer(refusal_text(exc), reply_markup=ck.stop_writing(case_id))
             return
-        if sent.released:  # its coordinator no longer covers it: the area's coordinators take it over
-            await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, [sent.case])
-        if sent.owner is None:
-            # Stored, and shown on the card of whoever accepts the request; it reached nobody yet.
-            await message.answer(_("relay.saved_for_next"), reply_markup=ck.stop_writing(case_id))
-            return
-        with i18n.use_locale(await language_of(users, i18n, sent.owner)):
-            header = _("relay.to_staff").format(code=render.code(sent.case.code))
-            markup = ck.reply_to_citizen(sent.case.id)
-        await relay(bot, sent.owner, header, text, photo, markup)
-        await message.answer(_("relay.sent"), reply_markup=ck.stop_writing(case_id))
+        await message.answer(answer, reply_markup=ck.stop_writing(case_id))
+
+    @router.message(StateFilter(MyCase.writing), F.voice | F.video_note | F.audio)
+    async def on_citizen_voice(message: Message, state: FSMContext) -> None:
+        # Not relayed: a voice can identify the person, and a coordinator may not be able to listen.
+        case_id = int((await state.get_data()).get("case_id", 0))
+        await message.answer(_("relay.no_voice"), reply_markup=ck.stop_writing(case_id))
 
     @router.message(StateFilter(MyCase.writing), ~F.text.startswith("/"))
     async def on_citizen_other(message: Message, state: FSMContext) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_writing(case_id))
 
+    @router.message(
+        StateFilter(None, MyCase.writing),
+        F.reply_to_message.from_user.is_bot,
+        (F.text & ~F.text.startswith("/")) | F.photo,
+    )
+    async def on_reply(
+        message: Message,
+        state: FSMContext,
+        bot: Bot,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
+        throttles: Throttles,
+        outbox: Outbox,
+        directory: Directory,
+        settings: Settings,
+    ) -> None:
+        """A swipe-reply to a message about a request goes to that request's coordinator."""
+        case_id, code = replied_case(message)
+        mine = await cases.of_citizen(message.chat.id)
+        case = next((c for c in mine if c.id == case_id or (code is not None and c.code == code)), None)
+        if case is None or case.status == Status.CLOSED or not case.relay_open:
+            await answer_unrecognised(message, state, cases)
+            return
+        if not await throttles.relay_messages.allow(message.chat.id):
+            await message.answer(_("security.relay_limit"), reply_markup=ck.my_case(case))
+            return
+        try:
+            answer = await pass_on(
+                message.chat.id,
+                case.id,
+                message.text or message.caption,
+                message.photo[-1].file_id if message.photo else None,
+                message.message_id,
+                bot=bot,
+                cases=cases,
+                users=users,
+                i18n=i18n,
+                outbox=outbox,
+                directory=directory,
+                settings=settings,
+            )
+        except CaseError as exc:
+            await message.answer(refusal_text(exc), reply_markup=ck.my_case(case))
+            return
+        await message.answer(answer, reply_markup=ck.my_case(case))
+
+    @router.callback_query(Cz.filter(F.a == "send_draft"))
+    async def on_send_draft(
+        callback: CallbackQuery,
+        callback_data: Cz,
+        bot: Bot,
+        state: FSMContext,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
+        throttles: Throttles,
+        outbox: Outbox,
+        directory: Directory,
+        settings: Settings,
+    ) -> None:
+        """The text typed at the menu, sent to the request with one tap (kept in the dialog's data,
+        encrypted, until then)."""
+        chat = chat_id_of(callback)
+        data = await state.get_data()
+        draft = data.get("draft")
+        if not isinstance(draft, dict) or callback_data.id not in {
+            c.id for c in await cases.of_citizen(chat)
+        }:
+            await stale_button(callback, bot)
+            return
+        if not await throttles.relay_messages.allow(chat):
+            await show(callback, bot, _("security.relay_limit"), keyboards.only_menu())
+            return
+        try:
+            answer = await pass_on(
+                chat,
+                callback_data.id,
+                draft.get("text"),
+                draft.get("photo"),
+                draft.get("source"),
+                bot=bot,
+                cases=cases,
+                users=users,
+                i18n=i18n,
+                outbox=outbox,
+                directory=directory,
+                settings=settings,
+            )
+        except CaseError as exc:
+            await show(callback, bot, refusal_text(exc), keyboards.only_menu())
+            return
+        await state.update_data(draft=None)
+        await show(callback, bot, answer, ck.stop_writing(callback_data.id))
+
     @router.callback_query(Cz.filter(F.a == "endchat"))
-    async def on_end_chat(
+    async def on_end_chat(callback: CallbackQuery, callback_data: Cz, bot: Bot) -> None:
+        # Asked first: ending is what a frightened person may tap by mistake.
+        await show(callback, bot, _("mycase.end_chat_confirm"), ck.end_chat_confirm(callback_data.id))
+
+    @router.callback_query(Cz.filter(F.a == "endchat_yes"))
+    async def on_end_chat_yes(
         callback: CallbackQuery,
         callback_data: Cz,
         bot: Bot,
@@ -142,14 +318,38 @@ def create_router() -> Router:
     ) -> None:
         await state.clear()
         try:
-            owner = await cases.close_conversation(chat_id_of(callback), callback_data.id)
+            case, owner = await cases.close_conversation(chat_id_of(callback), callback_data.id)
         except CaseError:
             await stale_button(callback, bot)
             return
         if owner is not None:
             with i18n.use_locale(await language_of(users, i18n, owner)):
-                await notify(outbox, owner, f"case.chat_closed:{callback_data.id}", _("relay.citizen_closed"))
-        await show(callback, bot, _("mycase.chat_closed"), keyboards.only_menu())
+                text = _("relay.citizen_closed").format(code=render.code(case.code))
+            await notify(outbox, owner, f"case.chat_closed:{case.id}:{callback.id}", text)
+        await show(callback, bot, _("mycase.chat_closed"), ck.my_case(case))
+
+    @router.callback_query(Cz.filter(F.a == "resume"))
+    async def on_resume_chat(
+        callback: CallbackQuery,
+        callback_data: Cz,
+        bot: Bot,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
+        outbox: Outbox,
+    ) -> None:
+        try:
+            case, owner = await cases.reopen_conversation(chat_id_of(callback), callback_data.id)
+        except CaseError as exc:
+            await show(callback, bot, _(str(exc)), keyboards.only_menu())
+            return
+        if owner is not None:
+            with i18n.use_locale(await language_of(users, i18n, owner)):
+                text = _("relay.citizen_resumed").format(code=render.code(case.code))
+            await notify(outbox, owner, f"case.chat_resumed:{case.id}:{callback.id}", text)
+        await show(
+            callback, bot, _("mycase.chat_resumed") + "\n\n" + render.citizen_status(case), ck.my_case(case)
+        )
 
     @router.callback_query(Cz.filter(F.a == "withdraw"))
     async def on_withdraw(callback: CallbackQuery, callback_data: Cz, bot: Bot) -> None:

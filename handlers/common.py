@@ -30,22 +30,22 @@ def create_router() -> Router:
             await state.clear()
         await message.answer(_("start.text"), reply_markup=keyboards.menu_for(profile.is_staff))
 
-    @router.message(Command("help"))
+    @router.message(Command("help", ignore_case=True))
     async def on_help(message: Message, profile: UserProfile) -> None:
         await message.answer(_("help.text"), reply_markup=keyboards.menu_for(profile.is_staff))
 
-    @router.message(Command("cancel"))
+    @router.message(Command("cancel", ignore_case=True))
     async def on_cancel(message: Message, state: FSMContext, profile: UserProfile) -> None:
         had_dialog = await state.get_state() is not None
         await state.clear()
         text = _("cancel.done") if had_dialog else _("cancel.nothing")
         await message.answer(text, reply_markup=keyboards.menu_for(profile.is_staff))
 
-    @router.message(Command("sos"))
+    @router.message(Command("sos", ignore_case=True))
     async def on_sos(message: Message) -> None:
         await message.answer(_("danger.text"), reply_markup=keyboards.after_danger())
 
-    @router.message(Command("language"))
+    @router.message(Command("language", ignore_case=True))
     async def on_language(message: Message, i18n: I18n) -> None:
         await message.answer(_("language.choose"), reply_markup=keyboards.languages(i18n.current_locale))
 

@@ -10,7 +10,6 @@ import logging
 from html import escape
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
@@ -94,23 +93,24 @@ async def notify_released(
 
 async def relay(
     bot: Bot,
+    outbox: Outbox,
     chat_id: int,
+    purpose: str,
     header: str,
     text: str | None,
     photo: str | None,
     markup: InlineKeyboardMarkup | None = None,
-) -> bool:
-    """Pass a message on with no trace of who sent it; protected from forwarding and saving."""
+    *,
+    citizen: bool = False,
+) -> str:
+    """Pass a message on with no trace of who sent it, protected from forwarding and saving.
+
+    It goes through the outbox, sent at once: a failure of any shape (a Telegram error, the network,
+    a timeout, a proxy's HTML error page) leaves it queued for the outbox's retries, and the same
+    `purpose` queued twice is sent once. Returns "sent" (Telegram accepted it), "queued" (it will be
+    delivered), "blocked" or "failed" (it cannot be: the recipient blocked the bot or left)."""
     body = header + ("\n\n" + escape(text) if text else "")
-    try:
-        if photo and len(body) <= 1024:
-            await bot.send_photo(chat_id, photo, caption=body, reply_markup=markup, protect_content=True)
-        elif photo:  # a caption holds 1024 characters: the photo first, then the whole text
-            await bot.send_photo(chat_id, photo, caption=header, protect_content=True)
-            await bot.send_message(chat_id, render.fit(body), reply_markup=markup, protect_content=True)
-        else:
-            await bot.send_message(chat_id, render.fit(body), reply_markup=markup, protect_content=True)
-        return True
-    except TelegramAPIError as exc:
-        log.warning("could not relay a message: %s", type(exc).__name__)
-        return False
+    row = await outbox.enqueue_one(Outgoing(chat_id, purpose, body, markup, photo=photo, citizen=citizen))
+    if row is None:
+        return "queued"
+    return await outbox.send_now(bot, row)

@@ -40,7 +40,7 @@ def create_router() -> Router:
     async def on_privacy(callback: CallbackQuery, bot: Bot) -> None:
         await show(callback, bot, _("privacy.text"), keyboards.privacy())
 
-    @router.message(Command("forget"))
+    @router.message(Command("forget", ignore_case=True))
     async def on_forget_command(message: Message, profile: UserProfile, cases: CaseService) -> None:
         if profile.is_staff:
             await message.answer(_staff_kept(profile), reply_markup=keyboards.only_menu())

@@ -27,12 +27,13 @@ from bot.services.cases import (
     CaseService,
     Outcome,
     Status,
+    TooLong,
 )
 from bot.services.directory import Directory
 from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile, UserService
 from handlers.notify import language_of, notify, notify_citizen, relay
-from handlers.ui import chat_id_of, show
+from handlers.ui import chat_id_of, refusal_text, show
 from scheduler.outbox import Outbox
 
 
@@ -136,10 +137,17 @@ def create_router() -> Router:
                 await open_card(callback, bot, cases, profile, directory, lang, case_id)
             elif action == "accept":
                 try:
-                    await cases.accept(profile.staff_id, profile.staff, case_id)
+                    accepted = await cases.accept(profile.staff_id, profile.staff, case_id)
                 except CaseError as exc:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
+                citizen = await cases.citizen_of(case_id)
+                if citizen is not None:  # the person hears that someone took their request
+                    with i18n.use_locale(await language_of(users, i18n, citizen)):
+                        text = _("notice.citizen.accepted").format(code=render.code(accepted.code))
+                        text += "\n\n" + render.citizen_status(accepted)
+                        markup = ck.my_case(accepted)
+                    await notify_citizen(outbox, citizen, f"case.accepted:{case_id}", text, markup)
                 await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
             elif action == "refer":
                 card = await cases.card(profile.staff_id, profile.staff, case_id)
@@ -367,31 +375,37 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
+        outbox: Outbox,
     ) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         photo = message.photo[-1].file_id if message.photo else None
         text = message.text or message.caption
         try:
-            case, citizen = await cases.staff_message(profile.staff_id, profile.staff, case_id, text, photo)
+            sent = await cases.staff_message(
+                profile.staff_id, profile.staff, case_id, text, photo, message.message_id
+            )
         except AccessDenied as denial:
             await state.clear()
             await cases.record_denial(profile.id, denial, actor_key=profile.key)
             await message.answer(_("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff))
             return
         except CaseError as exc:
-            if str(exc) != "relay.too_long":
+            if not isinstance(exc, TooLong):
                 await state.clear()
-            await message.answer(_(str(exc)), reply_markup=ck.stop_staff_writing(case_id))
+            await message.answer(refusal_text(exc), reply_markup=ck.stop_staff_writing(case_id))
+            return
+        if sent.duplicate:  # the same message again (an update handled twice): passed on before
+            await message.answer(_("relay.already"), reply_markup=ck.stop_staff_writing(case_id))
             return
         # The person reads it in the language they use with the bot.
-        with i18n.use_locale(await language_of(users, i18n, citizen)):
-            header = _("relay.to_citizen").format(code=render.code(case.code))
-            markup = ck.my_case(case)
-        delivered = await relay(bot, citizen, header, text, photo, markup)
-        await message.answer(
-            _("relay.sent") if delivered else _("relay.not_delivered"),
-            reply_markup=ck.stop_staff_writing(case_id),
+        with i18n.use_locale(await language_of(users, i18n, sent.citizen)):
+            header = _("relay.to_citizen").format(code=render.code(sent.case.code))
+            markup = ck.my_case(sent.case)
+        outcome = await relay(
+            bot, outbox, sent.citizen, f"relay:{sent.message_id}", header, text, photo, markup, citizen=True
         )
+        answer = {"sent": "relay.sent", "queued": "relay.queued"}.get(outcome, "relay.not_delivered")
+        await message.answer(_(answer), reply_markup=ck.stop_staff_writing(case_id))
 
     @router.message(StateFilter(StaffWriting.message), ~F.text.startswith("/"))
     async def on_staff_other(message: Message, state: FSMContext) -> None:

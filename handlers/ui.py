@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
+from bot.services.cases import CaseError, TooLong
 
 
 def chat_id_of(callback: CallbackQuery) -> int:
@@ -40,3 +41,10 @@ async def stale_button(callback: CallbackQuery, bot: Bot) -> None:
     """A button from an old screen, or data no keyboard of ours produced: say so, offer the menu."""
     await callback.answer(_("stale.toast"))
     await bot.send_message(chat_id_of(callback), _("stale.text"), reply_markup=keyboards.main_menu())
+
+
+def refusal_text(exc: CaseError) -> str:
+    """A refused case action in the person's words (a message too long says its length and the limit)."""
+    if isinstance(exc, TooLong):
+        return _(str(exc)).format(limit=exc.limit, length=exc.length)
+    return _(str(exc))

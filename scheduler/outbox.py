@@ -57,7 +57,7 @@ from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
-from aiogram.methods import SendDocument, SendMessage, TelegramMethod
+from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -65,12 +65,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
+from bot.telegram_text import CAPTION_LIMIT, visible_length
 from db.models import OutboxMessage
 from scheduler.shared_rate import SharedRate
 
 log = logging.getLogger("dovira")
 
 MAX_ATTEMPTS = 8
+HOLD = timedelta(seconds=30)  # how long the loop leaves a message its handler sends itself (send_now)
 CHAT_INTERVAL = 1.0  # seconds between two messages to one chat (Telegram: about 1/s per chat)
 LEASE = timedelta(minutes=2)  # a claim older than this is in doubt (aiogram's request timeout is 60 s)
 SAFE_LEASE_S = 90  # below it a slow request (60 s timeout, a 429's wait) may be sent again meanwhile
@@ -92,6 +94,7 @@ class Outgoing:
     document_name: str | None = None
     document: bytes | None = None
     protect: bool = True
+    photo: str | None = None  # a Telegram file id: the text goes as its caption when it fits
     # To a citizen: the purpose (it names a case) is kept only as a keyed hash, and the row is deleted
     # once delivered, so the table never pairs a person with a case.
     citizen: bool = False
@@ -121,6 +124,7 @@ class _Row:
     protect: bool
     attempts: int
     has_document: bool
+    photo: str | None = None
 
 
 class RateLimiter:
@@ -277,6 +281,7 @@ class Outbox:
                         markup=m.markup.model_dump_json(exclude_none=True) if m.markup else None,
                         document_name=m.document_name,
                         document=self._seal(m.document),
+                        photo=self._seal_text(m.photo) if m.photo else None,
                         protect=m.protect,
                         status="pending",
                         attempts=0,
@@ -289,6 +294,56 @@ class Outbox:
                 new += result.rowcount or 0  # type: ignore[attr-defined]
         self._wake.set()
         return new
+
+    async def enqueue_one(self, message: Outgoing, *, hold: timedelta = HOLD) -> int | None:
+        """Queue one message that its handler sends at once with `send_now`; returns its row id, or None
+        when the same recipient and purpose is already queued (an update handled twice).
+
+        The sender loop leaves it alone for `hold`: it is the handler's to send, and only if the process
+        stops before that does the loop take it over."""
+        insert_at = self.clock()
+        async with self._sm() as session, session.begin():
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            statement = (
+                insert(OutboxMessage)
+                .values(
+                    recipient_key=self._cipher.lookup_key(message.recipient),
+                    recipient_enc=self._cipher.encrypt(str(message.recipient)),
+                    citizen=message.citizen,
+                    purpose=self._stored_purpose(message),
+                    text=self._seal_text(message.text),
+                    markup=message.markup.model_dump_json(exclude_none=True) if message.markup else None,
+                    photo=self._seal_text(message.photo) if message.photo else None,
+                    protect=message.protect,
+                    status="pending",
+                    attempts=0,
+                    not_before=insert_at + hold,
+                    created_at=insert_at,
+                )
+                .on_conflict_do_nothing(index_elements=["recipient_key", "purpose"])
+                .returning(OUTBOX.c.id)
+            )
+            row_id: int | None = await session.scalar(statement)
+            return row_id
+
+    async def send_now(self, bot: Bot, row_id: int) -> str:
+        """Send one queued message now (a handler relaying a person's words), paced like the rest;
+        returns "sent", "blocked", "failed", or "queued" (a failure of any shape: the sender loop tries
+        again with backoff, so the caller may say it will be delivered)."""
+        rows = await self._read_rows([row_id])
+        if not rows:
+            return "queued"  # already taken by a sender
+        taken = await self._claim(rows)
+        if not taken:
+            return "queued"
+        row = taken[0]
+        self._busy.discard(row.recipient)
+        try:
+            outcome = await self._deliver(bot, row, await self._acquire(row.recipient))
+        except Exception as exc:  # the answer could not be recorded: the lease brings it back
+            log.error("outbox: an answer was not recorded (%s)", type(exc).__name__)
+            return "queued"
+        return outcome if outcome in ("sent", "blocked", "failed") else "queued"
 
     def _stored_purpose(self, message: Outgoing) -> str:
         if message.citizen:
@@ -523,7 +578,7 @@ class Outbox:
         if row.has_document:
             document = self._open(await self._document(row.id)) or b""
             # A caption holds 1024 characters: a longer text goes first as a message of its own.
-            caption = text if len(text) <= 1024 else None
+            caption = text if visible_length(text) <= CAPTION_LIMIT else None
             if caption is None:
                 parts.append(SendMessage(chat_id=row.recipient, text=text, protect_content=row.protect))
             parts.append(
@@ -535,6 +590,25 @@ class Outbox:
                     protect_content=row.protect,
                 )
             )
+        elif row.photo:
+            photo = self._open_text(row.photo)
+            if visible_length(text) <= CAPTION_LIMIT:
+                parts.append(
+                    SendPhoto(
+                        chat_id=row.recipient,
+                        photo=photo,
+                        caption=text,
+                        reply_markup=markup,
+                        protect_content=row.protect,
+                    )
+                )
+            else:  # a caption holds 1,024 characters: the photo first, then the whole text
+                parts.append(SendPhoto(chat_id=row.recipient, photo=photo, protect_content=row.protect))
+                parts.append(
+                    SendMessage(
+                        chat_id=row.recipient, text=text, reply_markup=markup, protect_content=row.protect
+                    )
+                )
         else:
             message = SendMessage(
                 chat_id=row.recipient, text=text, reply_markup=markup, protect_content=row.protect
@@ -593,12 +667,31 @@ class Outbox:
                 OUTBOX.c.protect,
                 OUTBOX.c.attempts,
                 OUTBOX.c.document.is_not(None),
+                OUTBOX.c.photo,
             )
             .join(due, due.c.id == OUTBOX.c.id)
             .where(due.c.position == 1)
             .order_by(OUTBOX.c.id)
             .limit(FETCH)
         )
+        async with self._sm() as session:
+            rows = (await session.execute(statement)).all()
+        return [_Row(row[0], self._chat(row[1]), *row[2:]) for row in rows]
+
+    async def _read_rows(self, ids: list[int]) -> list[_Row]:
+        """Queued rows by id, still pending (whatever their time)."""
+        statement = select(
+            OUTBOX.c.id,
+            OUTBOX.c.recipient_enc,
+            OUTBOX.c.citizen,
+            OUTBOX.c.text,
+            OUTBOX.c.markup,
+            OUTBOX.c.document_name,
+            OUTBOX.c.protect,
+            OUTBOX.c.attempts,
+            OUTBOX.c.document.is_not(None),
+            OUTBOX.c.photo,
+        ).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "pending")
         async with self._sm() as session:
             rows = (await session.execute(statement)).all()
         return [_Row(row[0], self._chat(row[1]), *row[2:]) for row in rows]

@@ -268,3 +268,24 @@ class Person:
 @pytest.fixture
 def person(server: FakeTelegramServer) -> Person:
     return Person(server, 1001)
+
+
+# What a person is told when a coordinator takes their request (bot/locales/uk/LC_MESSAGES/words.po).
+ACCEPTED = "Координатор узяв ваш запит"
+
+
+async def bot_says(server: FakeTelegramServer, chat: int, fragment: str, *, after: int = 0) -> dict[str, Any]:
+    """The first bot message in `chat` after message id `after` that contains `fragment` (as it is now)."""
+
+    def find() -> dict[str, Any] | None:
+        return next(
+            (
+                m
+                for m in server.bot_messages(chat)
+                if m["message_id"] > after and fragment in str(m.get("text") or m.get("caption") or "")
+            ),
+            None,
+        )
+
+    found: dict[str, Any] = await server.wait_until(find, timeout=15, what=f"{fragment!r} to {chat}")
+    return found

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import App, build_app
 from bot.services.cases import (
@@ -433,3 +433,20 @@ async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
     assert taken.status == "accepted"
     card = await app.cases.card(regional_id, [REGIONAL], case.id)
     assert [m[2] for m in card.messages] == ["перше", "друге"]  # nothing the person wrote was lost
+
+
+async def test_the_same_telegram_message_handled_twice_is_stored_once(app: App) -> None:
+    """An update handled again (a webhook retried after a failed answer) stores and relays nothing new."""
+    coord_id = await add_staff(app, 2001, COORD)
+    case = await app.cases.create(draft(), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+    first = await app.cases.citizen_message(1001, case.id, "Мене перевезли", None, source=77)
+    again = await app.cases.citizen_message(1001, case.id, "Мене перевезли", None, source=77)
+    other = await app.cases.citizen_message(1001, case.id, "Мене перевезли", None, source=78)
+    assert not first.duplicate and again.duplicate and again.message_id == first.message_id
+    assert not other.duplicate  # a new message that says the same is a new message
+    to_citizen = await app.cases.staff_message(coord_id, [COORD], case.id, "Де ви?", None, source=77)
+    assert not to_citizen.duplicate  # the coordinator's chat has its own message ids
+    assert (await app.cases.staff_message(coord_id, [COORD], case.id, "Де ви?", None, source=77)).duplicate
+    async with app.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(CaseMessage)) == 3

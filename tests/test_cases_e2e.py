@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import AuditEntry, Case, Organisation, User, UserRole
-from tests.conftest import ADMIN_ID, Person, RunningBot
+from tests.conftest import ACCEPTED, ADMIN_ID, Person, RunningBot, bot_says
 from tests.test_citizen_e2e import text_of
 
 CITIZEN, COORD, OTHER_COORD, SPECIALIST, POLICE = 1001, 2001, 2002, 3001, 4001
@@ -108,6 +108,7 @@ async def test_request_to_closed_case_end_to_end(
     assert staff_messages(server, OTHER_COORD) == []
 
     card = await coord.press("Прийняти", notice)
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     assert DESCRIPTION in text_of(card) and card.get("has_protected_content") is not False
     assert str(CITIZEN) not in text_of(card)
 
@@ -179,6 +180,7 @@ async def test_no_plaintext_of_case_content_in_the_database_file(
     citizen, coord = Person(server, CITIZEN), Person(server, COORD)
     await file_request(citizen, contact_phone="067 123 45 67")
     card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     assert "+380671234567" in text_of(card)
     await coord.press("Написати людині", card)
     await coord.say(STAFF_SAYS)
@@ -281,6 +283,7 @@ async def test_commands_while_writing_are_commands_and_forget_unlinks_requests(
     citizen, coord = Person(server, CITIZEN), Person(server, COORD)
     code = await file_request(citizen)
     await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     await citizen.press("Написати координатору", view)
     mark = len(server.calls)
@@ -342,6 +345,7 @@ async def test_a_removed_coordinators_cases_go_to_the_area_to_take_over(
 
     code = await file_request(citizen)
     await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     await citizen.press("Написати координатору", view)
 
@@ -356,6 +360,7 @@ async def test_a_removed_coordinators_cases_go_to_the_area_to_take_over(
     assert code in text_of(notice) and DESCRIPTION not in text_of(notice)  # the minimum data
     assert not take_over_notices(OTHER_COORD)  # the other district's coordinator is not asked
     card = await regional.press("Прийняти", notice)
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     assert DESCRIPTION in text_of(card) and CITIZEN_SAYS in text_of(card)
     assert "координатора знято" in text_of(card)  # the case's history says what happened
 

@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import AuditEntry, Case, CaseEvent, CaseMessage, OutboxMessage, Referral
-from tests.conftest import Person, RunningBot
+from tests.conftest import ACCEPTED, Person, RunningBot, bot_says
 from tests.test_admin_e2e import forge
 from tests.test_case_rules import draft
 from tests.test_cases_e2e import (
@@ -113,6 +113,7 @@ async def _accepted_referred_and_talked(server: FakeTelegramServer, citizen: Per
     coord, specialist = Person(server, COORD), Person(server, SPECIALIST)
     code = await file_request(citizen, contact_phone=PHONE)
     card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     await coord.press("Обласний центр соціальних служб", await coord.press("Направити", card))
     referral_notice = await server.wait_for_bot_message(SPECIALIST)
     opened = await specialist.press(code, await specialist.press("Направлення", referral_notice))
@@ -183,6 +184,7 @@ async def test_forget_keeping_the_request_open_leaves_it_reachable_by_code_only(
     citizen, coord = Person(server, CITIZEN), Person(server, COORD)
     code = await file_request(citizen, contact_phone=PHONE)
     card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     assert "Написати людині" in " ".join(coord.labels(card))
 
     done = await citizen.press("Залишити відкритими", await citizen.say("/forget"))

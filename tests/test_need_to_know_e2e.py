@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import AuditEntry, Case, CaseEvent, Organisation, Referral, User, UserRole
-from tests.conftest import Person, RunningBot
+from tests.conftest import ACCEPTED, Person, RunningBot, bot_says
 from tests.test_cases_e2e import CITIZEN, CITIZEN_SAYS, COORD, DESCRIPTION, enrol, file_request
 from tests.test_citizen_e2e import text_of
 
@@ -105,6 +105,7 @@ async def owned_case_with_a_message(
     same_notice = await server.wait_for_bot_message(SAME_DISTRICT)
     regional_notice = await server.wait_for_bot_message(REGIONAL)
     card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     assert DESCRIPTION in text_of(card) and PHONE in text_of(card)  # the owner reads it
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     await citizen.press("Написати координатору", view)
@@ -132,6 +133,7 @@ async def test_other_coordinators_see_the_minimum_data_of_new_and_owned_cases(
     # Owned by COORD, with a message from the person: still the minimum data for the others.
     coord = Person(server, COORD)
     await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     await citizen.press("Написати координатору", view)
     await citizen.say(CITIZEN_SAYS)
@@ -246,6 +248,7 @@ async def test_a_forged_referral_to_another_areas_organisation_is_refused_and_au
     coord = Person(server, COORD)
     await file_request(Person(server, CITIZEN))
     card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     choose = await coord.press("Направити", card)
     assert not any("Ізюмської" in label for label in coord.labels(choose))  # not offered...
     case = await the_case(bot.settings)

@@ -7,9 +7,9 @@ from bot.services.crypto import Cipher, load_or_create_key
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
-from tests.conftest import Person, RunningBot, start_bot
+from tests.conftest import ACCEPTED, Person, RunningBot, bot_says, start_bot
 from tests.test_case_rules import draft
-from tests.test_cases_e2e import COORD, enrol, file_request
+from tests.test_cases_e2e import CITIZEN, COORD, enrol, file_request
 from tests.test_citizen_e2e import text_of
 
 
@@ -110,6 +110,7 @@ async def test_withdrawing_a_request_tells_the_owner(bot: RunningBot, server: Fa
     citizen, coord = Person(server, 1001), Person(server, COORD)
     code = await file_request(citizen)
     await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     confirm = await citizen.press("Відкликати запит", view)
     done = await citizen.press("Так, відкликати", confirm)

@@ -10,7 +10,7 @@ from bot.services.staff import Role
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import AuditEntry, Case, User, UserRole
-from tests.conftest import ADMIN_ID, Person, RunningBot
+from tests.conftest import ACCEPTED, ADMIN_ID, Person, RunningBot, bot_says
 from tests.test_admin_e2e import database, token_in, user_id
 from tests.test_cases_e2e import CITIZEN, CITIZEN_SAYS, COORD, DESCRIPTION, OTHER_COORD, enrol, file_request
 from tests.test_citizen_e2e import text_of
@@ -33,6 +33,7 @@ async def _add_regional(settings: Settings, server: FakeTelegramServer) -> None:
 async def _accepted_case(server: FakeTelegramServer) -> str:
     code = await file_request(Person(server, CITIZEN))
     await Person(server, COORD).press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     return code
 
 
@@ -153,4 +154,5 @@ async def test_a_message_to_a_case_whose_coordinator_lost_the_area_waits_for_the
     assert not [c for c in server.calls[mark:] if str(c.params.get("chat_id")) == str(COORD)]
 
     card = await regional.press("Прийняти", notice)
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     assert CITIZEN_SAYS in text_of(card) and DESCRIPTION in text_of(card)

@@ -41,7 +41,7 @@ from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer, parse_formatted_text
 from db.engine import create_engine, create_sessionmaker
 from db.models import User, UserRole
-from tests.conftest import Person, RunningBot
+from tests.conftest import ACCEPTED, Person, RunningBot, bot_says
 from tests.test_case_rules import draft
 from tests.test_cases_e2e import CITIZEN, COORD, SPECIALIST, enrol, file_request
 from tests.test_citizen_e2e import text_of
@@ -186,6 +186,7 @@ async def test_a_flood_of_messages_to_the_coordinator_is_held_back(
     citizen, coord = Person(server, CITIZEN), Person(server, COORD)
     code = await file_request(citizen)
     await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     view = await citizen.press(code, await citizen.press("Мій запит", await citizen.say("/start")))
     await citizen.press("Написати координатору", view)
     for i in range(10):  # a person writing fast: every message goes through
@@ -225,6 +226,7 @@ async def test_markup_typed_by_a_citizen_reaches_the_coordinator_as_literal_text
 
     # The description on the coordinator's card: literal, no link, no formatting.
     card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
     assert MARKUP in text_of(card)
     _no_formatting(card)
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
 from bot.services.staff import AccessDenied, Role, StaffRole, serves_area
+from bot.telegram_text import telegram_length
 from db.models import AuditEntry, Case, CaseEvent, CaseMessage, Organisation, Referral, User, UserRole
 
 # Codes people can dictate over the phone: no 0/O, 1/I/L look-alikes.
@@ -79,6 +80,21 @@ AGE_GROUPS = ("0-17", "18-29", "30-59", "60+")
 
 class CaseError(Exception):
     """A refused case action; str() is the i18n key of the explanation shown to the person."""
+
+
+class TooLong(CaseError):
+    """A message longer than the relay carries, counted as Telegram counts it (bot/telegram_text.py)."""
+
+    def __init__(self, length: int, limit: int = MESSAGE_LIMIT) -> None:
+        super().__init__("relay.too_long")
+        self.length, self.limit = length, limit
+
+
+def check_message_length(text: str | None) -> None:
+    """Refuse a relayed text before anything is stored when Telegram would count it too long."""
+    length = telegram_length(text or "")
+    if length > MESSAGE_LIMIT:
+        raise TooLong(length)
 
 
 @dataclass
@@ -177,6 +193,18 @@ class CitizenRelay:
     case: CaseSummary
     owner: int | None
     released: bool = False
+    message_id: int = 0  # the stored message (the outbox sends it once, by this id)
+    duplicate: bool = False  # the same Telegram message handled again: stored and sent the first time
+
+
+@dataclass(frozen=True)
+class StaffRelay:
+    """A staff member's message to the citizen, stored: the citizen's chat to relay it to."""
+
+    case: CaseSummary
+    citizen: int
+    message_id: int
+    duplicate: bool = False
 
 
 @dataclass
@@ -352,34 +380,58 @@ class CaseService:
         session.add(CaseEvent(case_id=case.id, at=now, kind="withdrawn"))
         session.add(AuditEntry(at=now, action="case.withdraw", case_id=case.id))
 
+    def _source_key(self, chat: int, source: int | None) -> str | None:
+        return None if source is None else self._cipher.lookup_key(f"message:{chat}:{source}")
+
+    @staticmethod
+    async def _stored_before(session: AsyncSession, source_key: str | None) -> CaseMessage | None:
+        if source_key is None:
+            return None
+        stored: CaseMessage | None = await session.scalar(
+            select(CaseMessage).where(CaseMessage.source_key == source_key)
+        )
+        return stored
+
     async def citizen_message(
-        self, citizen_chat_id: int, case_id: int, text: str | None, photo: str | None
+        self,
+        citizen_chat_id: int,
+        case_id: int,
+        text: str | None,
+        photo: str | None,
+        source: int | None = None,
     ) -> CitizenRelay:
-        """Store a citizen's message; returns whom to relay it to. A case whose owner no longer
+        """Store a citizen's message; returns whom to relay it to. `source`: the Telegram message's id,
+        so that the same message handled twice is stored once. Before anyone accepted the request, the
+        message is an addition to it, on the card of whoever accepts. A case whose owner no longer
         coordinates its area (role removed, or changed to another area) is released here, in the same
         transaction: the message waits on the card for whoever accepts, and nobody is told it was sent."""
-        if text is not None and len(text) > MESSAGE_LIMIT:
-            raise CaseError("relay.too_long")
+        check_message_length(text)
         now = self.clock()
+        source_key = self._source_key(citizen_chat_id, source)
         async with self._sm() as session, session.begin():
             case = await self._citizen_case(session, citizen_chat_id, case_id)
+            before = await self._stored_before(session, source_key)
+            if before is not None:
+                owner = await self._active_owner(session, case)
+                return CitizenRelay(_summary(case), owner, message_id=before.id, duplicate=True)
             if case.status == Status.CLOSED or not case.relay_open:
                 raise CaseError("relay.closed")
-            session.add(
-                CaseMessage(
-                    case_id=case.id,
-                    from_citizen=True,
-                    at=now,
-                    body_enc=self._cipher.encrypt(text),
-                    photo_enc=self._cipher.encrypt(photo),
-                )
+            message = CaseMessage(
+                case_id=case.id,
+                from_citizen=True,
+                at=now,
+                body_enc=self._cipher.encrypt(text),
+                photo_enc=self._cipher.encrypt(photo),
+                source_key=source_key,
             )
+            session.add(message)
             session.add(AuditEntry(at=now, action="case.message", case_id=case.id, detail="from citizen"))
             owner = await self._active_owner(session, case)
             released = owner is None and case.status in OWNED
             if released:
                 self._release(session, case, now)
-            return CitizenRelay(_summary(case), owner, released)
+            await session.flush()
+            return CitizenRelay(_summary(case), owner, released, message.id)
 
     async def open_requests(self, citizen_chat_id: int) -> list[CaseSummary]:
         """The person's requests that are not closed (all of them, oldest first): /forget asks about these."""
@@ -475,14 +527,36 @@ class CaseService:
             )
         return notices
 
-    async def close_conversation(self, citizen_chat_id: int, case_id: int) -> int | None:
+    async def close_conversation(self, citizen_chat_id: int, case_id: int) -> tuple[CaseSummary, int | None]:
+        """The person ends the conversation: nobody can write to them in the bot (nor they to anyone)
+        until they resume it. Returns the case and its owner to tell."""
         now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._citizen_case(session, citizen_chat_id, case_id)
             case.relay_open = False
             session.add(CaseEvent(case_id=case.id, at=now, kind="conversation_closed"))
             session.add(AuditEntry(at=now, action="case.conversation_close", case_id=case.id))
-            return await self._active_owner(session, case)
+            return _summary(case), await self._active_owner(session, case)
+
+    async def reopen_conversation(self, citizen_chat_id: int, case_id: int) -> tuple[CaseSummary, int | None]:
+        """The person takes back ending the conversation, while the request is open. Returns the case
+        and its owner to tell."""
+        now = self.clock()
+        async with self._sm() as session, session.begin():
+            case = await self._citizen_case(session, citizen_chat_id, case_id)
+            if case.status == Status.CLOSED:
+                raise CaseError("case.already_closed")
+            if not case.relay_open:
+                case.relay_open = True
+                session.add(CaseEvent(case_id=case.id, at=now, kind="conversation_reopened"))
+                session.add(AuditEntry(at=now, action="case.conversation_reopen", case_id=case.id))
+            return _summary(case), await self._active_owner(session, case)
+
+    async def citizen_of(self, case_id: int) -> int | None:
+        """The person's chat, to tell them of a change in their request (None after /forget)."""
+        async with self._sm() as session:
+            case = await session.get(Case, case_id)
+            return None if case is None or case.purged_at else self._citizen_chat(case)
 
     # --- access ----------------------------------------------------------------------------------
     @staticmethod
@@ -979,33 +1053,44 @@ class CaseService:
             session.add(AuditEntry(at=now, actor_id=actor_id, action="case.victim_status", case_id=case_id))
 
     async def staff_message(
-        self, actor_id: int, staff: Sequence[StaffRole], case_id: int, text: str | None, photo: str | None
-    ) -> tuple[CaseSummary, int]:
-        """The case owner writes to the citizen; returns the citizen's chat to relay to."""
-        if text is not None and len(text) > MESSAGE_LIMIT:
-            raise CaseError("relay.too_long")
+        self,
+        actor_id: int,
+        staff: Sequence[StaffRole],
+        case_id: int,
+        text: str | None,
+        photo: str | None,
+        source: int | None = None,
+    ) -> StaffRelay:
+        """The case owner writes to the citizen; returns the citizen's chat to relay to. `source`: the
+        Telegram message's id and the sender's chat, as in citizen_message."""
+        check_message_length(text)
         now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._owned(session, actor_id, staff, case_id, "message")
             chat = self._citizen_chat(case)
             if case.status == Status.CLOSED or not case.relay_open or chat is None:
                 raise CaseError("relay.closed")
-            session.add(
-                CaseMessage(
-                    case_id=case_id,
-                    from_citizen=False,
-                    sender_id=actor_id,
-                    at=now,
-                    body_enc=self._cipher.encrypt(text),
-                    photo_enc=self._cipher.encrypt(photo),
-                )
+            source_key = self._source_key(-actor_id, source)  # staff by their row, apart from any chat
+            before = await self._stored_before(session, source_key)
+            if before is not None:
+                return StaffRelay(_summary(case), chat, before.id, duplicate=True)
+            message = CaseMessage(
+                case_id=case_id,
+                from_citizen=False,
+                sender_id=actor_id,
+                at=now,
+                body_enc=self._cipher.encrypt(text),
+                photo_enc=self._cipher.encrypt(photo),
+                source_key=source_key,
             )
+            session.add(message)
             session.add(
                 AuditEntry(
                     at=now, actor_id=actor_id, action="case.message", case_id=case_id, detail="to citizen"
                 )
             )
-            return _summary(case), chat
+            await session.flush()
+            return StaffRelay(_summary(case), chat, message.id)
 
     async def list_for_coordinator(
         self, staff: Sequence[StaffRole], status: Status | None, page: int

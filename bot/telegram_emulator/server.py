@@ -318,6 +318,18 @@ class _Failure:
     status: int
     description: str
     retry_after: int | None
+    html: bool = False
+
+
+class _ErrorPage(Exception):
+    """A proxy in front of the Bot API answering with its own HTML error page, not Telegram's JSON."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+ERROR_PAGE = "<html><head><title>{status}</title></head><body><h1>{status} Bad Gateway</h1></body></html>"
 
 
 @dataclass
@@ -1163,6 +1175,11 @@ class FakeTelegramServer:
                 self._maybe_fail(method)
                 result = await entry[1](params)
                 response: JSON = {"ok": True, "result": result}
+            except _ErrorPage as page:
+                self._record(Call(method, params, self.now(), {"ok": False, "html": True}, page.status))
+                return web.Response(
+                    text=ERROR_PAGE.format(status=page.status), status=page.status, content_type="text/html"
+                )
             except TelegramAPIError as error:
                 status = error.status
                 response = error.to_response()
@@ -1211,6 +1228,8 @@ class FakeTelegramServer:
                 failure = queue.pop(0)
                 if not queue:
                     del self._failures[key]
+                if failure.html:
+                    raise _ErrorPage(failure.status)
                 parameters = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
                 raise TelegramAPIError(failure.status, failure.description, parameters)
         if self._random_failure is not None:
@@ -1231,10 +1250,12 @@ class FakeTelegramServer:
         retry_after: int = 1,
         times: int = 1,
         description: str | None = None,
+        html: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail with ``status`` (429 carries
         ``parameters.retry_after``; 5xx give aiogram's ``TelegramServerError``). ``method`` is
-        case-insensitive; ``"*"`` matches any method except ``getUpdates``."""
+        case-insensitive; ``"*"`` matches any method except ``getUpdates``. ``html``: answer with a
+        proxy's HTML error page instead of the Bot API's JSON (aiogram cannot decode it)."""
         defaults = {
             400: "Bad Request: injected failure",
             401: "Unauthorized",
@@ -1247,7 +1268,7 @@ class FakeTelegramServer:
             503: "Service Unavailable",
         }
         text = description or defaults.get(status, f"Error {status}")
-        failure = _Failure(status, text, retry_after if status == 429 else None)
+        failure = _Failure(status, text, retry_after if status == 429 else None, html)
         self._failures.setdefault(method.lower(), []).extend(failure for _ in range(times))
 
     def clear_failures(self) -> None:
