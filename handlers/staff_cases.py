@@ -32,9 +32,10 @@ from bot.services.cases import (
 from bot.services.directory import Directory
 from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile, UserService
+from bot.settings import Settings
 from handlers.notify import language_of, notify, notify_citizen, relay
 from handlers.ui import chat_id_of, refusal_text, show
-from scheduler.outbox import Outbox
+from scheduler.outbox import Outbox, Outgoing
 
 
 class StaffWriting(StatesGroup):
@@ -118,6 +119,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         outbox: Outbox,
+        settings: Settings,
     ) -> None:
         lang = i18n.current_locale
         action, case_id = callback_data.a, callback_data.id
@@ -148,6 +150,24 @@ def create_router() -> Router:
                         text += "\n\n" + render.citizen_status(accepted)
                         markup = ck.my_case(accepted)
                     await notify_citizen(outbox, citizen, f"case.accepted:{case_id}", text, markup)
+                # The card marks photos (📷); the photos the person sent while it waited come as messages.
+                for message_id, at, photo, caption in await cases.citizen_photos(
+                    profile.staff_id, profile.staff, case_id
+                ):
+                    header = _("relay.earlier_photo").format(
+                        code=render.code(accepted.code), at=f"{at.astimezone(settings.tz):%d.%m %H:%M}"
+                    )
+                    body = header + ("\n\n" + escape(caption) if caption else "")
+                    await outbox.enqueue(
+                        [
+                            Outgoing(
+                                callback.from_user.id,
+                                f"relay:{message_id}:{profile.staff_id}",
+                                body,
+                                photo=photo,
+                            )
+                        ]
+                    )
                 await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
             elif action == "refer":
                 card = await cases.card(profile.staff_id, profile.staff, case_id)

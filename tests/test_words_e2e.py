@@ -134,8 +134,15 @@ async def test_before_anyone_accepts_the_person_adds_to_the_request(
     assert "візьме" in text_of(prompt)
     saved = await citizen.say("Ще важливо: у мене забрали телефон, пишу з чужого")
     assert "побачить" in text_of(saved)
+    server.send_photo(CITIZEN, caption="Ось де мене тримають")
+    await bot_says(server, CITIZEN, "побачить", after=saved["message_id"])
+    mark = server.last_message_id(COORD)
     card = await coord.press("Прийняти", notice)
     assert "забрали телефон" in text_of(card)
+    photo = await server.wait_until(  # the photo itself, not the card's 📷
+        lambda: next((m for m in server.bot_messages(COORD) if m["message_id"] > mark and m.get("photo")), None)
+    )
+    assert "Ось де мене тримають" in text_of(photo) and code in text_of(photo)
 
 
 async def test_voice_is_refused_with_the_reason_and_a_photo_is_relayed(

@@ -36,6 +36,8 @@ _LOOKALIKES = str.maketrans("АВЕКМНОРСТХІаеорсхікмнтв", 
 DESCRIPTION_LIMIT = 2000
 MESSAGE_LIMIT = 2000
 PAGE_SIZE = 8
+# The newest relayed messages a case card shows (what the person added while it waited among them).
+CARD_MESSAGES = 20
 # A break-glass reason is kept whole in the audit entry's detail (String(200)).
 BREAK_GLASS_REASON_LIMIT = 200
 
@@ -552,6 +554,37 @@ class CaseService:
                 session.add(AuditEntry(at=now, action="case.conversation_reopen", case_id=case.id))
             return _summary(case), await self._active_owner(session, case)
 
+    async def citizen_photos(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int
+    ) -> list[tuple[int, datetime, str, str | None]]:
+        """The photos the person sent on the case, oldest first, for its owner: the card can only mark
+        them (📷), so whoever accepts gets them as messages. (id, when, Telegram file id, caption);
+        audited as a read of the case's content."""
+        now = self.clock()
+        async with self._sm() as session, session.begin():
+            case = await self._owned(session, actor_id, staff, case_id, "photos")
+            rows = await session.scalars(
+                select(CaseMessage)
+                .where(
+                    CaseMessage.case_id == case.id,
+                    CaseMessage.from_citizen,
+                    CaseMessage.photo_enc.is_not(None),
+                )
+                .order_by(CaseMessage.id)
+            )
+            photos = []
+            for m in rows:
+                file_id = self._cipher.decrypt(m.photo_enc)
+                if file_id:
+                    photos.append((m.id, _aware(m.at) or m.at, file_id, self._cipher.decrypt(m.body_enc)))
+            if photos:
+                session.add(
+                    AuditEntry(
+                        at=now, actor_id=actor_id, action="case.read", case_id=case.id, detail="photos"
+                    )
+                )
+            return photos
+
     async def citizen_of(self, case_id: int) -> int | None:
         """The person's chat, to tell them of a change in their request (None after /forget)."""
         async with self._sm() as session:
@@ -764,7 +797,10 @@ class CaseService:
     ) -> CaseCard:
         referrals, events = await referrals_and_timeline(session, case.id)
         messages = await session.scalars(
-            select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.id.desc()).limit(5)
+            select(CaseMessage)
+            .where(CaseMessage.case_id == case.id)
+            .order_by(CaseMessage.id.desc())
+            .limit(CARD_MESSAGES)
         )
         return CaseCard(
             summary=_summary(case, self._is_overdue(case, now)),
