@@ -16,6 +16,7 @@ from tests.test_citizen_e2e import text_of
 # As a frightened person types them: any case, three languages, a phone's apostrophe.
 DANGER = ["допоможіть мене б'ють", "SOS", "Рятуйте", "мене бʼють", "ПОМОГИТЕ", "help me", "Help!", "🆘"]
 NUMBERS = ("102", "112")
+DANGER_SCREEN = "перейдіть туди, де є люди"  # the danger screen's advice, beyond the numbers every answer has
 
 
 async def stored_messages(settings: Settings) -> int:
@@ -41,11 +42,11 @@ async def test_danger_words_at_the_menu_open_the_danger_screen(bot: RunningBot, 
     await person.say("/start")
     for words in DANGER:
         reply = await person.say(words)
-        assert all(n in text_of(reply) for n in (*NUMBERS, "1547")), words
+        assert all(n in text_of(reply) for n in (*NUMBERS, "1547")) and DANGER_SCREEN in text_of(reply), words
         assert any("Гарячі лінії" in label for label in person.labels(reply)), words
     for command in ("/SOS", "/Sos", "/sos"):
         reply = await person.say(command)
-        assert all(n in text_of(reply) for n in NUMBERS), command
+        assert all(n in text_of(reply) for n in NUMBERS) and DANGER_SCREEN in text_of(reply), command
 
 
 async def test_anything_else_gets_the_numbers_in_one_line_and_the_menu(
@@ -69,7 +70,7 @@ async def test_danger_words_in_a_dialog_show_the_numbers_and_the_dialog_goes_on(
     for words in DANGER:
         mark = server.last_message_id(CITIZEN)
         reply = await citizen.say(words)
-        assert all(n in text_of(reply) for n in NUMBERS), words
+        assert all(n in text_of(reply) for n in NUMBERS) and DANGER_SCREEN in text_of(reply), words
         again = await bot_says(server, CITIZEN, "Що сталося", after=mark)
         assert citizen.labels(again) == citizen.labels(question), words
     # Writing to the coordinator asks for free text: the words are the message, and the numbers show too.
@@ -140,7 +141,9 @@ async def test_before_anyone_accepts_the_person_adds_to_the_request(
     card = await coord.press("Прийняти", notice)
     assert "забрали телефон" in text_of(card)
     photo = await server.wait_until(  # the photo itself, not the card's 📷
-        lambda: next((m for m in server.bot_messages(COORD) if m["message_id"] > mark and m.get("photo")), None)
+        lambda: next(
+            (m for m in server.bot_messages(COORD) if m["message_id"] > mark and m.get("photo")), None
+        )
     )
     assert "Ось де мене тримають" in text_of(photo) and code in text_of(photo)
 
