@@ -359,8 +359,9 @@ async def test_a_removed_coordinators_cases_go_to_the_area_to_take_over(
     notice = await server.wait_until(lambda: next(iter(take_over_notices(regional_id)), None))
     assert code in text_of(notice) and DESCRIPTION not in text_of(notice)  # the minimum data
     assert not take_over_notices(OTHER_COORD)  # the other district's coordinator is not asked
+    heard = server.last_message_id(CITIZEN)
     card = await regional.press("Прийняти", notice)
-    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
+    await bot_says(server, CITIZEN, ACCEPTED, after=heard)  # the person hears it first
     assert DESCRIPTION in text_of(card) and CITIZEN_SAYS in text_of(card)
     assert "координатора знято" in text_of(card)  # the case's history says what happened
 

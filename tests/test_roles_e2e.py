@@ -153,6 +153,7 @@ async def test_a_message_to_a_case_whose_coordinator_lost_the_area_waits_for_the
     await server.wait_idle(quiet=0.2)
     assert not [c for c in server.calls[mark:] if str(c.params.get("chat_id")) == str(COORD)]
 
+    heard = server.last_message_id(CITIZEN)
     card = await regional.press("Прийняти", notice)
-    await bot_says(server, CITIZEN, ACCEPTED)  # the person hears it first
+    await bot_says(server, CITIZEN, ACCEPTED, after=heard)  # the person hears it first
     assert CITIZEN_SAYS in text_of(card) and DESCRIPTION in text_of(card)
