@@ -71,7 +71,9 @@ async def test_an_outside_case_may_be_referred_to_a_region_wide_organisation(app
     owner = await add_staff(app, 2001, REGIONAL)
     async with app.sessionmaker() as session, session.begin():
         org = Organisation(name="Центр", kind="social_services", oblast="zhytomyr", district=None)
-        local = Organisation(name="Районний", kind="social_services", oblast="kharkiv", district="kharkiv-izium")
+        local = Organisation(
+            name="Районний", kind="social_services", oblast="kharkiv", district="kharkiv-izium"
+        )
         session.add_all([org, local])
     offered = await app.staff.organisations(ABROAD, None)
     assert [o.name for o in offered] == ["Центр"]
