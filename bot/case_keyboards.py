@@ -16,6 +16,7 @@ from pydantic import Field
 from bot.keyboards import NEED_CODES, back_to_menu_row, button, per_locale
 from bot.services.cases import AGE_GROUPS, SEXES, CaseSummary, Outcome, Situation, Status
 from bot.services.directory import Directory, Oblast
+from bot.services.places import OUTSIDE
 from bot.services.staff import OrganisationView
 
 # A forged id or page out of range does not even parse: the press falls to the stale-button answer.
@@ -99,11 +100,124 @@ def cancel_row() -> list[InlineKeyboardButton]:
     return [button(_("request.cancel"), Rq(step="cancel"))]
 
 
+def nav_row() -> list[InlineKeyboardButton]:
+    """Under every step of the request: back to the previous step (answers kept), or drop it all."""
+    return [button(_("request.back"), Rq(step="back")), button(_("request.cancel"), Rq(step="cancel"))]
+
+
+def _mark(label: str, current: bool) -> str:
+    """The answer already given is marked, so that going back shows what was chosen."""
+    return "✓ " + label if current else label
+
+
 # --- the request dialog ------------------------------------------------------------------------
-@per_locale
-def situations() -> InlineKeyboardMarkup:
+# Answers are kept in the dialog's data; `current` is the one given so far (None: not answered yet).
+def situations(current: str | None) -> InlineKeyboardMarkup:
     return _markup(
-        *[[button(_(f"situation.{s.value}"), Rq(step="sit", v=s.value))] for s in Situation], cancel_row()
+        *[
+            [button(_mark(_(f"situation.{s.value}"), s.value == current), Rq(step="sit", v=s.value))]
+            for s in Situation
+        ],
+        nav_row(),
+    )
+
+
+def _outside_rows(current: str | None) -> list[list[InlineKeyboardButton]]:
+    """Another oblast, abroad, rather not say: stored as the oblast (bot/services/places.py)."""
+    return [
+        [button(_mark(_(f"place.button.{code}"), code == current), Rq(step="obl", v=code))]
+        for code in OUTSIDE
+    ]
+
+
+def oblasts(oblast_list: tuple[Oblast, ...], lang: str, current: str | None) -> InlineKeyboardMarkup:
+    rows = [[button(_mark(o.name.get(lang), o.id == current), Rq(step="obl", v=o.id))] for o in oblast_list]
+    return _markup(*rows, *_outside_rows(current), nav_row())
+
+
+def districts(
+    oblast: Oblast, lang: str, current: str | None, *, outside: str | None = None, with_outside: bool = False
+) -> InlineKeyboardMarkup:
+    """`with_outside`: the oblast step is skipped (one oblast in the directory), so its other choices
+    are offered here."""
+    items = [
+        button(_mark(d.name.get(lang), d.id == current), Rq(step="dis", v=d.id)) for d in oblast.districts
+    ]
+    unknown = [button(_mark(_("request.district_unknown"), current == "*"), Rq(step="dis", v="*"))]
+    extra = _outside_rows(outside) if with_outside else []
+    return _markup(*_pairs(items), unknown, *extra, nav_row())
+
+
+def communities(
+    directory: Directory, district_id: str, lang: str, current: str | None
+) -> InlineKeyboardMarkup:
+    district = directory.district(district_id)
+    assert district is not None
+    items = [
+        button(_mark(c.name.get(lang), c.id == current), Rq(step="com", v=str(i)))
+        for i, c in enumerate(district.communities)
+    ]
+    whole = [button(_mark(_("where.whole_district"), current == "*"), Rq(step="com", v="*"))]
+    return _markup(*_pairs(items), whole, nav_row())
+
+
+def urgency(current: bool | None) -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_mark(_("request.urgent_yes"), current is True), Rq(step="urg", v="1"))],
+        [button(_mark(_("request.urgent_no"), current is False), Rq(step="urg", v="0"))],
+        nav_row(),
+    )
+
+
+def contact(current: str | None) -> InlineKeyboardMarkup:
+    return _markup(
+        [button(_mark(_("request.contact_bot"), current == "bot"), Rq(step="contact", v="bot"))],
+        [button(_mark(_("request.contact_phone"), current == "phone"), Rq(step="contact", v="phone"))],
+        nav_row(),
+    )
+
+
+def phone(kept: str | None) -> InlineKeyboardMarkup:
+    """While a number is typed; one already given can be kept in one tap."""
+    keep = [button("✓ " + _("request.keep_phone").format(phone=kept), Rq(step="phone_keep"))] if kept else []
+    return _markup(keep, nav_row())
+
+
+CONSENTS = ("all", "orgs", "none")  # to organisations and the police / organisations only / nobody yet
+
+
+def consent(current: str | None) -> InlineKeyboardMarkup:
+    return _markup(
+        *[
+            [button(_mark(_(f"request.consent.{c}"), c == current), Rq(step="consent", v=c))]
+            for c in CONSENTS
+        ],
+        nav_row(),
+    )
+
+
+REVIEW_ANSWERS = ("situation", "place", "urgency", "contact", "consent")
+REVIEW_ADDITIONS = ("needs", "description", "sex", "age")
+
+
+def review(data: dict[str, object]) -> InlineKeyboardMarkup:
+    """Send; change any answer in one tap; the optional additions (➕ until given, then ✏️)."""
+    answers = [button("✏️ " + _(f"request.change.{a}"), Rq(step="edit", v=a)) for a in REVIEW_ANSWERS]
+    given = {
+        "needs": bool(data.get("needs")),
+        "description": bool(data.get("description")),
+        "sex": data.get("sex") is not None,
+        "age": data.get("age_group") is not None,
+    }
+    additions = [
+        button(("✏️ " if given[a] else "➕ ") + _(f"request.change.{a}"), Rq(step="edit", v=a))
+        for a in REVIEW_ADDITIONS
+    ]
+    return _markup(
+        [button(_("request.send"), Rq(step="send"))],
+        *_pairs(answers),
+        *_pairs(additions),
+        nav_row(),
     )
 
 
@@ -112,90 +226,28 @@ def needs(chosen: list[str]) -> InlineKeyboardMarkup:
         button(("✅ " if need.value in chosen else "") + _(f"need.{need.value}"), Rq(step="need", v=code))
         for need, code in NEED_CODES.items()
     ]
-    return _markup(*_pairs(items), [button(_("request.needs_done"), Rq(step="needs_done"))], cancel_row())
+    return _markup(*_pairs(items), [button(_("request.needs_done"), Rq(step="needs_done"))], nav_row())
 
 
-def oblasts(oblast_list: tuple[Oblast, ...], lang: str) -> InlineKeyboardMarkup:
-    return _markup(*[[button(o.name.get(lang), Rq(step="obl", v=o.id))] for o in oblast_list], cancel_row())
+def description(has: bool) -> InlineKeyboardMarkup:
+    clear = [button(_("request.description_clear"), Rq(step="desc_clear"))] if has else []
+    return _markup(clear, nav_row())
 
 
-def districts(oblast: Oblast, lang: str) -> InlineKeyboardMarkup:
-    items = [button(d.name.get(lang), Rq(step="dis", v=d.id)) for d in oblast.districts]
+def sex(current: str | None) -> InlineKeyboardMarkup:
     return _markup(
-        *_pairs(items), [button(_("request.district_unknown"), Rq(step="dis", v="*"))], cancel_row()
+        [button(_mark(_(f"sex.{s}"), s == current), Rq(step="sex", v=s)) for s in SEXES],
+        [button(_mark(_("request.prefer_not"), current == "-"), Rq(step="sex", v="-"))],
+        nav_row(),
     )
 
 
-def communities(directory: Directory, district_id: str, lang: str) -> InlineKeyboardMarkup:
-    district = directory.district(district_id)
-    assert district is not None
-    items = [button(c.name.get(lang), Rq(step="com", v=str(i))) for i, c in enumerate(district.communities)]
-    return _markup(*_pairs(items), [button(_("where.whole_district"), Rq(step="com", v="*"))], cancel_row())
-
-
-@per_locale
-def urgency() -> InlineKeyboardMarkup:
+def age(current: str | None) -> InlineKeyboardMarkup:
     return _markup(
-        [button(_("request.urgent_yes"), Rq(step="urg", v="1"))],
-        [button(_("request.urgent_no"), Rq(step="urg", v="0"))],
-        cancel_row(),
+        [button(_mark(a, a == current), Rq(step="age", v=a)) for a in AGE_GROUPS],
+        [button(_mark(_("request.prefer_not"), current == "-"), Rq(step="age", v="-"))],
+        nav_row(),
     )
-
-
-@per_locale
-def skip_description() -> InlineKeyboardMarkup:
-    return _markup([button(_("request.skip"), Rq(step="desc_skip"))], cancel_row())
-
-
-@per_locale
-def contact() -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_("request.contact_bot"), Rq(step="contact", v="bot"))],
-        [button(_("request.contact_phone"), Rq(step="contact", v="phone"))],
-        cancel_row(),
-    )
-
-
-@per_locale
-def consent_orgs() -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_("button.yes"), Rq(step="c_orgs", v="1")), button(_("button.no"), Rq(step="c_orgs", v="0"))],
-        cancel_row(),
-    )
-
-
-@per_locale
-def consent_police() -> InlineKeyboardMarkup:
-    return _markup(
-        [
-            button(_("button.yes"), Rq(step="c_police", v="1")),
-            button(_("button.no"), Rq(step="c_police", v="0")),
-        ],
-        cancel_row(),
-    )
-
-
-@per_locale
-def sex() -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_(f"sex.{s}"), Rq(step="sex", v=s)) for s in SEXES],
-        [button(_("request.prefer_not"), Rq(step="sex", v="-"))],
-        cancel_row(),
-    )
-
-
-@per_locale
-def age() -> InlineKeyboardMarkup:
-    return _markup(
-        [button(a, Rq(step="age", v=a)) for a in AGE_GROUPS],
-        [button(_("request.prefer_not"), Rq(step="age", v="-"))],
-        cancel_row(),
-    )
-
-
-@per_locale
-def confirm() -> InlineKeyboardMarkup:
-    return _markup([button(_("request.send"), Rq(step="send"))], cancel_row())
 
 
 # --- the citizen's own case --------------------------------------------------------------------

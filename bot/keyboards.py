@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
 from bot.services.directory import Directory, Need, Oblast
+from bot.services.places import OUTSIDE
 
 # Short codes keep callback data well under Telegram's 64 bytes.
 NEED_CODES: dict[Need, str] = {
@@ -152,8 +153,14 @@ def languages(first: str) -> InlineKeyboardMarkup:
     return _rows([button(names[code], Lang(code=code)) for code in order], back_to_menu_row())
 
 
+def _outside_rows() -> list[list[InlineKeyboardButton]]:
+    """Another oblast, abroad, rather not say: answered with the national lines."""
+    return [[button(_(f"place.button.{code}"), Where(o=code))] for code in OUTSIDE]
+
+
 def oblasts(oblast_list: tuple[Oblast, ...], language: str) -> InlineKeyboardMarkup:
-    return _rows(*[[button(o.name.get(language), Where(o=o.id))] for o in oblast_list], back_to_menu_row())
+    rows = [[button(o.name.get(language), Where(o=o.id))] for o in oblast_list]
+    return _rows(*rows, *_outside_rows(), back_to_menu_row())
 
 
 def districts(directory: Directory, oblast: Oblast, language: str) -> InlineKeyboardMarkup:
@@ -161,8 +168,19 @@ def districts(directory: Directory, oblast: Oblast, language: str) -> InlineKeyb
     rows.append([button(_("where.whole_oblast"), Where(o=oblast.id, d=WHOLE))])
     if len(directory.oblasts) > 1:
         rows.append([button(_("button.back"), Where())])
+    else:  # the oblast step is skipped: its other choices are here
+        rows.extend(_outside_rows())
     rows.append(back_to_menu_row())
     return _rows(*rows)
+
+
+@per_locale
+def after_outside_help() -> InlineKeyboardMarkup:
+    return _rows(
+        [button(_("button.back"), Where())],
+        [button(_("menu.request"), Menu(to="request"))],
+        back_to_menu_row(),
+    )
 
 
 def communities(directory: Directory, step: Where, language: str) -> InlineKeyboardMarkup:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from html import escape
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.cases import CaseCard, CaseSummary, ReferralView, Status
+from bot.services.cases import AGE_GROUPS, SEXES, CaseCard, CaseSummary, ReferralView, Status
 from bot.services.directory import Directory, Entry
+from bot.services.places import is_outside
 from bot.services.police_reports import OrgStatus
 from bot.services.reconciliation import FIELDS, QuarterView, other_side
 from bot.services.selfcheck import Verdict
@@ -28,7 +30,7 @@ def entry_card(entry: Entry, language: str, *, with_checked_date: bool = True) -
         phones = ", ".join(f"<b>{escape(p)}</b>" for p in entry.phones)
         note = f" ({escape(entry.phone_notes.get(language))})" if entry.phone_notes else ""
         lines.append(f"☎️ {phones}{note}")
-    else:
+    elif not entry.abroad:  # abroad, the description says where the contacts are
         lines.append(_("entry.no_phone"))
     address = entry.shown_address
     if address:
@@ -49,6 +51,26 @@ def hotlines_text(hotlines: list[Entry], language: str) -> str:
     oldest = min((e.checked_on for e in hotlines), default=None)
     footer = "<i>" + _("hotlines.sources").format(date=_date(oldest)) + "</i>" if oldest else ""
     return fit("\n\n".join([_("hotlines.title"), *cards, footer]))
+
+
+def _pages(source: str) -> list[str]:
+    return re.findall(r"https?://\S+", source)
+
+
+def outside_help_text(place: str, abroad: list[Entry], hotlines: list[Entry], language: str) -> str:
+    """ "Where to get help" for a person in another oblast, abroad or who would not say: the national
+    lines (and, abroad, what helps there first), each with the page it was checked on, when there is one."""
+    cards = []
+    for entry in [*abroad, *hotlines]:
+        pages = _pages(entry.source)
+        checked = _date(entry.checked_on)
+        provenance = (
+            _("entry.source_page").format(source=escape(", ".join(pages)), date=checked)
+            if pages
+            else _("entry.source").format(date=checked)
+        )
+        cards.append(entry_card(entry, language, with_checked_date=False) + "\n<i>" + provenance + "</i>")
+    return fit("\n\n".join([_(f"where.outside.{place}"), *cards]))
 
 
 def results_page(
@@ -93,6 +115,8 @@ def code(raw: str) -> str:
 
 
 def _place(directory: Directory, oblast: str, district: str | None, lang: str) -> str:
+    if is_outside(oblast):
+        return _(f"place.{oblast}")
     place = directory.oblast(oblast)
     name = place.name.get(lang) if place else oblast
     found = directory.district(district) if district else None
@@ -109,6 +133,8 @@ def case_summary(case: CaseSummary, directory: Directory, lang: str) -> str:
         _("case.place") + " " + escape(_place(directory, case.oblast, case.district, lang)),
         _("case.contact") + " " + _(f"contact.{case.contact}"),
     ]
+    if is_outside(case.oblast):  # sent to every oblast: whoever accepts it, owns it
+        lines.insert(4, _("case.outside_note"))
     if case.urgent:
         lines.insert(1, _("case.urgent"))
     return "\n".join(lines)
@@ -204,25 +230,38 @@ def citizen_status(case: CaseSummary) -> str:
 
 
 def request_summary(data: dict[str, object], directory: Directory, lang: str) -> str:
-    """What the person is about to send, to check before sending."""
+    """What the person is about to send: every answer, to check and change before sending."""
     needs = data.get("needs") or []
+    district = data.get("district")
+    consent = str(data.get("consent") or "none")
+    contact = _(f"contact.{data.get('contact') or 'bot'}")
+    if data.get("contact") == "phone" and data.get("phone"):
+        contact += f" ({escape(str(data['phone']))})"
+    sex, age = data.get("sex"), data.get("age_group")
     lines = [
         _("request.check_title"),
         _("case.situation") + " " + _(f"situation.{data.get('situation')}"),
+        _("case.place")
+        + " "
+        + escape(
+            _place(
+                directory,
+                str(data.get("oblast")),
+                district if isinstance(district, str) and district != "*" else None,
+                lang,
+            )
+        ),
+        _("case.urgent") if data.get("urgent") else _("case.not_urgent"),
+        _("case.contact") + " " + contact,
+        _("case.consents") + " " + _(f"request.consent_given.{consent}"),
+        "",
+        _("request.optional_title"),
         _("case.needs")
         + " "
         + (", ".join(_(f"need.{n}") for n in needs) if isinstance(needs, list) and needs else "—"),
-        _("case.place")
-        + " "
-        + escape(_place(directory, str(data.get("oblast")), data.get("district") or None, lang)),  # type: ignore[arg-type]
-        _("case.urgent") if data.get("urgent") else _("case.not_urgent"),
         _("case.description") + " " + (escape(str(data["description"])) if data.get("description") else "—"),
-        _("case.contact")
-        + " "
-        + _(f"contact.{data.get('contact', 'bot')}")
-        + (f" ({escape(str(data['phone']))})" if data.get("phone") else ""),
-        _("case.consent_orgs") + ": " + (_("button.yes") if data.get("consent_orgs") else _("button.no")),
-        _("case.consent_police") + ": " + (_("button.yes") if data.get("consent_police") else _("button.no")),
+        _("case.sex") + " " + (_(f"sex.{sex}") if sex in SEXES else "—"),
+        _("case.age") + " " + (str(age) if age in AGE_GROUPS else "—"),
     ]
     return fit("\n".join(lines))
 

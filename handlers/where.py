@@ -1,4 +1,7 @@
-"""Citizen: "where to get help" — oblast (when several) -> district -> community -> need -> entries."""
+"""Citizen: "where to get help" — oblast (when several) -> district -> community -> need -> entries.
+
+A person in another oblast, abroad or who would rather not say gets the national lines (abroad, what
+helps there first), each with its source."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards, render
 from bot.keyboards import NEED_BY_CODE, WHOLE, Menu, Where
 from bot.services.directory import Directory
+from bot.services.places import ABROAD, is_outside
 from handlers.ui import show, stale_button
 
 
@@ -35,6 +39,12 @@ async def _step(callback: CallbackQuery, step: Where, bot: Bot, directory: Direc
     Every id comes from callback data a client could forge or keep for weeks: each is looked up
     again, and one that does not exist (any more) is answered as a stale button.
     """
+    if is_outside(step.o):  # another oblast, abroad, rather not say: the lines that work from anywhere
+        text = render.outside_help_text(
+            step.o, directory.abroad_lines() if step.o == ABROAD else [], directory.hotlines(), lang
+        )
+        await show(callback, bot, text, keyboards.after_outside_help())
+        return
     if not step.o:
         if len(directory.oblasts) == 1:
             step = Where(o=directory.oblasts[0].id)

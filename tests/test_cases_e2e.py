@@ -61,26 +61,26 @@ async def enrol(settings: Settings, server: FakeTelegramServer) -> dict[str, int
 
 
 async def file_request(citizen: Person, *, contact_phone: str | None = None) -> str:
-    """The whole request dialog as a person goes through it; returns the case code shown."""
+    """The request as a person goes through it: the essentials, then needs and a description added on
+    the review screen; returns the case code shown."""
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
     step = await citizen.press("Примусова праця", step)
-    step = await citizen.press("Правова", step)
-    step = await citizen.press("Психологічна", step)
-    assert "✅ ⚖️ Правова допомога" in citizen.labels(step)
-    step = await citizen.press("Готово", step)
     step = await citizen.press("Харківська", step)
     step = await citizen.press("Богодухівський", step)
     step = await citizen.press("Ні, не терміново", step)
-    step = await citizen.say(DESCRIPTION)
     if contact_phone:
         step = await citizen.press("Зателефонуйте мені", step)
         step = await citizen.say(contact_phone)
     else:
         step = await citizen.press("Лише через цей бот", step)
-    step = await citizen.press("Так", step)  # to organisations
-    step = await citizen.press("Ні", step)  # not to the police
-    step = await citizen.press("Не вказувати", step)
-    step = await citizen.press("Не вказувати", step)
+    step = await citizen.press("Лише організаціям", step)
+    step = await citizen.press("Яка допомога", step)  # the optional additions, from the review
+    step = await citizen.press("Правова", step)
+    step = await citizen.press("Психологічна", step)
+    assert "✅ ⚖️ Правова допомога" in citizen.labels(step)
+    step = await citizen.press("Готово", step)
+    step = await citizen.press("Опис", step)
+    step = await citizen.say(DESCRIPTION)
     assert DESCRIPTION in text_of(step)  # shown back to check before sending
     sent = await citizen.press("Надіслати", step)
     match = re.search(r"Код запиту: ([A-Z0-9]{4}-[A-Z0-9]{4})", text_of(sent))
@@ -304,14 +304,7 @@ async def test_commands_while_writing_are_commands_and_forget_unlinks_requests(
 async def test_a_double_tap_on_send_files_one_request(bot: RunningBot, server: FakeTelegramServer) -> None:
     citizen = Person(server, CITIZEN)
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
-    step = await citizen.press("Інше", step)
-    step = await citizen.press("Готово", step)
-    step = await citizen.press("Харківська", step)
-    step = await citizen.press("Ізюмський", step)
-    step = await citizen.press("Ні, не терміново", step)
-    step = await citizen.press("Пропустити", step)
-    step = await citizen.press("Лише через цей бот", step)
-    for label in ("Ні", "Ні", "Не вказувати", "Не вказувати"):
+    for label in ("Інше", "Харківська", "Ізюмський", "Ні, не терміново", "Лише через цей бот", "Нікому"):
         step = await citizen.press(label, step)
     send = citizen.button_data("Надіслати", step)
     server.press_button(CITIZEN, step["message_id"], send)

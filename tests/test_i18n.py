@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.app import COMMANDS
-from bot.case_keyboards import DECLINE_REASONS
+from bot.case_keyboards import CONSENTS, DECLINE_REASONS, REVIEW_ADDITIONS, REVIEW_ANSWERS
 from bot.i18n import load_catalog
 from bot.keyboards import ADVICE_TOPICS
 from bot.services.cases import SEXES, Outcome, Situation, Status
 from bot.services.catalogue import EventType
 from bot.services.directory import Need
 from bot.services.events import BREAKDOWN_GROUPS, FUNDING_SOURCES, HUMANITARIAN_GROUPS
+from bot.services.places import OUTSIDE
 from bot.services.police_reports import EXPLOITATION_TYPES, SIGNAL_KINDS
 from bot.services.reconciliation import FIELDS as RECONCILE_FIELDS
 from bot.services.selfcheck import QUESTIONS, Risk
@@ -94,6 +95,11 @@ def _dynamic_keys() -> set[str]:
         f"reconcile.told.{e}.{s}" for e in ("entered", "explained", "confirmed") for s in ("police", "region")
     }
     keys |= {f"awareness.{key}" for _m, _d, key in AWARENESS_DAYS}
+    # The help request's places outside the oblasts, its answers and consents (handlers/citizen_request.py).
+    keys |= {f"place.{c}" for c in OUTSIDE} | {f"place.button.{c}" for c in OUTSIDE}
+    keys |= {f"where.outside.{c}" for c in OUTSIDE}
+    keys |= {f"request.change.{a}" for a in (*REVIEW_ANSWERS, *REVIEW_ADDITIONS)}
+    keys |= {f"request.consent.{c}" for c in CONSENTS} | {f"request.consent_given.{c}" for c in CONSENTS}
     return keys
 
 

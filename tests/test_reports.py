@@ -127,6 +127,9 @@ async def seed(sm: async_sessionmaker[AsyncSession]) -> None:
         session.add(_case("kharkiv-izium", "female", outcome="helped", status="closed"))
         session.add(_case("kharkiv-kharkiv", "male", outcome="duplicate", status="closed"))
         session.add(_case(None, None, oblast="zhytomyr"))
+        # from no oblast of the directory: counted apart, under their own labels
+        session.add_all([_case(None, None, oblast="abroad") for _ in range(6)])
+        session.add(_case(None, None, oblast="unknown"))
         # Monthly notifications: two organisations; one filed every month of 2024, the other twice.
         steady = Organisation(name="Центр соціальних служб", kind="social_services", oblast="kharkiv")
         late = Organisation(
@@ -252,6 +255,11 @@ async def test_case_statistics_hide_small_counts_in_every_export(
     await seed(sm)
     report = await reports.produce(1, REGIONAL, "cases", PROGRAMME, 2024, None, "uk")
     assert "Звернень: 14" in to_text(report)  # the duplicate and the other oblast's case are not counted
+    assert _section(report, "поза областями") == {
+        "інша область": (0,),
+        "за кордоном": (6,),
+        "не вказано": (SUPPRESSED,),
+    }
     by_district = _section(report, "За районами")
     assert by_district["Харківський район"] == (SECONDARY,)  # else 14 - 12 would reveal Izium's two
     assert by_district["Ізюмський район"] == (SUPPRESSED,)

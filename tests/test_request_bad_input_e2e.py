@@ -13,13 +13,19 @@ from tests.test_cases_e2e import CITIZEN, COORD, enrol, file_request
 from tests.test_citizen_e2e import text_of
 
 
-async def _to_description(citizen: Person) -> dict[str, object]:
+async def _to_contact(citizen: Person) -> dict[str, object]:
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
     step = await citizen.press("Зникла людина", step)
-    step = await citizen.press("Готово", step)
     step = await citizen.press("Житомирська", step)
     step = await citizen.press("Бердичівський", step)
     return await citizen.press("Ні, не терміново", step)
+
+
+async def _to_description(citizen: Person) -> dict[str, object]:
+    """The essentials answered, then "Опис" on the review: the description is asked for next."""
+    step = await citizen.press("Лише через цей бот", await _to_contact(citizen))
+    step = await citizen.press("Лише організаціям", step)
+    return await citizen.press("Опис", step)
 
 
 async def test_wrong_answers_in_the_dialog_are_explained_and_the_dialog_goes_on(
@@ -28,19 +34,24 @@ async def test_wrong_answers_in_the_dialog_are_explained_and_the_dialog_goes_on(
     step = await person.press("Попросити допомоги", await person.say("/start"))
     reply = await person.say("мені потрібна допомога")  # text where a button is expected
     assert "оберіть відповідь кнопкою" in text_of(reply) and "Що сталося?" in text_of(reply)
-    step = await _to_description(person)
+    step = await _to_contact(person)
+    step = await person.press("Зателефонуйте мені", step)
+    for bad in ("12345", "+1 555 0100", "мій номер"):
+        reply = await person.say(bad)
+        # says what is accepted, and there is a way back besides Cancel
+        assert "Не вдалося прочитати номер" in text_of(reply) and "+48 601 234 567" in text_of(reply)
+        assert "⬅️ Назад" in person.labels(reply)
+    step = await person.say("+38 (067) 123-45-67")
+    assert "Кому можна передати" in text_of(step)  # on to consent: the number was taken
+    step = await person.press("Лише організаціям", step)
+    step = await person.press("Опис", step)
     assert "до 2000 символів" in text_of(step)
     refused = await person.say("я" * 10_000)
     assert "10000 символів, можна до 2000" in text_of(refused)
     photo = await person.send("photo")
     assert "потрібен текст" in text_of(photo)
     step = await person.say("Сестра не виходить на зв'язок третій день")
-    step = await person.press("Зателефонуйте мені", step)
-    for bad in ("12345", "+1 555 0100", "мій номер"):
-        reply = await person.say(bad)
-        assert "не схоже на український номер" in text_of(reply)
-    step = await person.say("+38 (067) 123-45-67")
-    assert "організаціям" in text_of(step)  # on to consent: the number was taken
+    assert "Сестра не виходить" in text_of(step) and "+380671234567" in text_of(step)
 
 
 async def test_the_dialog_survives_a_restart_of_the_bot(
@@ -48,17 +59,15 @@ async def test_the_dialog_survives_a_restart_of_the_bot(
 ) -> None:
     first = await start_bot(server, settings)
     citizen = Person(server, 1001)
-    step = await _to_description(citizen)
+    step = await _to_contact(citizen)
     await first.shutdown()
 
     second = await start_bot(server, settings)
     try:
-        step = await citizen.say("Опис після перезапуску")
         step = await citizen.press("Лише через цей бот", step)
-        step = await citizen.press("Так", step)
-        step = await citizen.press("Ні", step)
-        step = await citizen.press("Не вказувати", step)
-        step = await citizen.press("Не вказувати", step)
+        step = await citizen.press("Лише організаціям", step)
+        step = await citizen.press("Опис", step)
+        step = await citizen.say("Опис після перезапуску")
         assert "Зникла людина" in text_of(step) and "Опис після перезапуску" in text_of(step)
         sent = await citizen.press("Надіслати", step)
         assert "Код запиту" in text_of(sent)
@@ -166,11 +175,9 @@ async def test_a_request_from_an_area_without_coordinators_reaches_the_admins(
 ) -> None:
     server.add_user(900)  # ADMIN_IDS in the test settings; no coordinator is enrolled at all
     citizen = Person(server, 1001)
-    step = await _to_description(citizen)
-    step = await citizen.press("Пропустити", step)
+    step = await _to_contact(citizen)
     step = await citizen.press("Лише через цей бот", step)
-    for label in ("Ні", "Ні", "Не вказувати", "Не вказувати"):
-        step = await citizen.press(label, step)
+    step = await citizen.press("Нікому поки що", step)
     await citizen.press("Надіслати", step)
     notice = await server.wait_for_bot_message(900)
     assert "Новий запит" in text_of(notice) and "Бердичівський" in text_of(notice)

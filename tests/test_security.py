@@ -162,17 +162,9 @@ async def test_the_limit_holds_at_send_for_a_dialog_started_before_it(
     await _seed_requests(settings, CITIZEN, REQUESTS_PER_DAY - 1)
     citizen = Person(server, CITIZEN)
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
-    step = await citizen.press("Зникла людина", step)
-    step = await citizen.press("Готово", step)
-    step = await citizen.press("Житомирська", step)
-    step = await citizen.press("Бердичівський", step)
-    step = await citizen.press("Ні, не терміново", step)
-    step = await citizen.say("Опис")
-    step = await citizen.press("Лише через цей бот", step)
-    step = await citizen.press("Так", step)
-    step = await citizen.press("Ні", step)
-    step = await citizen.press("Не вказувати", step)
-    step = await citizen.press("Не вказувати", step)
+    for label in ("Зникла людина", "Житомирська", "Бердичівський", "Ні, не терміново", "Лише через цей бот"):
+        step = await citizen.press(label, step)
+    step = await citizen.press("Лише організаціям", step)
     await _seed_requests(settings, CITIZEN, 1)  # meanwhile, from another dialog
     refused = await citizen.press("Надіслати", step)
     assert "кілька запитів" in text_of(refused) and "102" in text_of(refused)
@@ -208,18 +200,17 @@ async def test_markup_typed_by_a_citizen_reaches_the_coordinator_as_literal_text
     await enrol(bot.settings, server)
     citizen, coord = Person(server, CITIZEN), Person(server, COORD)
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
-    step = await citizen.press("Примусова праця", step)
-    step = await citizen.press("Правова", step)
-    step = await citizen.press("Готово", step)
-    step = await citizen.press("Харківська", step)
-    step = await citizen.press("Богодухівський", step)
-    step = await citizen.press("Ні, не терміново", step)
+    for label in (
+        "Примусова праця",
+        "Харківська",
+        "Богодухівський",
+        "Ні, не терміново",
+        "Лише через цей бот",
+    ):
+        step = await citizen.press(label, step)
+    step = await citizen.press("Лише організаціям", step)
+    step = await citizen.press("Опис", step)
     step = await citizen.say(MARKUP)
-    step = await citizen.press("Лише через цей бот", step)
-    step = await citizen.press("Так", step)
-    step = await citizen.press("Ні", step)
-    step = await citizen.press("Не вказувати", step)
-    step = await citizen.press("Не вказувати", step)
     assert MARKUP in text_of(step)  # shown back to the person as typed
     sent = await citizen.press("Надіслати", step)
     assert "Код запиту" in text_of(sent)

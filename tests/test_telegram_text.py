@@ -1,4 +1,4 @@
-"""Lengths as Telegram counts them (bot/telegram_text.py), and screens cut only when Telegram would refuse them."""
+"""Lengths as Telegram counts them (bot/telegram_text.py); screens cut only past what it accepts."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.crypto import Cipher
+from bot.services.places import OUTSIDE, is_outside
 from bot.services.staff import AccessDenied, Role, StaffRole, serves_area
 from bot.telegram_text import telegram_length
 from db.models import AuditEntry, Case, CaseEvent, CaseMessage, Organisation, Referral, User, UserRole
@@ -598,9 +599,13 @@ class CaseService:
 
     @staticmethod
     def _oblast_wide(staff: Sequence[StaffRole], case: Case) -> bool:
-        """An oblast-wide coordinator (district None) of the case's oblast."""
+        """An oblast-wide coordinator (district None) of the case's oblast; of any oblast for a case from
+        outside them all."""
         return any(
-            r.role == Role.COORDINATOR and r.district is None and r.oblast == case.oblast for r in staff
+            r.role == Role.COORDINATOR
+            and r.district is None
+            and (r.oblast == case.oblast or (r.oblast is not None and is_outside(case.oblast)))
+            for r in staff
         )
 
     @staticmethod
@@ -680,6 +685,8 @@ class CaseService:
                 select(UserRole, User.telegram_id).join(User).where(UserRole.role == Role.COORDINATOR)
             )
         ).all()
+        if is_outside(oblast):  # from no oblast of the directory: every oblast-wide coordinator
+            return sorted({tid for role, tid in rows if tid is not None and role.district is None})
         return sorted(
             {
                 tid
@@ -706,8 +713,14 @@ class CaseService:
                 .where(
                     UserRole.user_id == Case.owner_id,
                     UserRole.role == Role.COORDINATOR,
-                    UserRole.oblast == Case.oblast,
-                    or_(UserRole.district.is_(None), UserRole.district == Case.district),
+                    or_(
+                        and_(
+                            UserRole.oblast == Case.oblast,
+                            or_(UserRole.district.is_(None), UserRole.district == Case.district),
+                        ),
+                        # a case from outside every oblast: any oblast-wide coordinator covers it
+                        and_(Case.oblast.in_(OUTSIDE), UserRole.district.is_(None)),
+                    ),
                 )
                 .exists()
             )
@@ -1139,7 +1152,7 @@ class CaseService:
         conditions = [
             and_(Case.oblast == r.oblast, Case.district == r.district)
             if r.district
-            else Case.oblast == r.oblast
+            else or_(Case.oblast == r.oblast, Case.oblast.in_(OUTSIDE))
             for r in scopes
         ]
         query = select(Case).where(or_(*conditions), Case.purged_at.is_(None))

@@ -92,6 +92,8 @@ class Entry(BaseModel):
     needs: tuple[Need, ...] = ()
     languages: tuple[str, ...] = ("uk",)
     eligibility: Localized | None = None
+    # A line for people abroad: shown to whoever says they are abroad, not among the national lines.
+    abroad: bool = False
     source: str = Field(min_length=3)
     checked_on: date
     withdrawn: bool = False
@@ -192,7 +194,11 @@ class Directory:
 
     def hotlines(self) -> list[Entry]:
         """National help lines, in the order of the data file (1547 first)."""
-        return [e for e in self.entries if e.kind == "hotline" and e.scope == "national"]
+        return [e for e in self.entries if e.kind == "hotline" and e.scope == "national" and not e.abroad]
+
+    def abroad_lines(self) -> list[Entry]:
+        """What helps a person who is abroad, in the order of the data file."""
+        return [e for e in self.entries if e.abroad]
 
     def entry(self, entry_id: str) -> Entry | None:
         return next((e for e in self.entries if e.id == entry_id), None)

@@ -28,6 +28,7 @@ from bot.services.cases import AGE_GROUPS, SEXES, Outcome, Situation
 from bot.services.catalogue import EventType, Feed, Programme
 from bot.services.directory import Directory, Need
 from bot.services.events import EventService, Progress
+from bot.services.places import OUTSIDE
 from bot.services.reconciliation import FIELDS as RECONCILIATION_FIELDS
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, Case, Event, MeasureRow, Organisation, PoliceReport, Reconciliation
@@ -640,7 +641,23 @@ class ReportService:
                     [by_district.get(d, 0) for d in ids],
                 )
             )
+            sections.append(await self._outside_section(session, scope))
         return total, sections
+
+    async def _outside_section(self, session: AsyncSession, scope: _Scope) -> Section:
+        """Requests from another oblast, abroad or with no place given belong to no programme's oblast
+        (every oblast's coordinators get them): counted apart, each under its own label, not in the total."""
+        _ = scope._
+        conditions = [Case.oblast.in_(OUTSIDE), *self._case_conditions(scope)[1:]]
+        rows = await session.execute(
+            select(Case.oblast, func.count(Case.id)).where(*conditions).group_by(Case.oblast)
+        )
+        counts = {code: int(n) for code, n in rows.all()}
+        return Section(
+            _("report.section.outside"),
+            (_("report.col.place"), _("report.col.cases")),
+            tuple((_(f"place.{code}"), suppress(counts.get(code, 0))) for code in OUTSIDE),
+        )
 
     async def _cases(self, session: AsyncSession, scope: _Scope) -> Report:
         _ = scope._

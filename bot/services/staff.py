@@ -16,6 +16,7 @@ from enum import StrEnum
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.places import is_outside
 from db.models import AuditEntry, Invite, Organisation, User, UserRole
 
 
@@ -52,7 +53,10 @@ class StaffRole:
     district: str | None  # None: the whole oblast
 
     def covers(self, oblast: str, district: str | None) -> bool:
-        """Whether a case or organisation in (oblast, district) is in this role's scope."""
+        """Whether a case or organisation in (oblast, district) is in this role's scope. A case from
+        outside every oblast is in the scope of every oblast-wide role (bot/services/places.py)."""
+        if is_outside(oblast):
+            return self.oblast is not None and self.district is None
         if self.oblast != oblast:
             return False
         return self.district is None or self.district == district
@@ -61,7 +65,10 @@ class StaffRole:
 def serves_area(org_oblast: str, org_district: str | None, oblast: str, district: str | None) -> bool:
     """Whether an organisation of (org_oblast, org_district) works where a case of (oblast, district)
     is: the same oblast, and the organisation works region-wide, or the case has no district, or the
-    districts match. The one rule for both the organisations offered and the referral itself."""
+    districts match. The one rule for both the organisations offered and the referral itself. A case
+    from outside every oblast may go to any region-wide organisation."""
+    if is_outside(oblast):
+        return org_district is None
     if org_oblast != oblast:
         return False
     return org_district is None or district is None or org_district == district
@@ -143,7 +150,7 @@ class StaffService:
         district's and the region-wide ones."""
         async with self._sessionmaker() as session:
             query = select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)
-            if oblast is not None:
+            if oblast is not None and not is_outside(oblast):
                 query = query.where(Organisation.oblast == oblast)
             orgs = list(await session.scalars(query))
         if oblast is not None:
