@@ -252,3 +252,22 @@ async def test_help_lists_every_main_action(bot: RunningBot, person: Person) -> 
         "/sos",
     ):
         assert action in text, action
+
+
+async def test_danger_words_as_the_description_are_kept_and_the_numbers_shown(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    citizen = Person(server, CITIZEN)
+    step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
+    for label in ("Інше", "Харківська", "Ізюмський", "Ні, не терміново", "Лише через цей бот"):
+        step = await citizen.press(label, step)
+    review = await citizen.press("Нікому поки що", step)
+    for words in DANGER:
+        await citizen.press("Опис", review)
+        mark = server.last_message_id(CITIZEN)
+        reply = await citizen.say(words)
+        assert all(n in text_of(reply) for n in NUMBERS) and DANGER_SCREEN in text_of(reply), words
+        review = await bot_says(server, CITIZEN, "Перевірте", after=mark)  # the dialog goes on
+        assert words in text_of(review), words  # kept as the description
+    sent = await citizen.press("Надіслати", review)
+    assert "Код запиту" in text_of(sent)
