@@ -55,7 +55,7 @@ from bot.services.cases import Status
 from bot.services.staff import Role, StaffRole
 from bot.settings import load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
-from db.models import Organisation, User, UserRole
+from db.models import Case, Organisation, Referral, User, UserRole
 from scheduler import outbox as outbox_module
 from scheduler.freshness import REPEAT_DAYS, directory_freshness
 from scheduler.jobs import JOBS, run_job
@@ -259,10 +259,33 @@ async def _plant(app: App, server: FakeTelegramServer) -> list[str]:
     return [secret.code]
 
 
+async def _stage_referral(app: App, user_ids: dict[int, int]) -> None:
+    """A referral to the social services waiting for their answer (a route gives it): the answer's
+    notice opens writing between the coordinator and the organisation. Filed by the citizen who is
+    never fuzzed, so that nobody withdraws it before the organisation answers."""
+    async with app.sessionmaker() as session:
+        centre = await session.scalar(
+            select(Organisation.id).where(Organisation.kind == "social_services").order_by(Organisation.id)
+        )
+        waiting = await session.scalar(
+            select(Referral.id)
+            .join(Case)
+            .where(Referral.organisation_id == centre, Referral.status == "pending", Case.status != "closed")
+        )
+    if centre is None or waiting is not None:
+        return
+    regional = StaffRole(Role.COORDINATOR, None, "kharkiv", None)
+    case = await app.cases.create(
+        draft(description=f"{fz.SECRET_CASE} referred"), citizen_chat_id=OTHER_CITIZEN
+    )
+    await app.cases.accept(user_ids[COORDINATOR], [regional], case.id)
+    await app.cases.refer(user_ids[COORDINATOR], [regional], case.id, centre)
+
+
 async def _set_the_stage(world: World, run: int) -> None:
     """At the start of each run, what earlier runs may have undone: the whole team holds its roles
     (an admin may have removed them), the first citizen has a case a coordinator took (they may have
-    withdrawn it), and directory entries are due for a check again (a later day: earlier notices
+    withdrawn it), a referral waits for the social services' answer, and directory entries are due for a check again (a later day: earlier notices
     were answered)."""
     app = world.app
     user_ids = await _grant_staff_roles(app)
@@ -273,6 +296,7 @@ async def _set_the_stage(world: World, run: int) -> None:
         regional = StaffRole(Role.COORDINATOR, None, "kharkiv", None)
         await app.cases.accept(user_ids[COORDINATOR], [regional], case.id)  # the citizen can write
         world.codes.append(case.code)
+    await _stage_referral(app, user_ids)
     day = JOBS_AT + timedelta(days=(REPEAT_DAYS + 1) * run)
     await directory_freshness(dataclasses.replace(app.job_context(world.bot), clock=lambda: day))
     await app.outbox.send_due(world.bot)
@@ -321,6 +345,11 @@ ROUTES: tuple[tuple[int, tuple[str, ...]], ...] = (
     (COORDINATOR, (*RECONCILE, *REGION_FIGURES, "rc:save", "rc:explain")),
     (COORDINATOR, (*TO_WORKSPACE, "cs:list", "cs:open", "cs:write")),
     (COORDINATOR, (*TO_WORKSPACE, "cs:list", "cs:open", "cs:bg")),  # break-glass: asks for a reason
+    # The organisation answers the staged referral; its notice's button writes to the organisation,
+    # whose copy has a button to answer the coordinator.
+    (SPECIALIST, (*TO_WORKSPACE, "rf:list", "rf:open", "rf:accept")),
+    (COORDINATOR, ("rm:org", "T:Чи є новини щодо справи?")),
+    (SPECIALIST, ("rm:coord",)),
     # A directory entry due for a check (the scheduler's notices): corrected.
     (COORDINATOR, ("dc:fix", "T:+380571234567", "T:м. Харків, вул. Сумська, 1", "T:лист ОДА від 01.03.2028")),
     (DISTRICT_COORDINATOR, ("dc:fix", "dc:keep", "dc:keep")),
