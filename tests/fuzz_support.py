@@ -263,7 +263,8 @@ INVARIANTS: dict[str, str] = {
         "SELECT r.id FROM referrals r LEFT JOIN cases c ON c.id = r.case_id WHERE c.id IS NULL"
     ),
     "a referral in an unknown status or answered without a time": (
-        "SELECT id FROM referrals WHERE status NOT IN ('pending','accepted','declined','cancelled','revoked') "
+        "SELECT id FROM referrals WHERE status NOT IN "
+        "('pending','accepted','declined','cancelled','revoked') "
         "OR (status IN ('accepted','declined') AND answered_at IS NULL)"
     ),
     "an event whose history does not reach its version": (
