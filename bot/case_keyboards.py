@@ -60,6 +60,13 @@ class Rf(CallbackData, prefix="rf"):
     p: Page = 0
 
 
+class Rm(CallbackData, prefix="rm"):
+    """Writing between a case's coordinator and the organisation a referral went to."""
+
+    a: str  # org (the coordinator writes to the organisation), coord (the organisation answers), stop
+    id: DbId = 0  # the referral
+
+
 class EvStart(CallbackData, prefix="ev"):
     """The way into event logging (handled in handlers/specialist_events.py, same prefix there)."""
 
@@ -426,6 +433,23 @@ def reply_to_citizen(case_id: int) -> InlineKeyboardMarkup:
             button(_("staff.open"), Cs(a="open", id=case_id)),
         ]
     )
+
+
+def referral_answered(case_id: int, referral_id: int) -> InlineKeyboardMarkup:
+    """Under an organisation's answer to a referral: writing goes to that organisation, not the person."""
+    return _markup(
+        [button(_("referrals.write_to_organisation"), Rm(a="org", id=referral_id))],
+        [button(_("staff.open"), Cs(a="open", id=case_id))],
+    )
+
+
+def reply_to_coordinator(referral_id: int) -> InlineKeyboardMarkup:
+    return _markup([button(_("referrals.reply_to_coordinator"), Rm(a="coord", id=referral_id))])
+
+
+@per_locale
+def stop_referral_writing() -> InlineKeyboardMarkup:
+    return _markup([button(_("referrals.stop"), Rm(a="stop"))])
 
 
 def stop_staff_writing(case_id: int) -> InlineKeyboardMarkup:

@@ -17,10 +17,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import case_keyboards as ck
 from bot import keyboards, render
-from bot.case_keyboards import DECLINE_REASONS, Cs, Rf
+from bot.case_keyboards import DECLINE_REASONS, Cs, Rf, Rm
 from bot.keyboards import Menu
 from bot.services.cases import (
     BREAK_GLASS_REASON_LIMIT,
+    MESSAGE_LIMIT,
     PAGE_SIZE,
     CaseCard,
     CaseError,
@@ -41,6 +42,13 @@ from scheduler.outbox import Outbox, Outgoing
 class StaffWriting(StatesGroup):
     message = State()
     reason = State()  # break-glass: the reason, typed
+
+
+class ReferralWriting(StatesGroup):
+    """Writing on a referral: the case's owner to the organisation, or the organisation back."""
+
+    to_organisation = State()
+    to_coordinator = State()
 
 
 def _oblast_name(directory: Directory, oblast: str, lang: str) -> str:
@@ -478,16 +486,21 @@ def create_router() -> Router:
                     return
                 if owner is not None:
                     with i18n.use_locale(await language_of(users, i18n, owner)):
-                        key = "notice.referral.accepted" if accept else "notice.referral.declined"
-                        note = _(key).format(code=render.code(view.case.code))
-                        if not accept:
-                            note += "\n" + _(f"decline.{callback_data.v}")
+                        said = {
+                            "organisation": escape(view.organisation),
+                            "code": render.code(view.case.code),
+                        }
+                        if accept:
+                            note = _("notice.referral.accepted").format(**said)
+                        else:
+                            reason = _(f"referrals.reason.{callback_data.v}")
+                            note = _("notice.referral.declined").format(reason=reason, **said)
                         await notify(
                             outbox,
                             owner,
                             f"referral.answer:{view.id}",
                             note,
-                            ck.reply_to_citizen(view.case.id),
+                            ck.referral_answered(view.case.id, view.id),
                         )
             elif callback_data.a == "decline":
                 await cases.referral(profile.staff_id, profile.staff, callback_data.id)  # scope check
@@ -505,5 +518,128 @@ def create_router() -> Router:
             )
         except AccessDenied as denial:
             await refuse(callback, bot, cases, profile, denial)
+
+    # --- a referral's two sides write to each other: the case's owner and the organisation ----------
+    @router.callback_query(Rm.filter(F.a.in_({"org", "coord"})))
+    async def on_referral_write(
+        callback: CallbackQuery,
+        callback_data: Rm,
+        bot: Bot,
+        state: FSMContext,
+        profile: UserProfile,
+        cases: CaseService,
+    ) -> None:
+        to_organisation = callback_data.a == "org"
+        try:
+            thread = await cases.referral_thread(
+                profile.staff_id, profile.staff, callback_data.id, to_organisation=to_organisation
+            )
+        except AccessDenied as denial:
+            await refuse(callback, bot, cases, profile, denial)
+            return
+        except CaseError as exc:
+            await callback.answer(_(str(exc)), show_alert=True)
+            return
+        await state.set_state(
+            ReferralWriting.to_organisation if to_organisation else ReferralWriting.to_coordinator
+        )
+        await state.update_data(referral_id=thread.referral_id)
+        await callback.answer()
+        said = {"organisation": escape(thread.organisation), "code": render.code(thread.case.code)}
+        prompt = "referrals.prompt_organisation" if to_organisation else "referrals.prompt_coordinator"
+        await bot.send_message(
+            chat_id_of(callback), _(prompt).format(**said), reply_markup=ck.stop_referral_writing()
+        )
+
+    @router.callback_query(Rm.filter(F.a == "stop"))
+    async def on_referral_write_stop(
+        callback: CallbackQuery, bot: Bot, state: FSMContext, profile: UserProfile
+    ) -> None:
+        await state.clear()
+        if profile.is_staff:
+            await show(callback, bot, _("staff.workspace"), ck.workspace())
+        else:
+            await show(callback, bot, _("menu.text"), keyboards.main_menu())
+
+    async def pass_on(
+        message: Message,
+        state: FSMContext,
+        profile: UserProfile,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
+        outbox: Outbox,
+        *,
+        to_organisation: bool,
+    ) -> None:
+        """One message to the other side of the referral, through the outbox; the sender is told it is
+        being passed on (the outbox sends it shortly), not that it arrived."""
+        referral_id = int((await state.get_data()).get("referral_id", 0))
+        text = message.text or ""
+        try:
+            thread = await cases.referral_message(
+                profile.staff_id, profile.staff, referral_id, text, to_organisation=to_organisation
+            )
+        except AccessDenied as denial:
+            await state.clear()
+            await cases.record_denial(profile.id, denial, actor_key=profile.key)
+            await message.answer(_("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff))
+            return
+        except CaseError as exc:
+            if str(exc) != "referrals.too_long":  # a shorter one may follow; the rest end the mode
+                await state.clear()
+            await message.answer(
+                _(str(exc)).format(limit=MESSAGE_LIMIT), reply_markup=ck.stop_referral_writing()
+            )
+            return
+        code = render.code(thread.case.code)
+        # Each message its own purpose: the outbox sends one per recipient and purpose.
+        purpose = f"referral.message:{referral_id}:{profile.telegram_id}:{message.message_id}"
+        languages = await users.languages(list(thread.recipients))
+        for recipient in thread.recipients:
+            with i18n.use_locale(languages.get(recipient, i18n.default_locale)):
+                if to_organisation:
+                    header = _("referrals.from_coordinator").format(code=code)
+                    markup = ck.reply_to_coordinator(referral_id)
+                else:
+                    header = _("referrals.from_organisation").format(
+                        organisation=escape(thread.organisation), code=code
+                    )
+                    markup = ck.referral_answered(thread.case.id, referral_id)
+                # Not cut with render.fit: it counts the escaped form, Telegram the text shown, which
+                # the service kept within MESSAGE_LIMIT.
+                await notify(outbox, recipient, purpose, header + "\n\n" + escape(text), markup)
+        done = "referrals.passing_to_organisation" if to_organisation else "referrals.passing_to_coordinator"
+        await message.answer(_(done), reply_markup=ck.stop_referral_writing())
+
+    @router.message(StateFilter(ReferralWriting.to_organisation), F.text & ~F.text.startswith("/"))
+    async def on_message_to_organisation(
+        message: Message,
+        state: FSMContext,
+        profile: UserProfile,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
+        outbox: Outbox,
+    ) -> None:
+        await pass_on(message, state, profile, cases, users, i18n, outbox, to_organisation=True)
+
+    @router.message(StateFilter(ReferralWriting.to_coordinator), F.text & ~F.text.startswith("/"))
+    async def on_message_to_coordinator(
+        message: Message,
+        state: FSMContext,
+        profile: UserProfile,
+        cases: CaseService,
+        users: UserService,
+        i18n: I18n,
+        outbox: Outbox,
+    ) -> None:
+        await pass_on(message, state, profile, cases, users, i18n, outbox, to_organisation=False)
+
+    @router.message(StateFilter(ReferralWriting), ~F.text.startswith("/"))
+    async def on_referral_writing_other(message: Message) -> None:
+        # Only text goes between a coordinator and an organisation: the outbox carries text, and
+        # nothing of the case is kept at rest outside it.
+        await message.answer(_("referrals.text_only"), reply_markup=ck.stop_referral_writing())
 
     return router

@@ -125,6 +125,8 @@ STATE_INPUTS: dict[str, tuple[str, ...]] = {
     "MyCase:writing": ("Дякую, коли можна поговорити?", "<b>не жирний</b> &amp;"),
     "StaffWriting:message": ("Добрий день, ми отримали ваше звернення", "<i>x</i>"),
     "StaffWriting:reason": ("Людина не виходить на зв'язок третю добу", "<b>x</b>", "x" * 300),
+    "ReferralWriting:to_organisation": ("Чи можете порадити іншу організацію?", "&" * 2000, "x" * 2001),
+    "ReferralWriting:to_coordinator": ("Людина вже в нас, дякуємо", "<b>x</b> &amp;"),
     "EventForm:search": ("семінар", "інформ", "навчання", "zzz"),
     "EventForm:typed_date": ("01.11.2025", "15.10", "31.02.2025", "2030-01-01", "01.01.1999"),
     "EventForm:participants": ("25", "1", "0", "-3", "100000000", "двадцять"),
@@ -145,6 +147,7 @@ DIALOG_BUTTONS = {
     "RequestForm": "rq:",
     "MyCase": "cz:",
     "StaffWriting": "cs:",
+    "ReferralWriting": "rm:",
     "EventForm": "ev:",
     "SignalForm": "pr:",
     "ReconcileForm": "rc:",
@@ -260,7 +263,8 @@ INVARIANTS: dict[str, str] = {
         "SELECT r.id FROM referrals r LEFT JOIN cases c ON c.id = r.case_id WHERE c.id IS NULL"
     ),
     "a referral in an unknown status or answered without a time": (
-        "SELECT id FROM referrals WHERE status NOT IN ('pending','accepted','declined','cancelled') "
+        "SELECT id FROM referrals WHERE status NOT IN "
+        "('pending','accepted','declined','cancelled','revoked') "
         "OR (status IN ('accepted','declined') AND answered_at IS NULL)"
     ),
     "an event whose history does not reach its version": (

@@ -50,16 +50,18 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 from sqlalchemy import select
 
+from bot import case_keyboards as ck
 from bot.app import App, build_app, create_bot
 from bot.services.cases import Status
 from bot.services.directory import Directory
 from bot.services.staff import Role, StaffRole
 from bot.settings import load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
-from db.models import Organisation, User, UserRole
+from db.models import Case, Organisation, Referral, User, UserRole
 from scheduler import outbox as outbox_module
 from scheduler.freshness import REPEAT_DAYS, directory_freshness
 from scheduler.jobs import JOBS, run_job
+from scheduler.outbox import Outgoing
 from tests import fuzz_support as fz
 from tests.test_case_rules import draft
 
@@ -217,7 +219,11 @@ async def _grant_staff_roles(app: App) -> dict[int, int]:
     with the whole team). Returns their user ids."""
     user_ids: dict[int, int] = {}
     async with app.sessionmaker() as session, session.begin():
-        orgs = {o.kind: o.id for o in await session.scalars(select(Organisation))}
+        # The planted organisations (the first of each kind), not one an admin added since: the staged
+        # referral goes to the planted social services.
+        orgs: dict[str, int] = {}
+        for org in await session.scalars(select(Organisation).order_by(Organisation.id)):
+            orgs.setdefault(org.kind, org.id)
         for telegram_id, role, kind, district in (
             (COORDINATOR, "coordinator", None, None),
             (DISTRICT_COORDINATOR, "coordinator", None, "kharkiv-bohodukhiv"),
@@ -267,11 +273,58 @@ async def _plant(app: App, server: FakeTelegramServer) -> list[str]:
     return [secret.code]
 
 
+async def _stage_referral(world: World, user_ids: dict[int, int], run: int) -> None:
+    """A referral the planted social services accepted, and, each run, the two notices whose buttons
+    open writing on it (routes press them; a run may have cleared the chat): the coordinator's (the
+    organisation's answer) and the specialist's (a message from the coordinator). Filed by the citizen
+    who is never fuzzed, so that nobody withdraws it; staged again once the case is closed or has
+    left the coordinator."""
+    app = world.app
+    async with app.sessionmaker() as session:
+        centre = await session.scalar(
+            select(Organisation).where(Organisation.kind == "social_services").order_by(Organisation.id)
+        )
+        referral = await session.scalar(
+            select(Referral.id)
+            .join(Case)
+            .where(
+                Referral.organisation_id == (centre.id if centre else None),
+                Referral.status == "accepted",
+                Case.status != "closed",
+                Case.owner_id == user_ids[COORDINATOR],
+            )
+            .order_by(Referral.id.desc())
+        )
+    if centre is None or not centre.active:
+        return
+    if referral is None:
+        regional = StaffRole(Role.COORDINATOR, None, "kharkiv", None)
+        case = await app.cases.create(draft(description=f"{fz.SECRET_CASE} referred"), OTHER_CITIZEN)
+        await app.cases.accept(user_ids[COORDINATOR], [regional], case.id)
+        await app.cases.refer(user_ids[COORDINATOR], [regional], case.id, centre.id)
+        async with app.sessionmaker() as session:
+            referral = await session.scalar(select(Referral.id).where(Referral.case_id == case.id))
+        assert referral is not None
+        specialist = StaffRole(Role.SPECIALIST, centre.id, "kharkiv", None)
+        await app.cases.answer_referral(user_ids[SPECIALIST], [specialist], referral, True)
+    async with app.sessionmaker() as session:
+        case_id = await session.scalar(select(Referral.case_id).where(Referral.id == referral))
+    assert case_id is not None
+    with app.i18n.context(), app.i18n.use_locale("uk"):
+        purpose = f"stage:{referral}:{run}"
+        await app.outbox.enqueue(
+            [
+                Outgoing(COORDINATOR, purpose, "answered", ck.referral_answered(case_id, referral)),
+                Outgoing(SPECIALIST, purpose, "from the coordinator", ck.reply_to_coordinator(referral)),
+            ]
+        )
+
+
 async def _set_the_stage(world: World, run: int) -> None:
     """At the start of each run, what earlier runs may have undone: the whole team holds its roles
     (an admin may have removed them), the first citizen has a case a coordinator took (they may have
-    withdrawn it), and directory entries are due for a check again (a later day: earlier notices
-    were answered)."""
+    withdrawn it), a referral to the specialist's organisation, and directory entries are due
+    for a check again (a later day: earlier notices were answered)."""
     app = world.app
     user_ids = await _grant_staff_roles(app)
     own = [c for c in await app.cases.of_citizen(CITIZENS[0]) if c.status != Status.CLOSED]
@@ -281,6 +334,7 @@ async def _set_the_stage(world: World, run: int) -> None:
         regional = StaffRole(Role.COORDINATOR, None, "kharkiv", None)
         await app.cases.accept(user_ids[COORDINATOR], [regional], case.id)  # the citizen can write
         world.codes.append(case.code)
+    await _stage_referral(world, user_ids, run)
     day = JOBS_AT + timedelta(days=(REPEAT_DAYS + 1) * run)
     await directory_freshness(dataclasses.replace(app.job_context(world.bot), clock=lambda: day))
     await app.outbox.send_due(world.bot)
@@ -342,6 +396,9 @@ ROUTES: tuple[tuple[int, tuple[str, ...]], ...] = (
     (COORDINATOR, (*RECONCILE, *REGION_FIGURES, "rc:save", "rc:explain")),
     (COORDINATOR, (*TO_WORKSPACE, "cs:list", "cs:open", "cs:write")),
     (COORDINATOR, (*TO_WORKSPACE, "cs:list", "cs:open", "cs:bg")),  # break-glass: asks for a reason
+    # Writing on a referral, from the buttons of the staged notices (and of the organisation's answers).
+    (COORDINATOR, ("rm:org", "T:Чи є новини щодо справи?")),
+    (SPECIALIST, ("rm:coord",)),
     # A directory entry due for a check (the scheduler's notices): corrected.
     (COORDINATOR, ("dc:fix", "T:+380571234567", "T:м. Харків, вул. Сумська, 1", "T:лист ОДА від 01.03.2028")),
     (DISTRICT_COORDINATOR, ("dc:fix", "dc:keep", "dc:keep")),

@@ -66,6 +66,7 @@ def _dynamic_keys() -> set[str]:
     keys |= {f"outcome.{o.value}" for o in Outcome} | {f"outcome.citizen.{o.value}" for o in Outcome}
     keys |= {f"situation.{s.value}" for s in Situation} | {f"sex.{s}" for s in SEXES}
     keys |= {"contact.bot", "contact.phone"} | {f"decline.{r}" for r in DECLINE_REASONS}
+    keys |= {f"referrals.reason.{r}" for r in DECLINE_REASONS}
     keys |= {f"victim_status.{v}" for v in ("applied", "pending", "granted", "refused")}
     keys |= {f"referral.status.{v}" for v in ("pending", "accepted", "declined")}
     keys |= {f"filter.{v}" for v in ("open", "new", "closed")} | {f"event.{k}" for k in EVENT_KINDS}

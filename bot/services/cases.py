@@ -172,10 +172,22 @@ class ReferralView:
     id: int
     case: CaseSummary
     organisation_id: int
+    organisation: str  # its name, as the directory of organisations holds it
     status: str
     to_police: bool
     description: str | None  # shared only once the organisation has accepted
     phone: str | None
+
+
+@dataclass(frozen=True)
+class ReferralThread:
+    """The two sides of a referral that may write to each other (never the person): the case's owner
+    and the organisation's staff the referral reached. `recipients`: whom one message goes to."""
+
+    referral_id: int
+    case: CaseSummary
+    organisation: str
+    recipients: tuple[int, ...]  # Telegram ids
 
 
 @dataclass
@@ -513,22 +525,26 @@ class CaseService:
             detail = f"org={referral.organisation_id}"
             session.add(CaseEvent(case_id=case.id, at=now, kind="referral_revoked", detail=detail))
             session.add(AuditEntry(at=now, action="referral.revoked", case_id=case.id, detail=detail))
-            # Whoever the referral reached: the organisation's specialists (and its police liaison).
-            roles = [Role.POLICE, Role.SPECIALIST] if referral.to_police else [Role.SPECIALIST]
-            recipients = await session.scalars(
-                select(User.telegram_id)
-                .join(UserRole)
-                .where(UserRole.organisation_id == referral.organisation_id, UserRole.role.in_(roles))
-            )
             notices.append(
                 Notice(
                     "referral.revoked",
-                    sorted({r for r in recipients if r is not None}),
+                    await self._referral_staff(session, referral),
                     _summary(case),
                     {"referral": str(referral.id)},
                 )
             )
         return notices
+
+    @staticmethod
+    async def _referral_staff(session: AsyncSession, referral: Referral) -> list[int]:
+        """Whoever the referral reached: the organisation's specialists (and its police liaison)."""
+        roles = [Role.POLICE, Role.SPECIALIST] if referral.to_police else [Role.SPECIALIST]
+        recipients = await session.scalars(
+            select(User.telegram_id)
+            .join(UserRole)
+            .where(UserRole.organisation_id == referral.organisation_id, UserRole.role.in_(roles))
+        )
+        return sorted({r for r in recipients if r is not None})
 
     async def close_conversation(self, citizen_chat_id: int, case_id: int) -> tuple[CaseSummary, int | None]:
         """The person ends the conversation: nobody can write to them in the bot (nor they to anyone)
@@ -1181,8 +1197,9 @@ class CaseService:
             return [], 0
         async with self._sm() as session:
             base = (
-                select(Referral, Case)
-                .join(Case)
+                select(Referral, Case, Organisation.name)
+                .join(Case, Case.id == Referral.case_id)
+                .join(Organisation, Organisation.id == Referral.organisation_id)
                 .where(
                     Referral.organisation_id.in_(org_ids),
                     Referral.status != "declined",
@@ -1196,14 +1213,17 @@ class CaseService:
                     base.order_by(Referral.created_at.desc()).offset(page * PAGE_SIZE).limit(PAGE_SIZE)
                 )
             ).all()
-            return [self._referral_view(r, c, with_content=False) for r, c in rows], total
+            return [self._referral_view(r, c, name, with_content=False) for r, c, name in rows], total
 
-    def _referral_view(self, referral: Referral, case: Case, *, with_content: bool) -> ReferralView:
+    def _referral_view(
+        self, referral: Referral, case: Case, organisation: str, *, with_content: bool
+    ) -> ReferralView:
         shared = with_content and referral.status == "accepted"
         return ReferralView(
             id=referral.id,
             case=_summary(case),
             organisation_id=referral.organisation_id,
+            organisation=organisation,
             status=referral.status,
             to_police=referral.to_police,
             description=self._cipher.decrypt(case.description_enc) if shared else None,
@@ -1231,7 +1251,12 @@ class CaseService:
                         detail=f"referral={referral.id}",
                     )
                 )
-            return self._referral_view(referral, case, with_content=True)
+            name = await self._organisation_name(session, referral.organisation_id)
+            return self._referral_view(referral, case, name, with_content=True)
+
+    @staticmethod
+    async def _organisation_name(session: AsyncSession, organisation_id: int) -> str:
+        return await session.scalar(select(Organisation.name).where(Organisation.id == organisation_id)) or ""
 
     async def answer_referral(
         self,
@@ -1275,7 +1300,78 @@ class CaseService:
                     session, case, Status.IN_PROGRESS, actor_id, now, detail=f"org={referral.organisation_id}"
                 )
             owner = await self._active_owner(session, case)
-            return self._referral_view(referral, case, with_content=True), owner
+            name = await self._organisation_name(session, referral.organisation_id)
+            return self._referral_view(referral, case, name, with_content=True), owner
+
+    async def referral_thread(
+        self, actor_id: int, staff: Sequence[StaffRole], referral_id: int, *, to_organisation: bool
+    ) -> ReferralThread:
+        """Whether the actor may write on this referral now: checked before the writing mode opens,
+        and again by `referral_message` for every message (ownership and roles change meanwhile)."""
+        async with self._sm() as session:
+            return await self._thread(session, staff, actor_id, referral_id, to_organisation)
+
+    async def referral_message(
+        self, actor_id: int, staff: Sequence[StaffRole], referral_id: int, text: str, *, to_organisation: bool
+    ) -> ReferralThread:
+        """A message between the case's owner and the organisation a referral went to, in either
+        direction; returns whom to pass it to. Its text is not stored here: only the outbox holds it
+        (encrypted) until sent. The audit log records that one was passed on, not what it said."""
+        # What Telegram counts: the text as the recipient sees it (the caller escapes it, and must not
+        # cut the escaped form to fit).
+        if len(text) > MESSAGE_LIMIT:
+            raise CaseError("referrals.too_long")
+        to = "organisation" if to_organisation else "coordinator"
+        async with self._sm() as session, session.begin():
+            thread = await self._thread(session, staff, actor_id, referral_id, to_organisation)
+            session.add(
+                AuditEntry(
+                    at=self.clock(),
+                    actor_id=actor_id,
+                    action="referral.message",
+                    case_id=thread.case.id,
+                    detail=f"referral={referral_id} to={to}",
+                )
+            )
+            return thread
+
+    async def _thread(
+        self,
+        session: AsyncSession,
+        staff: Sequence[StaffRole],
+        actor_id: int,
+        referral_id: int,
+        to_organisation: bool,
+    ) -> ReferralThread:
+        referral = await session.get(Referral, referral_id)
+        case = await session.get(Case, referral.case_id) if referral is not None else None
+        if referral is None or case is None:
+            raise AccessDenied("referral.message")
+        if to_organisation:
+            # Only the case's owner while they coordinate its area: the button may predate a handover.
+            allowed = self._coordinates(staff, case) and case.owner_id == actor_id
+        else:
+            # The organisation's staff the referral reached (a declined one too: they may explain).
+            allowed = any(
+                r.organisation_id == referral.organisation_id
+                and (r.role == Role.SPECIALIST or (r.role == Role.POLICE and referral.to_police))
+                for r in staff
+            )
+        if not allowed:
+            raise AccessDenied("referral.message", case.id)
+        if case.status == Status.CLOSED or case.purged_at is not None or referral.status == "revoked":
+            raise CaseError("referrals.closed")
+        if to_organisation:
+            recipients = await self._referral_staff(session, referral)
+            if not recipients:
+                raise CaseError("referrals.nobody_there")
+        else:
+            owner = await self._active_owner(session, case)
+            if owner is None:
+                raise CaseError("referrals.no_coordinator")
+            recipients = [owner]
+        name = await self._organisation_name(session, referral.organisation_id)
+        return ReferralThread(referral.id, _summary(case), name, tuple(recipients))
 
     async def declined_reason(self, referral_id: int) -> str | None:
         async with self._sm() as session:
