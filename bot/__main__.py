@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
+from bot.startup import TokenRefused
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run(settings, token=token))
     except SettingsError as exc:
         print(f"Dovira cannot start: {exc}", file=sys.stderr)
+        return 2
+    except TokenRefused as exc:
+        print(f"Dovira cannot start: {exc}.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
@@ -253,37 +257,30 @@ async def _check_redis(url: str) -> tuple[bool, str, str]:
 
 
 async def _check_bot_api(settings: Settings, token: str) -> list[tuple[bool, str, str]]:
-    """getMe with the token (and, in webhook mode, what Telegram knows of the webhook)."""
-    import aiohttp
+    """getMe with the token, asked and read exactly as the bot asks it at start (bot/startup.py), so
+    that OK here means the bot will accept the answer; in webhook mode, what Telegram knows of it."""
+    from bot.app import create_bot
+    from bot.startup import TokenRefused, ask_me, cause
 
     base = settings.bot_api_base
+    bot = create_bot(settings, token)
     results: list[tuple[bool, str, str]] = []
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT)) as http:
-            async with http.get(f"{base}/bot{token}/getMe") as answer:
-                status = answer.status
-                try:
-                    body = await answer.json(content_type=None)
-                except ValueError:
-                    body = None
-            if not isinstance(body, dict) or "ok" not in body:
-                return [(False, "bot api", f"{base}: HTTP {status}, not a Bot API answer")]
-            if not body["ok"]:
-                why = str(body.get("description", ""))[:200]
-                hint = " (is BOT_TOKEN the one @BotFather gave?)" if status in (401, 404) else ""
-                return [(False, "bot api", f"{base}: getMe refused: {status} {why}{hint}")]
-            me = body.get("result") or {}
-            who = f"@{me.get('username')} (id {me.get('id')})"
-            results.append((True, "bot api", f"{base}: getMe answers {who}"))
-            if settings.webhook_url:
-                async with http.get(f"{base}/bot{token}/getWebhookInfo") as answer:
-                    info = (await answer.json(content_type=None)).get("result") or {}
-                where = info.get("url") or "nowhere yet (set at start)"
-                error = info.get("last_error_message")
-                detail = f"Telegram posts to {where}; {info.get('pending_update_count', 0)} update(s) pending"
-                results.append((True, "webhook", detail + (f"; last error: {error}" if error else "")))
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return [(False, "bot api", f"{base}: {_reason(exc)}")]
+        try:
+            me = await ask_me(bot, base, CHECK_TIMEOUT)
+        except TokenRefused as exc:
+            return [(False, "bot api", str(exc))]
+        results.append((True, "bot api", f"{base}: getMe answers @{me.username} (id {me.id})"))
+        if settings.webhook_url:
+            info = await bot.get_webhook_info(request_timeout=int(CHECK_TIMEOUT))
+            where = info.url or "nowhere yet (set at start)"
+            detail = f"Telegram posts to {where}; {info.pending_update_count} update(s) pending"
+            error = info.last_error_message
+            results.append((True, "webhook", detail + (f"; last error: {error}" if error else "")))
+    except Exception as exc:  # what the world does: one line, the cause, no traceback
+        return [*results, (False, "bot api", f"{base}: {cause(exc)}")]
+    finally:
+        await bot.session.close()
     return results
 
 

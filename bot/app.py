@@ -36,6 +36,7 @@ from bot.services.throttle import Throttles
 from bot.services.users import UserService
 from bot.session import DoviraSession
 from bot.settings import Settings
+from bot.startup import reach_bot_api, until_done
 from bot.storage import SQLStorage
 from db.engine import create_engine, create_sessionmaker, is_sqlite
 from db.migrate import one_replica_at_a_time, upgrade_to_head
@@ -221,7 +222,10 @@ async def build_app(settings: Settings) -> App:
 
 
 async def _on_startup(bot: Bot, dispatcher: Dispatcher, app: App) -> None:
-    await register_commands(bot, app.i18n)
+    # The command menu is a convenience: a Bot API that refuses it now must not stop the bot.
+    dispatcher["commands_task"] = asyncio.create_task(
+        until_done("setting the command menu", lambda: register_commands(bot, app.i18n))
+    )
     # The scheduler and the outbox sender run in one replica only: the elected leader (on SQLite,
     # the one process, at once). APScheduler needs the running loop: it is started in there.
     stop = asyncio.Event()
@@ -250,6 +254,9 @@ async def lead(app: App, bot: Bot, until: asyncio.Event) -> None:
 
 
 async def _on_shutdown(dispatcher: Dispatcher) -> None:
+    commands = dispatcher.workflow_data.pop("commands_task", None)
+    if commands is not None:
+        commands.cancel()
     stop, task = (
         dispatcher.workflow_data.pop("leader_stop", None),
         dispatcher.workflow_data.pop("leader_task", None),
@@ -281,10 +288,13 @@ async def run(settings: Settings, *, token: str, stop: asyncio.Event | None = No
         # otherwise walk all of it again and again under a burst of updates (benchmarks/updates.py).
         gc.freeze()
     bot = create_bot(settings, token)
+    api = "Telegram" if settings.uses_official_api else settings.bot_api_base
     if settings.webhook_url is not None:
         from bot.webhook import serve
 
         try:
+            if await reach_bot_api(bot, api, delete_webhook=False, stop=stop) is None:
+                return
             await serve(app, bot, stop or asyncio.Event(), handle_signals=stop is None)
         finally:
             await app.close()
@@ -300,8 +310,9 @@ async def run(settings: Settings, *, token: str, stop: asyncio.Event | None = No
 
         stopper = asyncio.create_task(_stop_when_asked())
     try:
-        await bot.delete_webhook(drop_pending_updates=False)
-        log.info("Dovira is polling %s", "Telegram" if settings.uses_official_api else settings.bot_api_base)
+        if await reach_bot_api(bot, api, delete_webhook=True, stop=stop) is None:
+            return
+        log.info("Dovira is polling %s", api)
         await app.dispatcher.start_polling(
             bot,
             handle_signals=stop is None,

@@ -968,7 +968,14 @@ class FakeTelegramServer:
         on_message_deleted: Callable[[JSON], None] | None = None,
         on_call: Callable[[Call], None] | None = None,
         webhook_proxy: str | None = None,
+        port: int = 0,
     ) -> None:
+        """`port`: 0 for a free one; a fixed one lets a test start the server after the bot (a Bot API
+        that was not there yet)."""
+        self._wanted_port = port
+        self._hangs: dict[str, int] = {}  # method -> how many more calls to accept and never answer
+        # (seconds, deadline once the first call failed, method, status, html)
+        self._failing_for: tuple[float, float | None, str, int, bool] | None = None
         self.token = token
         self.bot_user_id = bot_user_id
         self.bot_username = bot_username
@@ -1071,7 +1078,7 @@ class FakeTelegramServer:
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", self._wanted_port)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
@@ -1172,6 +1179,7 @@ class FakeTelegramServer:
                     raise TelegramAPIError(401, "Unauthorized")
                 if entry is None:
                     raise TelegramAPIError(404, "Not Found: method not found")
+                await self._maybe_hang(method)
                 self._maybe_fail(method)
                 result = await entry[1](params)
                 response: JSON = {"ok": True, "result": result}
@@ -1220,7 +1228,25 @@ class FakeTelegramServer:
                 logger.exception("on_call hook failed")
         self._changed.notify()
 
+    async def _maybe_hang(self, method: str) -> None:
+        """A call taken and never answered (a dead proxy, a lost route): the client's timeout ends it."""
+        left = self._hangs.get(method.lower(), 0)
+        if left > 0:
+            self._hangs[method.lower()] = left - 1
+            await asyncio.Event().wait()
+
     def _maybe_fail(self, method: str) -> None:
+        if self._failing_for is not None:
+            seconds, deadline, failing, status, html = self._failing_for
+            now = asyncio.get_running_loop().time()
+            if deadline is not None and now >= deadline:
+                self._failing_for = None
+            elif failing in (method.lower(), "*") and method != "getUpdates":
+                if deadline is None:  # the bad minutes start with the first call they meet
+                    self._failing_for = (seconds, now + seconds, failing, status, html)
+                if html:
+                    raise _ErrorPage(status)
+                raise TelegramAPIError(status, "Bad Gateway" if status == 502 else f"Error {status}")
         keys = (method.lower(),) if method == "getUpdates" else (method.lower(), "*")
         for key in keys:
             queue = self._failures.get(key)
@@ -1270,6 +1296,15 @@ class FakeTelegramServer:
         text = description or defaults.get(status, f"Error {status}")
         failure = _Failure(status, text, retry_after if status == 429 else None, html)
         self._failures.setdefault(method.lower(), []).extend(failure for _ in range(times))
+
+    def hang_next(self, method: str, *, times: int = 1) -> None:
+        """Accept the next ``times`` calls of ``method`` and never answer them."""
+        self._hangs[method.lower()] = self._hangs.get(method.lower(), 0) + times
+
+    def fail_for(self, seconds: float, *, method: str = "*", status: int = 502, html: bool = False) -> None:
+        """Answer every call of ``method`` (``"*"``: all but getUpdates) with ``status`` for ``seconds``
+        from the first such call (``html``: a proxy's error page), then recover."""
+        self._failing_for = (seconds, None, method.lower(), status, html)
 
     def clear_failures(self) -> None:
         self._failures.clear()
