@@ -35,9 +35,10 @@ class Cz(CallbackData, prefix="cz"):
     """A citizen's action on their own case."""
 
     # view, write, endchat (asks), endchat_yes, resume, withdraw, withdraw_yes, code, list;
-    # send_draft (the text just typed at the menu goes to this case)
+    # send_draft (the message `m` typed at the menu goes to this case)
     a: str
     id: DbId = 0
+    m: DbId = 0
 
 
 class Cs(CallbackData, prefix="cs"):
@@ -300,16 +301,19 @@ def stop_writing(case_id: int) -> InlineKeyboardMarkup:
     return _markup([button(_("relay.back_to_request"), Cz(a="view", id=case_id))])
 
 
-def send_draft(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
-    """Text typed at the menu by someone with an open request: one tap sends it there (a button per
-    request when there are several), or the menu."""
+def send_draft(cases: list[CaseSummary], message_id: int) -> InlineKeyboardMarkup:
+    """A message typed at the menu by someone with an open request: one tap sends that message there (a
+    button per request when there are several), or the menu."""
     if len(cases) == 1:
-        rows = [[button(_("draft.send"), Cz(a="send_draft", id=cases[0].id))]]
+        # Before anyone accepted there is no coordinator to send it to: it is added to the request.
+        label = _("draft.add") if cases[0].status == Status.NEW else _("draft.send")
+        rows = [[button(label, Cz(a="send_draft", id=cases[0].id, m=message_id))]]
     else:
         rows = [
             [
                 button(
-                    _("draft.send_to").format(code=f"{c.code[:4]}-{c.code[4:]}"), Cz(a="send_draft", id=c.id)
+                    _("draft.send_to").format(code=f"{c.code[:4]}-{c.code[4:]}"),
+                    Cz(a="send_draft", id=c.id, m=message_id),
                 )
             ]
             for c in cases

@@ -206,10 +206,12 @@ class DangerWords(BaseMiddleware):
                 and signals_danger(text)
             ):
                 at_menu = data.get("raw_state") is None
-                await event.answer(
-                    _("danger.text"), reply_markup=keyboards.after_danger() if at_menu else None
-                )
-                data["danger_shown"] = True
+                markup = keyboards.after_danger() if at_menu else None
+                try:
+                    await event.answer(_("danger.text"), reply_markup=markup)
+                    data["danger_shown"] = True
+                except Exception as exc:  # the words themselves must still reach their handler
+                    log.warning("could not show the danger screen (%s)", type(exc).__name__)
         return await handler(event, data)
 
 

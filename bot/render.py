@@ -217,6 +217,12 @@ def citizen_status(case: CaseSummary) -> str:
     lines = [_("mycase.title").format(code=code(case.code)), _(f"status.citizen.{case.status.value}")]
     if case.outcome:
         lines.append(_(f"outcome.citizen.{case.outcome}"))
+    return "\n".join(lines + conversation_lines(case))
+
+
+def conversation_lines(case: CaseSummary) -> list[str]:
+    """What the conversation on an open request allows now, in the person's words."""
+    lines: list[str] = []
     if case.status != Status.CLOSED:
         if not case.relay_open:
             lines.append(_("mycase.chat.ended"))
@@ -226,7 +232,7 @@ def citizen_status(case: CaseSummary) -> str:
             lines.append(_("mycase.chat.open"))
         if case.contact == "phone" and case.status != Status.NEW:
             lines.append(_("mycase.chat.phone"))
-    return "\n".join(lines)
+    return lines
 
 
 def request_summary(data: dict[str, object], directory: Directory, lang: str) -> str:

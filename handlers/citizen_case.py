@@ -8,6 +8,7 @@ one tap (handlers/fallback.py offers it).
 
 from __future__ import annotations
 
+import logging
 import re
 
 from aiogram import Bot, F, Router
@@ -27,10 +28,12 @@ from bot.services.directory import Directory
 from bot.services.throttle import Throttles
 from bot.services.users import UserService
 from bot.settings import Settings
-from handlers.fallback import answer_unrecognised
+from handlers.fallback import VOICE, answer_unrecognised
 from handlers.notify import language_of, notify, notify_released, relay
 from handlers.ui import chat_id_of, refusal_text, show, stale_button
 from scheduler.outbox import Outbox
+
+log = logging.getLogger("dovira")
 
 # A case code as the bot writes it in its messages (render.code): what a swipe-reply is matched by.
 CODE_IN_TEXT = re.compile(r"\b([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})\b")
@@ -41,21 +44,32 @@ class MyCase(StatesGroup):
     writing = State()
 
 
+async def confirm(message: Message, answer: str, markup: InlineKeyboardMarkup) -> None:
+    """Tell the sender what became of their message. Stored and queued already: if this answer fails,
+    a "try again" would make them send it twice, so the failure is only logged."""
+    try:
+        await message.answer(answer, reply_markup=markup)
+    except Exception as exc:
+        log.warning("could not confirm a relayed message to its sender (%s)", type(exc).__name__)
+
+
 def replied_case(message: Message) -> tuple[int | None, str | None]:
     """The request a swipe-reply is about: from the buttons or the code of the bot's message replied to."""
     replied = message.reply_to_message
     if replied is None:
         return None, None
     if isinstance(replied.reply_markup, InlineKeyboardMarkup):
+        ids = set()
         for row in replied.reply_markup.inline_keyboard:
             for key in row:
                 if key.callback_data and key.callback_data.startswith(Cz.__prefix__ + ":"):
                     try:
-                        data = Cz.unpack(key.callback_data)
+                        ids.add(Cz.unpack(key.callback_data).id)
                     except (TypeError, ValueError):
                         continue
-                    if data.id:
-                        return data.id, None
+        ids.discard(0)
+        if len(ids) == 1:  # a message about one request (a list of several names none of them)
+            return ids.pop(), None
     found = CODE_IN_TEXT.search(replied.text or replied.caption or "")
     return None, (normalise_code(found.group(1)) if found else None)
 
@@ -192,9 +206,9 @@ def create_router() -> Router:
                 await state.clear()
             await message.answer(refusal_text(exc), reply_markup=ck.stop_writing(case_id))
             return
-        await message.answer(answer, reply_markup=ck.stop_writing(case_id))
+        await confirm(message, answer, ck.stop_writing(case_id))
 
-    @router.message(StateFilter(MyCase.writing), F.voice | F.video_note | F.audio)
+    @router.message(StateFilter(MyCase.writing), VOICE)
     async def on_citizen_voice(message: Message, state: FSMContext) -> None:
         # Not relayed: a voice can identify the person, and a coordinator may not be able to listen.
         case_id = int((await state.get_data()).get("case_id", 0))
@@ -204,6 +218,15 @@ def create_router() -> Router:
     async def on_citizen_other(message: Message, state: FSMContext) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_writing(case_id))
+
+    @router.message(StateFilter(None, MyCase.writing), F.reply_to_message.from_user.is_bot, VOICE)
+    async def on_voice_reply(message: Message, cases: CaseService) -> None:
+        """A voice swipe-reply to a message about a request: not passed on, and the person is told why."""
+        case_id, code = replied_case(message)
+        mine = await cases.of_citizen(message.chat.id)
+        case = next((c for c in mine if c.id == case_id or (code is not None and c.code == code)), None)
+        markup = ck.my_case(case) if case is not None else keyboards.main_menu()
+        await message.answer(_("relay.no_voice"), reply_markup=markup)
 
     @router.message(
         StateFilter(None, MyCase.writing),
@@ -250,7 +273,7 @@ def create_router() -> Router:
         except CaseError as exc:
             await message.answer(refusal_text(exc), reply_markup=ck.my_case(case))
             return
-        await message.answer(answer, reply_markup=ck.my_case(case))
+        await confirm(message, answer, ck.my_case(case))
 
     @router.callback_query(Cz.filter(F.a == "send_draft"))
     async def on_send_draft(
@@ -266,15 +289,14 @@ def create_router() -> Router:
         directory: Directory,
         settings: Settings,
     ) -> None:
-        """The text typed at the menu, sent to the request with one tap (kept in the dialog's data,
-        encrypted, until then)."""
+        """A message typed at the menu, sent to the request with one tap (kept in the dialog's data,
+        encrypted, until then; the button names the message, so each sends its own)."""
         chat = chat_id_of(callback)
-        data = await state.get_data()
-        draft = data.get("draft")
-        if not isinstance(draft, dict) or callback_data.id not in {
-            c.id for c in await cases.of_citizen(chat)
-        }:
-            await stale_button(callback, bot)
+        drafts = dict((await state.get_data()).get("drafts") or {})
+        draft = drafts.get(str(callback_data.m))
+        mine = {c.id for c in await cases.of_citizen(chat)}
+        if not isinstance(draft, dict) or callback_data.id not in mine:
+            await stale_button(callback, bot)  # sent already, or kept past the dialog data's day
             return
         if not await throttles.relay_messages.allow(chat):
             await show(callback, bot, _("security.relay_limit"), keyboards.only_menu())
@@ -285,7 +307,7 @@ def create_router() -> Router:
                 callback_data.id,
                 draft.get("text"),
                 draft.get("photo"),
-                draft.get("source"),
+                callback_data.m,
                 bot=bot,
                 cases=cases,
                 users=users,
@@ -297,7 +319,8 @@ def create_router() -> Router:
         except CaseError as exc:
             await show(callback, bot, refusal_text(exc), keyboards.only_menu())
             return
-        await state.update_data(draft=None)
+        drafts.pop(str(callback_data.m), None)
+        await state.update_data(drafts=drafts)
         await show(callback, bot, answer, ck.stop_writing(callback_data.id))
 
     @router.callback_query(Cz.filter(F.a == "endchat"))

@@ -186,8 +186,8 @@ def create_router() -> Router:
     ) -> None:
         """Show `step` in place of the screen the button was on."""
         data = await state.get_data()
-        if step == "review":
-            await state.update_data(editing=False)
+        if step == "review":  # an answer changed from the review is complete: nothing to go back to
+            await state.update_data(editing=False, before_edit=None)
         await state.set_state(getattr(RequestForm, step))
         text, markup = ask(step, data, directory, lang)
         await show(callback, bot, text, markup)
@@ -248,7 +248,11 @@ def create_router() -> Router:
             await show(callback, bot, _("request.left"), keyboards.main_menu())
             return
         if step == "review":  # walking back through the questions, not changing one from the review
-            await state.update_data(editing=False)
+            await state.update_data(editing=False, before_edit=None)
+        elif to == "review" and data.get("editing") and isinstance(data.get("before_edit"), dict):
+            # Backing out of a change begun on the review: the answers as they were, not half a change
+            # (a phone contact with no number, an oblast with no district).
+            await state.update_data(**data["before_edit"])
         await go(callback, bot, state, to, directory, i18n.current_locale)
 
     @router.callback_query(StateFilter(RequestForm.review), Rq.filter(F.step == "edit"))
@@ -263,7 +267,8 @@ def create_router() -> Router:
         if callback_data.v not in EDITABLE:
             await stale_button(callback, bot)
             return
-        await state.update_data(editing=True)
+        data = await state.get_data()
+        await state.update_data(editing=True, before_edit={key: data.get(key) for key in ANSWERS})
         step = _place_first(directory) if callback_data.v == "place" else callback_data.v
         await go(callback, bot, state, step, directory, i18n.current_locale)
 
@@ -522,8 +527,9 @@ def create_router() -> Router:
         try:
             draft = draft_of(data)
         except (KeyError, ValueError):
-            await state.clear()
-            await stale_button(callback, bot)
+            # An answer is missing (it should not be): ask it, keeping everything else.
+            await state.update_data(editing=True, before_edit=None)
+            await go(callback, bot, state, first_missing(data, directory), directory, i18n.current_locale)
             return
         refusal = await over_limit(cases, chat_id_of(callback), settings)
         if refusal is not None:
@@ -572,6 +578,25 @@ def create_router() -> Router:
         await stale_button(callback, bot)
 
     return router
+
+
+# The answers a change begun on the review may touch (kept to restore when the person backs out of it).
+ANSWERS = ("situation", "oblast", "district", "community", "urgent", "contact", "phone", "consent")
+
+
+def first_missing(data: dict[str, Any], directory: Directory) -> str:
+    """The first essential question without a valid answer."""
+    if data.get("situation") not in {s.value for s in Situation}:
+        return "situation"
+    if not data.get("oblast"):
+        return _place_first(directory)
+    if "urgent" not in data:
+        return "urgency"
+    if data.get("contact") not in ("bot", "phone"):
+        return "contact"
+    if data.get("contact") == "phone" and not data.get("phone"):
+        return "phone"
+    return "consent"
 
 
 def draft_of(data: dict[str, Any]) -> CaseDraft:

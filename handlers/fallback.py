@@ -24,25 +24,38 @@ from handlers.ui import stale_button
 
 # How many open requests the one-tap offer names (a person rarely has more than one).
 OFFERED_REQUESTS = 3
+# How many messages typed at the menu wait for their tap (each button sends its own message).
+KEPT_DRAFTS = 10
+VOICE = F.voice | F.video_note | F.audio
+
+
+async def offer_to_request(message: Message, state: FSMContext, cases: CaseService, *, numbers: bool) -> bool:
+    """Someone with an open request wrote at the menu: offer to send this very message there with one
+    tap; False when they have none that takes messages (or it is not text or a photo)."""
+    text = message.text or message.caption
+    photo = message.photo[-1].file_id if message.photo else None
+    if not (text and not text.startswith("/")) and not photo:
+        return False
+    open_requests = [c for c in await cases.open_requests(message.chat.id) if c.relay_open]
+    if not open_requests:
+        return False
+    # Kept (encrypted, with the dialog data) until its tap; several may wait, each with its own button.
+    drafts = dict((await state.get_data()).get("drafts") or {})
+    drafts[str(message.message_id)] = {"text": text, "photo": photo}
+    await state.update_data(drafts=dict(list(drafts.items())[-KEPT_DRAFTS:]))
+    offer = _("draft.offer") + ("\n\n" + _("fallback.numbers") if numbers else "")
+    await message.answer(
+        offer, reply_markup=ck.send_draft(open_requests[-OFFERED_REQUESTS:], message.message_id)
+    )
+    return True
 
 
 async def answer_unrecognised(
     message: Message, state: FSMContext, cases: CaseService, *, is_staff: bool = False
 ) -> None:
-    text = message.text or message.caption
-    photo = message.photo[-1].file_id if message.photo else None
+    if await offer_to_request(message, state, cases, numbers=True):
+        return
     command = bool(message.text and message.text.startswith("/"))
-    if (text and not command) or photo:
-        open_requests = [c for c in await cases.open_requests(message.chat.id) if c.relay_open]
-        if open_requests:
-            # Kept (encrypted, with the dialog data) until the tap; the tap stores and sends it.
-            draft = {"text": text, "photo": photo, "source": message.message_id}
-            await state.update_data(draft=draft)
-            await message.answer(
-                _("draft.offer") + "\n\n" + _("fallback.numbers"),
-                reply_markup=ck.send_draft(open_requests[-OFFERED_REQUESTS:]),
-            )
-            return
     key = "fallback.unknown_command" if command else "fallback.text" if message.text else "fallback.media"
     await message.answer(_("fallback.numbers") + "\n\n" + _(key), reply_markup=keyboards.menu_for(is_staff))
 
@@ -54,9 +67,21 @@ def create_router() -> Router:
     async def on_text(
         message: Message, state: FSMContext, cases: CaseService, profile: UserProfile, **data: Any
     ) -> None:
-        if data.get("danger_shown"):  # the danger screen answered it
+        if data.get("danger_shown"):
+            # The danger screen showed the numbers; words this urgent must still be able to reach the
+            # coordinator of an open request.
+            await offer_to_request(message, state, cases, numbers=False)
             return
         await answer_unrecognised(message, state, cases, is_staff=profile.is_staff)
+
+    @router.message(VOICE)
+    async def on_voice(message: Message, cases: CaseService, profile: UserProfile) -> None:
+        # Someone with an open request most likely meant it for the coordinator: say why it is not passed on.
+        has_request = any(c.relay_open for c in await cases.open_requests(message.chat.id))
+        key = "relay.no_voice" if has_request else "fallback.media"
+        await message.answer(
+            _("fallback.numbers") + "\n\n" + _(key), reply_markup=keyboards.menu_for(profile.is_staff)
+        )
 
     @router.message()
     async def on_other(message: Message, profile: UserProfile) -> None:

@@ -7,6 +7,7 @@ deleted the chat) is logged without identities and does not stop the others.
 from __future__ import annotations
 
 import logging
+import secrets
 from html import escape
 
 from aiogram import Bot
@@ -100,8 +101,6 @@ async def relay(
     text: str | None,
     photo: str | None,
     markup: InlineKeyboardMarkup | None = None,
-    *,
-    citizen: bool = False,
 ) -> str:
     """Pass a message on with no trace of who sent it, protected from forwarding and saving.
 
@@ -110,7 +109,11 @@ async def relay(
     `purpose` queued twice is sent once. Returns "sent" (Telegram accepted it), "queued" (it will be
     delivered), "blocked" or "failed" (it cannot be: the recipient blocked the bot or left)."""
     body = header + ("\n\n" + escape(text) if text else "")
-    row = await outbox.enqueue_one(Outgoing(chat_id, purpose, body, markup, photo=photo, citizen=citizen))
-    if row is None:
-        return "queued"
+    # A person's words: kept in the outbox only until delivered, under a keyed hash of their purpose
+    # (`citizen`: deleted once answered), whoever receives them. A nonce makes each relay its own row: a
+    # stored message's id may come back after /forget erased the newest ones.
+    purpose = f"{purpose}:{secrets.token_hex(8)}"
+    row = await outbox.enqueue_one(Outgoing(chat_id, purpose, body, markup, photo=photo, citizen=True))
+    if row is None:  # cannot happen with the nonce; said as it would be if it did
+        return "failed"
     return await outbox.send_now(bot, row)

@@ -21,7 +21,6 @@ from bot.case_keyboards import DECLINE_REASONS, Cs, Rf, Rm
 from bot.keyboards import Menu
 from bot.services.cases import (
     BREAK_GLASS_REASON_LIMIT,
-    MESSAGE_LIMIT,
     PAGE_SIZE,
     CaseCard,
     CaseError,
@@ -155,28 +154,22 @@ def create_router() -> Router:
                 if citizen is not None:  # the person hears that someone took their request
                     with i18n.use_locale(await language_of(users, i18n, citizen)):
                         text = _("notice.citizen.accepted").format(code=render.code(accepted.code))
-                        text += "\n\n" + render.citizen_status(accepted)
+                        text += "\n" + "\n".join(render.conversation_lines(accepted))
                         markup = ck.my_case(accepted)
                     await notify_citizen(outbox, citizen, f"case.accepted:{case_id}", text, markup)
-                # The card marks photos (📷); the photos the person sent while it waited come as messages.
-                for message_id, at, photo, caption in await cases.citizen_photos(
+                await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
+                # What the person wrote while the request waited comes after the card, each message whole
+                # and photos as photos: the card can only list them (and cut a long screen).
+                for message_id, at, words, photo in await cases.waiting_messages(
                     profile.staff_id, profile.staff, case_id
                 ):
-                    header = _("relay.earlier_photo").format(
+                    header = _("relay.earlier").format(
                         code=render.code(accepted.code), at=f"{at.astimezone(settings.tz):%d.%m %H:%M}"
                     )
-                    body = header + ("\n\n" + escape(caption) if caption else "")
-                    await outbox.enqueue(
-                        [
-                            Outgoing(
-                                callback.from_user.id,
-                                f"relay:{message_id}:{profile.staff_id}",
-                                body,
-                                photo=photo,
-                            )
-                        ]
-                    )
-                await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
+                    purpose = f"relay.earlier:{message_id}:{profile.staff_id}:{callback.id}"
+                    body = header + ("\n\n" + escape(words) if words else "")
+                    message = Outgoing(callback.from_user.id, purpose, body, photo=photo, citizen=True)
+                    await outbox.enqueue([message])
             elif action == "refer":
                 card = await cases.card(profile.staff_id, profile.staff, case_id)
                 if not card.owner_is_me:
@@ -430,7 +423,7 @@ def create_router() -> Router:
             header = _("relay.to_citizen").format(code=render.code(sent.case.code))
             markup = ck.my_case(sent.case)
         outcome = await relay(
-            bot, outbox, sent.citizen, f"relay:{sent.message_id}", header, text, photo, markup, citizen=True
+            bot, outbox, sent.citizen, f"relay:{sent.message_id}", header, text, photo, markup
         )
         answer = {"sent": "relay.sent", "queued": "relay.queued"}.get(outcome, "relay.not_delivered")
         await message.answer(_(answer), reply_markup=ck.stop_staff_writing(case_id))
@@ -586,11 +579,9 @@ def create_router() -> Router:
             await message.answer(_("staff.denied_text"), reply_markup=keyboards.menu_for(profile.is_staff))
             return
         except CaseError as exc:
-            if str(exc) != "referrals.too_long":  # a shorter one may follow; the rest end the mode
+            if not isinstance(exc, TooLong):  # a shorter one may follow; the rest end the mode
                 await state.clear()
-            await message.answer(
-                _(str(exc)).format(limit=MESSAGE_LIMIT), reply_markup=ck.stop_referral_writing()
-            )
+            await message.answer(refusal_text(exc), reply_markup=ck.stop_referral_writing())
             return
         code = render.code(thread.case.code)
         # Each message its own purpose: the outbox sends one per recipient and purpose.
@@ -606,8 +597,7 @@ def create_router() -> Router:
                         organisation=escape(thread.organisation), code=code
                     )
                     markup = ck.referral_answered(thread.case.id, referral_id)
-                # Not cut with render.fit: it counts the escaped form, Telegram the text shown, which
-                # the service kept within MESSAGE_LIMIT.
+                # Whole: the service kept the text within MESSAGE_LIMIT as Telegram counts it.
                 await notify(outbox, recipient, purpose, header + "\n\n" + escape(text), markup)
         done = "referrals.passing_to_organisation" if to_organisation else "referrals.passing_to_coordinator"
         await message.answer(_(done), reply_markup=ck.stop_referral_writing())

@@ -271,7 +271,7 @@ def person(server: FakeTelegramServer) -> Person:
 
 
 # What a person is told when a coordinator takes their request (bot/locales/uk/LC_MESSAGES/words.po).
-ACCEPTED = "Координатор узяв ваш запит"
+ACCEPTED = "уже займається координатор"
 
 
 async def bot_says(server: FakeTelegramServer, chat: int, fragment: str, *, after: int = 0) -> dict[str, Any]:

@@ -442,3 +442,28 @@ def test_the_send_rate_is_a_setting_with_a_sane_range() -> None:
     for bad in ("0", "-5", "5000", "fast"):
         with pytest.raises(SettingsError, match="SEND_RATE_PER_S"):
             load_settings(_env_file=None, SEND_RATE_PER_S=bad)
+
+
+async def test_a_relay_is_sent_now_once_and_leaves_nothing_of_the_words(
+    sessionmaker: async_sessionmaker[AsyncSession], server: FakeTelegramServer
+) -> None:
+    """Telegram's acceptance is what the sender hears; a relay is its own row even when its stored
+    message's id comes again (after /forget erased the newest ones) while the first still waits; once
+    delivered the outbox keeps nothing of what the person wrote."""
+    from handlers.notify import relay
+
+    server.add_user(7)
+    outbox = outbox_at(sessionmaker, FakeTime(), [])
+    bot = server.create_bot()
+    try:
+        server.fail_next("sendMessage", status=502, html=True)
+        assert await relay(bot, outbox, 7, "relay:1", "Справа ABCD-2345:", "перше", None) == "queued"
+        again = await relay(bot, outbox, 7, "relay:1", "Справа ABCD-2345:", "друге, з тим самим id", None)
+        assert again == "sent"
+        assert [m["text"].split("\n\n")[1] for m in server.bot_messages(7)] == ["друге, з тим самим id"]
+    finally:
+        await bot.session.close()
+    async with sessionmaker() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert [row.status for row in rows] == ["pending"]  # only the one still to deliver
+    assert all("перше" not in row.text and "relay" not in row.purpose for row in rows)  # sealed, hashed

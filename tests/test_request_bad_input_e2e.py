@@ -177,7 +177,7 @@ async def test_a_request_from_an_area_without_coordinators_reaches_the_admins(
     citizen = Person(server, 1001)
     step = await _to_contact(citizen)
     step = await citizen.press("Лише через цей бот", step)
-    step = await citizen.press("Нікому поки що", step)
+    step = await citizen.press("Поки нікому", step)
     await citizen.press("Надіслати", step)
     notice = await server.wait_for_bot_message(900)
     assert "Новий запит" in text_of(notice) and "Бердичівський" in text_of(notice)

@@ -110,7 +110,7 @@ async def test_the_review_changes_one_answer_in_one_tap_and_comes_back(
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
     for label in ("Зникла людина", "Харківська", "Ізюмський", "Ні, не терміново", "Лише через цей бот"):
         step = await citizen.press(label, step)
-    review = await citizen.press("Нікому поки що", step)
+    review = await citizen.press("Поки нікому", step)
     before = text_of(review)
 
     step = await citizen.press("✏️ Терміновість", review)
@@ -133,9 +133,9 @@ async def test_the_review_changes_one_answer_in_one_tap_and_comes_back(
     step = await citizen.press(BACK, step)
     step = await citizen.press("Житомирська", step)
     assert chosen(citizen, step) == []
-    step = await citizen.press(BACK, step)  # to the oblast, then the review: no district of another oblast
+    step = await citizen.press(BACK, step)  # to the oblast, then the review: the place as it was
     review = await citizen.press(BACK, step)
-    assert "Де: Житомирська область" in text_of(review) and "Ізюмський" not in text_of(review)
+    assert "Ізюмський район, Харківська область" in text_of(review) and "Житомирська" not in text_of(review)
     step = await citizen.press("Житомирська", await citizen.press("✏️ Де ви", review))
     review = await citizen.press("Бердичівський", step)
     assert "Бердичівський район, Житомирська область" in text_of(review)
@@ -228,7 +228,7 @@ async def test_a_request_from_no_oblast_reaches_the_admins_when_no_oblast_wide_c
     server.add_user(ADMIN_ID)
     citizen = Person(server, 1001)
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
-    for label in ("Інше", "Не хочу казати", "Ні, не терміново", "Лише через цей бот", "Нікому поки що"):
+    for label in ("Інше", "Не хочу казати", "Ні, не терміново", "Лише через цей бот", "Поки нікому"):
         step = await citizen.press(label, step)
     await citizen.press("Надіслати", step)
     notice = await server.wait_for_bot_message(ADMIN_ID)
@@ -250,3 +250,22 @@ async def test_where_to_get_help_answers_a_person_abroad_with_lines_and_their_so
     again = await person.press(BACK.replace("⬅️", "↩️"), abroad)
     other = await person.press("Інша область", again)
     assert "1547" in text_of(other) and "Посольство" not in text_of(other)
+
+
+async def test_backing_out_of_a_change_begun_on_the_review_keeps_the_answers_as_they_were(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    citizen = Person(server, 1001)
+    step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
+    for label in ("Зникла людина", "Харківська", "Ізюмський", "Ні, не терміново", "Лише через цей бот"):
+        step = await citizen.press(label, step)
+    review = await citizen.press("Поки нікому", step)
+    before = text_of(review)
+    step = await citizen.press("Зателефонуйте мені", await citizen.press("✏️ Зв'язок", review))
+    review = await citizen.press(BACK, await citizen.press(BACK, step))  # the phone, then the contact
+    assert text_of(review) == before  # still "through the bot", not "by phone" with no number
+    step = await citizen.press("Житомирська", await citizen.press("✏️ Де ви", review))
+    review = await citizen.press(BACK, await citizen.press(BACK, step))  # the district, then the oblast
+    assert text_of(review) == before  # still Izium district, Kharkiv oblast
+    sent = await citizen.press("Надіслати", review)
+    assert "Код запиту" in text_of(sent)

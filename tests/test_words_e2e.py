@@ -171,13 +171,13 @@ async def test_an_html_error_page_on_the_relay_is_retried_and_delivered_once(
     await citizen.press("Написати координатору", view)
     mark = server.last_message_id(COORD)
     server.fail_next("sendMessage", status=502, html=True)  # a proxy's page, not Telegram's JSON
-    told = await citizen.say("Мене тримають на складі в Дергачах")
-    assert "ще не доставлено" in text_of(told)
+    told = await citizen.say("Мене перевезли на склад у Дергачах")
+    assert "доставити не вдалося" in text_of(told)
     assert "Надіслано" not in text_of(told)
-    got = await bot_says(server, COORD, "на складі в Дергачах", after=mark)  # the outbox tried again
+    got = await bot_says(server, COORD, "на склад у Дергачах", after=mark)  # the outbox tried again
     assert code in text_of(got)
     await server.wait_idle(quiet=0.5)
-    assert [m for m in server.bot_messages(COORD) if "на складі в Дергачах" in text_of(m)] == [got]
+    assert [m for m in server.bot_messages(COORD) if "на склад у Дергачах" in text_of(m)] == [got]
     assert await stored_messages(bot.settings) == 1
 
 
@@ -203,7 +203,7 @@ async def test_ending_the_conversation_asks_says_the_truth_and_can_be_undone(
     assert "Написати координатору" in str(citizen.labels(view))
     ask = await citizen.press("Завершити розмову", view)
     assert "відновити" in text_of(ask).lower()
-    kept = await citizen.press("Ні, залишити", ask)
+    kept = await citizen.press("Ні, продовжити розмову", ask)
     assert "Завершити розмову" in str(citizen.labels(kept))  # nothing changed
     ended = await citizen.press("Так, завершити", await citizen.press("Завершити розмову", kept))
     assert "Відновити розмову" in str(citizen.labels(ended))
@@ -231,7 +231,7 @@ async def test_notices_come_in_the_language_the_person_chose_after_a_restart(
     restarted = await start_bot(server, settings)
     try:
         await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
-        notice = await bot_says(server, CITIZEN, "has taken your request")
+        notice = await bot_says(server, CITIZEN, "now handling your request")
         assert code in text_of(notice)
     finally:
         await restarted.shutdown()
@@ -261,7 +261,7 @@ async def test_danger_words_as_the_description_are_kept_and_the_numbers_shown(
     step = await citizen.press("Попросити допомоги", await citizen.say("/start"))
     for label in ("Інше", "Харківська", "Ізюмський", "Ні, не терміново", "Лише через цей бот"):
         step = await citizen.press(label, step)
-    review = await citizen.press("Нікому поки що", step)
+    review = await citizen.press("Поки нікому", step)
     for words in DANGER:
         await citizen.press("Опис", review)
         mark = server.last_message_id(CITIZEN)
@@ -271,3 +271,41 @@ async def test_danger_words_as_the_description_are_kept_and_the_numbers_shown(
         assert words in text_of(review), words  # kept as the description
     sent = await citizen.press("Надіслати", review)
     assert "Код запиту" in text_of(sent)
+
+
+async def test_several_messages_at_the_menu_each_go_with_their_own_tap(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    citizen, _coord, _code = await accepted_request(server, bot.settings)
+    await citizen.say("/start")
+    first = await citizen.say("Перше: мене перевезли")
+    second = await citizen.say("Друге: адреса вулиця Сумська")
+    mark = server.last_message_id(COORD)
+    await citizen.press("Надіслати координатору", first)
+    await bot_says(server, COORD, "Перше: мене перевезли", after=mark)
+    await citizen.press("Надіслати координатору", second)
+    await bot_says(server, COORD, "Друге: адреса", after=mark)
+    assert [m for m in server.bot_messages(COORD) if "Друге" in text_of(m) and "Перше" in text_of(m)] == []
+
+
+async def test_danger_words_at_the_menu_can_still_reach_the_coordinator(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    citizen, _coord, _code = await accepted_request(server, bot.settings)
+    await citizen.say("/start")
+    mark = server.last_message_id(CITIZEN)
+    screen = await citizen.say("допоможіть, мене знову б'ють")
+    assert DANGER_SCREEN in text_of(screen)
+    offer = await bot_says(server, CITIZEN, "Додати це повідомлення", after=mark)
+    before = server.last_message_id(COORD)
+    await citizen.press("Надіслати координатору", offer)
+    await bot_says(server, COORD, "мене знову б'ють", after=before)
+
+
+async def test_a_voice_at_the_menu_from_someone_with_a_request_says_why_it_is_not_passed_on(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    citizen, _coord, _code = await accepted_request(server, bot.settings)
+    await citizen.say("/start")
+    reply = await citizen.send("voice")
+    assert "голос може вас видати" in text_of(reply) and "102" in text_of(reply)

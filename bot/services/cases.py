@@ -395,8 +395,10 @@ class CaseService:
         session.add(CaseEvent(case_id=case.id, at=now, kind="withdrawn"))
         session.add(AuditEntry(at=now, action="case.withdraw", case_id=case.id))
 
-    def _source_key(self, chat: int, source: int | None) -> str | None:
-        return None if source is None else self._cipher.lookup_key(f"message:{chat}:{source}")
+    def _source_key(self, case_id: int, sender: str, source: int | None) -> str | None:
+        # Keyed by the case and the sender's side, never the chat: after /forget it must not lead back
+        # to the person's chat (message ids are small numbers anyone could try).
+        return None if source is None else self._cipher.lookup_key(f"message:{case_id}:{sender}:{source}")
 
     @staticmethod
     async def _stored_before(session: AsyncSession, source_key: str | None) -> CaseMessage | None:
@@ -422,7 +424,7 @@ class CaseService:
         transaction: the message waits on the card for whoever accepts, and nobody is told it was sent."""
         check_message_length(text)
         now = self.clock()
-        source_key = self._source_key(citizen_chat_id, source)
+        source_key = self._source_key(case_id, "citizen", source)
         async with self._sm() as session, session.begin():
             case = await self._citizen_case(session, citizen_chat_id, case_id)
             before = await self._stored_before(session, source_key)
@@ -571,36 +573,38 @@ class CaseService:
                 session.add(AuditEntry(at=now, action="case.conversation_reopen", case_id=case.id))
             return _summary(case), await self._active_owner(session, case)
 
-    async def citizen_photos(
+    async def waiting_messages(
         self, actor_id: int, staff: Sequence[StaffRole], case_id: int
-    ) -> list[tuple[int, datetime, str, str | None]]:
-        """The photos the person sent on the case, oldest first, for its owner: the card can only mark
-        them (📷), so whoever accepts gets them as messages. (id, when, Telegram file id, caption);
-        audited as a read of the case's content."""
+    ) -> list[tuple[int, datetime, str | None, str | None]]:
+        """What the person wrote on the case until it was accepted (the newest CARD_MESSAGES, oldest
+        first), for its owner: (id, when, text, Telegram file id of a photo). Audited as a read."""
         now = self.clock()
         async with self._sm() as session, session.begin():
-            case = await self._owned(session, actor_id, staff, case_id, "photos")
-            rows = await session.scalars(
-                select(CaseMessage)
-                .where(
-                    CaseMessage.case_id == case.id,
-                    CaseMessage.from_citizen,
-                    CaseMessage.photo_enc.is_not(None),
+            case = await self._owned(session, actor_id, staff, case_id, "messages")
+            until = _aware(case.accepted_at) or now
+            rows = list(
+                await session.scalars(
+                    select(CaseMessage)
+                    .where(CaseMessage.case_id == case.id, CaseMessage.from_citizen, CaseMessage.at <= until)
+                    .order_by(CaseMessage.id.desc())
+                    .limit(CARD_MESSAGES)
                 )
-                .order_by(CaseMessage.id)
             )
-            photos = []
-            for m in rows:
-                file_id = self._cipher.decrypt(m.photo_enc)
-                if file_id:
-                    photos.append((m.id, _aware(m.at) or m.at, file_id, self._cipher.decrypt(m.body_enc)))
-            if photos:
+            if rows:
                 session.add(
                     AuditEntry(
-                        at=now, actor_id=actor_id, action="case.read", case_id=case.id, detail="photos"
+                        at=now, actor_id=actor_id, action="case.read", case_id=case.id, detail="messages"
                     )
                 )
-            return photos
+            return [
+                (
+                    m.id,
+                    _aware(m.at) or m.at,
+                    self._cipher.decrypt(m.body_enc),
+                    self._cipher.decrypt(m.photo_enc),
+                )
+                for m in reversed(rows)
+            ]
 
     async def citizen_of(self, case_id: int) -> int | None:
         """The person's chat, to tell them of a change in their request (None after /forget)."""
@@ -1135,7 +1139,7 @@ class CaseService:
             chat = self._citizen_chat(case)
             if case.status == Status.CLOSED or not case.relay_open or chat is None:
                 raise CaseError("relay.closed")
-            source_key = self._source_key(-actor_id, source)  # staff by their row, apart from any chat
+            source_key = self._source_key(case_id, f"staff:{actor_id}", source)
             before = await self._stored_before(session, source_key)
             if before is not None:
                 return StaffRelay(_summary(case), chat, before.id, duplicate=True)
@@ -1317,10 +1321,7 @@ class CaseService:
         """A message between the case's owner and the organisation a referral went to, in either
         direction; returns whom to pass it to. Its text is not stored here: only the outbox holds it
         (encrypted) until sent. The audit log records that one was passed on, not what it said."""
-        # What Telegram counts: the text as the recipient sees it (the caller escapes it, and must not
-        # cut the escaped form to fit).
-        if len(text) > MESSAGE_LIMIT:
-            raise CaseError("referrals.too_long")
+        check_message_length(text)  # as Telegram counts it (the caller escapes it, and must not cut it)
         to = "organisation" if to_organisation else "coordinator"
         async with self._sm() as session, session.begin():
             thread = await self._thread(session, staff, actor_id, referral_id, to_organisation)
@@ -1359,8 +1360,10 @@ class CaseService:
             )
         if not allowed:
             raise AccessDenied("referral.message", case.id)
-        if case.status == Status.CLOSED or case.purged_at is not None or referral.status == "revoked":
+        if case.status == Status.CLOSED or case.purged_at is not None:
             raise CaseError("referrals.closed")
+        if referral.status == "revoked":
+            raise CaseError("referrals.revoked")
         if to_organisation:
             recipients = await self._referral_staff(session, referral)
             if not recipients:
