@@ -23,7 +23,7 @@ from handlers.directory_checks import EntryFix
 from handlers.police_reports import SignalForm
 from handlers.reconciliation import ReconcileForm
 from handlers.specialist_events import LOGGING_ROLES, EventForm
-from handlers.staff_cases import StaffWriting
+from handlers.staff_cases import ReferralWriting, StaffWriting
 
 ANY_STAFF = frozenset(r.value for r in Role)
 
@@ -35,6 +35,8 @@ DIALOG_ROLES: dict[type[StatesGroup], frozenset[str]] = {
     EntryFix: frozenset({Role.COORDINATOR.value, Role.ADMIN.value}),
     AddOrganisation: frozenset({Role.ADMIN.value}),
     StaffWriting: ANY_STAFF,
+    # Writing on a referral: its organisation's specialists and police liaisons, or the case's coordinator.
+    ReferralWriting: frozenset({Role.SPECIALIST.value, Role.POLICE.value, Role.COORDINATOR.value}),
 }
 _ROLES_BY_STATE = {
     state: roles for group, roles in DIALOG_ROLES.items() for state in group.__all_states_names__
