@@ -451,3 +451,47 @@ async def test_real_dispatcher_end_to_end(server: FakeTelegramServer) -> None:
         await dp.stop_polling()
         await asyncio.wait_for(polling, 5)
         await client.session.close()
+
+
+async def test_callback_answers_reach_a_hook(bot: Bot, server: FakeTelegramServer) -> None:
+    """The emulator's terminal shows toasts and alerts: the server hands each answer to a hook."""
+    heard: list[dict[str, object]] = []
+    server.on_callback_answer = heard.append
+    server.send_text(USER, "hi")
+    await bot.send_message(USER, "pick", reply_markup=keyboard(("A", "pick:a"), ("B", "pick:b")))
+    await bot.answer_callback_query(server.click(USER, "A"), text="Refused", show_alert=True)
+    await bot.answer_callback_query(server.click(USER, "B"))
+    assert [(a["chat_id"], a["text"], a["show_alert"]) for a in heard] == [
+        (USER, "Refused", True),
+        (USER, None, False),
+    ]
+
+
+async def test_exported_chats_let_a_new_server_go_on_with_them() -> None:
+    """A restarted emulator knows the chats of the run before: the bot can write, edit and reply there."""
+    async with FakeTelegramServer() as first:
+        first.send_text(USER, "hello", language_code="en")
+        client = first.create_bot()
+        try:
+            card = await client.send_message(USER, "card", reply_markup=keyboard(("A", "pick:a")))
+            report = await client.send_document(USER, BufferedInputFile(b"PK\x03\x04xlsx", "report.xlsx"))
+        finally:
+            await client.session.close()
+        state = json.loads(json.dumps(first.export_chats()))  # as the emulator writes and reads it
+
+    async with FakeTelegramServer() as second:
+        second.import_chats(state)
+        client = second.create_bot()
+        try:
+            edited = await client.edit_message_text("card, edited", chat_id=USER, message_id=card.message_id)
+            reply = await client.send_message(USER, "answer", reply_to_message_id=card.message_id)
+            again = await client.send_document(USER, report.document.file_id)  # type: ignore[union-attr]
+        finally:
+            await client.session.close()
+        assert isinstance(edited, Message) and edited.text == "card, edited"
+        assert reply.message_id == report.message_id + 1  # ids go on from the run before
+        assert reply.reply_to_message is not None and reply.reply_to_message.message_id == card.message_id
+        assert again.document is not None and second.file_content(again.document.file_id) == b"PK\x03\x04xlsx"
+        assert [m.get("text") for m in second.chat_messages(USER)][:2] == ["hello", "card, edited"]
+        second.send_text(USER, "still me")
+        assert second.chat_messages(USER)[-1]["from"]["language_code"] == "en"  # the user is kept too

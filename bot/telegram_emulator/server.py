@@ -13,6 +13,7 @@ and read what the bot did (``calls``, ``chat_messages``, ``wait_for_call``…).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import itertools
@@ -969,6 +970,7 @@ class FakeTelegramServer:
         on_call: Callable[[Call], None] | None = None,
         webhook_proxy: str | None = None,
         port: int = 0,
+        on_callback_answer: Callable[[JSON], None] | None = None,
     ) -> None:
         """`port`: 0 for a free one; a fixed one lets a test start the server after the bot (a Bot API
         that was not there yet)."""
@@ -989,6 +991,7 @@ class FakeTelegramServer:
         self.on_bot_message = on_bot_message
         self.on_message_deleted = on_message_deleted
         self.on_call = on_call
+        self.on_callback_answer = on_callback_answer
         # Webhook delivery: where an https webhook's posts go, as a TLS-terminating proxy in front of
         # the bot would send them (``http://127.0.0.1:PORT``; the webhook URL's path is kept). Unset,
         # a webhook only stops getUpdates (409), as before.
@@ -1932,6 +1935,99 @@ class FakeTelegramServer:
                 )
             await self._changed.wait(min(deadline - now, max(quiet - idle_for, 0.02)))
 
+    # ---------------------------------------------------------------- keeping chats between runs
+
+    def export_chats(self) -> JSON:
+        """Users, chats with their messages, and the files the bot sent, as JSON-ready data: what a
+        restarted server needs so the bot can still write to, edit in and reply in the same chats."""
+        return {
+            "version": 1,
+            "users": copy.deepcopy(list(self._users.values())),
+            "chats": [self._export_chat(chat) for chat in self._chats.values()],
+            "files": [self._export_file(record) for record in self._files.values()],
+        }
+
+    def import_chats(self, state: JSON) -> None:
+        """Take back what ``export_chats`` gave (a user, chat or file of the same id is replaced)."""
+        for user in state.get("users", []):
+            self._users[int(user["id"])] = copy.deepcopy(user)
+        for chat in state.get("chats", []):
+            restored = self._import_chat(chat)
+            self._chats[restored.id] = restored
+        for record in state.get("files", []):
+            restored_file = self._import_file(record)
+            self._files[restored_file.file_id] = restored_file
+
+    @staticmethod
+    def _export_chat(chat: _Chat) -> JSON:
+        messages = [
+            {
+                "message_id": m.message_id,
+                "from_bot": m.from_bot,
+                "data": copy.deepcopy(m.data),
+                "raw_text": m.raw_text,
+                "parse_mode": m.parse_mode,
+                "deleted": m.deleted,
+            }
+            for _, m in sorted(chat.messages.items())
+        ]
+        return {
+            "id": chat.id,
+            "type": chat.type,
+            "data": copy.deepcopy(chat.data),
+            "messages": messages,
+            "last_message_id": chat.last_message_id,
+            "blocked": chat.blocked,
+            "reply_keyboard": copy.deepcopy(chat.reply_keyboard),
+            "menu_button": copy.deepcopy(chat.menu_button),
+        }
+
+    @staticmethod
+    def _import_chat(state: JSON) -> _Chat:
+        chat = _Chat(
+            id=int(state["id"]),
+            type=str(state["type"]),
+            data=copy.deepcopy(state["data"]),
+            last_message_id=int(state.get("last_message_id", 0)),
+            blocked=bool(state.get("blocked", False)),
+            reply_keyboard=copy.deepcopy(state.get("reply_keyboard")),
+            menu_button=copy.deepcopy(state.get("menu_button")),
+        )
+        for m in state.get("messages", []):
+            stored = _StoredMessage(
+                chat_id=chat.id,
+                message_id=int(m["message_id"]),
+                from_bot=bool(m["from_bot"]),
+                data=copy.deepcopy(m["data"]),
+                raw_text=m.get("raw_text"),
+                parse_mode=m.get("parse_mode"),
+                deleted=bool(m.get("deleted", False)),
+            )
+            chat.messages[stored.message_id] = stored
+        return chat
+
+    @staticmethod
+    def _export_file(record: _FileRecord) -> JSON:
+        return {
+            "file_id": record.file_id,
+            "file_unique_id": record.file_unique_id,
+            "file_path": record.file_path,
+            "data": base64.b64encode(record.data).decode("ascii"),
+            "filename": record.filename,
+            "mime_type": record.mime_type,
+        }
+
+    @staticmethod
+    def _import_file(state: JSON) -> _FileRecord:
+        return _FileRecord(
+            file_id=str(state["file_id"]),
+            file_unique_id=str(state["file_unique_id"]),
+            file_path=str(state["file_path"]),
+            data=base64.b64decode(state["data"]),
+            filename=state.get("filename"),
+            mime_type=state.get("mime_type"),
+        )
+
     # ---------------------------------------------------------------- API helpers
 
     def _bot_user(self) -> JSON:
@@ -2067,6 +2163,13 @@ class FakeTelegramServer:
                 self.on_bot_message(stored.to_dict())
             except Exception:
                 logger.exception("on_bot_message hook failed")
+
+    def _emit_callback_answer(self, answer: JSON) -> None:
+        if self.on_callback_answer is not None:
+            try:
+                self.on_callback_answer(dict(answer))
+            except Exception:
+                logger.exception("on_callback_answer hook failed")
 
     def _emit_deleted(self, stored: _StoredMessage) -> None:
         if self.on_message_deleted is not None:
@@ -2494,6 +2597,7 @@ class FakeTelegramServer:
             "show_alert": bool(params.get("show_alert")),
         }
         self.callback_answers.append(dict(query.answer))
+        self._emit_callback_answer(query.answer)
         return True
 
     def _media_file(
