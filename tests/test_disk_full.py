@@ -99,7 +99,7 @@ async def test_a_full_disk_loses_nothing_and_the_retry_after_freeing_space_files
         try:
             person = Person(server, 1001)
             await _to_description(person)
-            review = await person.say("Обіцяли роботу на складі, забрали паспорт")
+            review = await person.say("Обіцяли роботу на складі, а платити не стали")
 
             checkpoint_and_truncate_the_wal(database)
             filler = fill(disk)

@@ -47,7 +47,7 @@ async def test_wrong_answers_in_the_dialog_are_explained_and_the_dialog_goes_on(
     step = await person.press("Опис", step)
     assert "до 2000 символів" in text_of(step)
     refused = await person.say("я" * 10_000)
-    assert "10000 символів, можна до 2000" in text_of(refused)
+    assert "можна до 2000 символів, а в ньому 10000" in text_of(refused)
     photo = await person.send("photo")
     assert "потрібен текст" in text_of(photo)
     step = await person.say("Сестра не виходить на зв'язок третій день")
