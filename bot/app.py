@@ -22,7 +22,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
-from bot.middlewares import DangerWords, PersonMiddleware, UpdateGuard, sqlite_dir
+from bot.middlewares import DangerWords, HandlerName, PersonMiddleware, UpdateGuard, sqlite_dir
 from bot.redis_storage import EncryptedRedisStorage, redis_client
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme, load_catalogue
@@ -182,6 +182,9 @@ async def build_app(settings: Settings) -> App:
     dp.message.outer_middleware(dialog_guard)
     dp.callback_query.outer_middleware(dialog_guard)
     dp.message.outer_middleware(DangerWords())  # after the locale and the FSM: it answers in either
+    for name, observer in dp.observers.items():  # which handler an update reached, for the error line
+        if name not in ("update", "error"):
+            observer.middleware(HandlerName())
     dp.include_routers(*build_routers())
     dp["settings"] = settings
     dp["directory"] = directory

@@ -51,12 +51,21 @@ class UpdateGuard(BaseMiddleware):
         task = asyncio.current_task()
         if task is not None:
             self.tasks.add(task)
+        # Filled in by HandlerName when the update reaches a handler (shared by reference: aiogram
+        # copies the data dict on the way down, not the objects in it).
+        reached: dict[str, str] = {}
+        data["reached_handler"] = reached
         try:
             return await handler(event, data)
         except Exception as exc:
             update_type = event.event_type if isinstance(event, Update) else type(event).__name__
             # Exception text may quote user input or SQL parameters: log its type and place only.
             where = _our_frame(exc)
+            method = getattr(exc, "method", None)
+            if method is not None:  # a Bot API call failed: which one
+                where = f"Bot API {getattr(method, '__api_method__', type(method).__name__)}, {where}"
+            if reached:
+                where = f"{reached['router']}/{reached['handler']} ({where})"
             if disk_full(exc, self.database_dir):
                 # The operator must act (nothing the person does helps): said plainly, once per update.
                 log.critical(
@@ -143,17 +152,43 @@ def sqlite_dir(database_url: str) -> Path | None:
     return Path(path.split("?", 1)[0]).resolve().parent
 
 
+# Wrappers every Bot API call passes through: a frame there says nothing about who made the call.
+_PLUMBING = ("bot/middlewares.py", "bot/session.py")
+
+
 def _our_frame(exc: BaseException) -> str:
-    """The innermost frame of Dovira's own code in the traceback (aiogram's frames say nothing)."""
+    """The innermost frame of Dovira's own code in the traceback (aiogram's frames and our session
+    wrappers say nothing)."""
     where = "?"
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         # Generated code ("<string>", SQLAlchemy's event wrappers) has no folder: skip it too.
         if "/" in filename and "site-packages" not in filename and "/lib/python" not in filename:
-            where = "/".join(filename.rsplit("/", 2)[-2:]) + f":{tb.tb_lineno}"
+            place = "/".join(filename.rsplit("/", 2)[-2:])
+            if place not in _PLUMBING:
+                where = f"{place}:{tb.tb_lineno}"
         tb = tb.tb_next
     return where
+
+
+class HandlerName(BaseMiddleware):
+    """Inner middleware on every event type: notes which router and handler the update reached, so
+    that UpdateGuard's line names them (the frame where a failure surfaces may be aiogram's)."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        reached = data.get("reached_handler")
+        found = data.get("handler")
+        router = data.get("event_router")
+        if isinstance(reached, dict) and found is not None:
+            reached["handler"] = getattr(found.callback, "__name__", "?")
+            reached["router"] = getattr(router, "name", "?")
+        return await handler(event, data)
 
 
 class PersonMiddleware(BaseMiddleware):
