@@ -50,7 +50,7 @@ from bot.telegram_emulator.server import Call, FakeTelegramServer  # noqa: E402
 from bot.webhook import SECRET_HEADER  # noqa: E402
 
 TOKEN = "7777:BENCH"
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789"
 PATH = "/telegram"
 BENCH_DB = "dovira_bench"
 

@@ -20,7 +20,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 OFFICIAL_BOT_API = "https://api.telegram.org"
 SUPPORTED_LANGUAGES = ("uk", "en")
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
-WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # Telegram's rule for setWebhook's secret_token
+# Telegram's characters and upper bound for setWebhook's secret_token; Telegram takes one character,
+# but the secret is all that keeps forged updates out, so at least 16 (secrets.token_urlsafe gives 43).
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 WEBHOOK_PORTS = (443, 80, 88, 8443)  # the ports Telegram itself posts to
 HEALTH_PATH = "/health"
 
@@ -69,7 +71,7 @@ HOW_TO_SET = {
         "or leave it unset to poll (the default)."
     ),
     "WEBHOOK_SECRET": (
-        "Set WEBHOOK_SECRET (required with WEBHOOK_URL) to 1-256 characters of A-Z, a-z, 0-9, _ and -, "
+        "Set WEBHOOK_SECRET (required with WEBHOOK_URL) to 16-256 characters of A-Z, a-z, 0-9, _ and -, "
         'e.g. the output of `python -c "import secrets; print(secrets.token_urlsafe(32))"`; '
         "Telegram sends it back with every update and requests without it are refused."
     ),
@@ -237,7 +239,7 @@ class Settings(BaseSettings):
     def _webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and value.strip() != "":
             if not WEBHOOK_SECRET_RE.match(value.strip()):
-                raise ValueError("not 1-256 characters of A-Z a-z 0-9 _ -")
+                raise ValueError("not 16-256 characters of A-Z a-z 0-9 _ -")
             return value.strip()
         if info.data.get("webhook_url"):
             raise ValueError("required with WEBHOOK_URL")

@@ -3,7 +3,8 @@
 - ``POST <path of WEBHOOK_URL>``: refused with 403 unless ``X-Telegram-Bot-Api-Secret-Token`` equals
   WEBHOOK_SECRET (compared in constant time); nothing is read or dispatched for a refused request. An
   accepted update is answered 200 at once and handled in a task (the UpdateGuard tracks it while it runs;
-  shutdown drains these tasks). Bodies over 1 MiB are refused with 413.
+  shutdown drains these tasks). Bodies over 1 MiB are refused with 413; a body that is not JSON or is
+  nested deeper than an update ever is gets 400; headers and a body must each arrive within 10 s.
 - ``GET /health``: 200 ``{"status": "ok", ...}`` when the database (and Redis, if configured) answers
   within 2 s, else 503; for the load balancer. It says nothing about any person.
 
@@ -22,6 +23,7 @@ import signal
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
@@ -48,6 +50,46 @@ MAX_BODY_BYTES = 1024 * 1024  # an update is a few kilobytes; Telegram's own mes
 MAX_IN_FLIGHT = 64
 HEALTH_TIMEOUT = 2.0
 REFUSAL_LOG_INTERVAL = 60.0
+# An update nests about ten levels (a callback's message, its reply, its keyboard's rows). json.loads
+# itself fails with RecursionError near 1,000 levels, and pydantic cannot dump an Update past several
+# hundred: anything deeper than this is not from Telegram.
+MAX_JSON_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class ReadTimeouts:
+    """How long a client may take to send a request's headers, then its body (seconds).
+
+    Telegram sends a few kilobytes at once: 10 s is far beyond any real post, and a client that drips
+    bytes (slowloris) holds a connection that long at most. Tests pass shorter ones."""
+
+    headers: float = 10.0
+    body: float = 10.0
+
+
+class BadJSON(ValueError):
+    """The body is not JSON, or is JSON nested deeper than MAX_JSON_DEPTH; str() is the cause."""
+
+
+def parse_json(body: bytes) -> Any:
+    """json.loads, with a depth limit instead of a RecursionError (and its traceback) on deep input."""
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        raise BadJSON(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise BadJSON("not JSON") from None
+    # Iterative, so that checking the depth cannot itself recurse too deep.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_JSON_DEPTH:
+                    raise BadJSON(f"nested deeper than {MAX_JSON_DEPTH} levels")
+                stack.append((child, depth + 1))
+    return value
 
 
 class WebhookHandler:
@@ -61,6 +103,7 @@ class WebhookHandler:
         workflow_data: dict[str, Any],
         *,
         clock: Callable[[], float] = time.monotonic,
+        body_timeout: float = ReadTimeouts.body,
     ) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
@@ -69,6 +112,7 @@ class WebhookHandler:
         self.tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._clock = clock
+        self._body_timeout = body_timeout
         self.refused = 0
         self._refused_unlogged = 0
         self._last_refusal_log: float | None = None
@@ -81,15 +125,26 @@ class WebhookHandler:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.json_response({"ok": False, "error": "too large"}, status=413)
         try:
-            body = await request.read()  # aiohttp refuses past client_max_size with 413 itself
-            update = Update.model_validate(json.loads(body), context={"bot": self.bot})
-        except (ValueError, ValidationError) as exc:
-            # It came with the secret, so from Telegram: a non-2xx answer would only make Telegram post
-            # it again and again, holding up the updates behind it. Logged without the body or the
-            # error's text (both can hold what a person wrote), and dropped.
-            log.warning(
-                "webhook: dropped an update that is not valid JSON or not an Update (%s)", type(exc).__name__
-            )
+            async with asyncio.timeout(self._body_timeout):
+                body = await request.read()  # aiohttp refuses past client_max_size with 413 itself
+        except TimeoutError:
+            log.warning("webhook: a request body did not arrive within %g s (408)", self._body_timeout)
+            response = web.json_response({"ok": False, "error": "body timeout"}, status=408)
+            response.force_close()  # no further request on a connection left mid-body
+            return response
+        # Log lines name the cause only: the body and the error's text can hold what a person wrote.
+        try:
+            data = parse_json(body)
+        except BadJSON as exc:
+            # Telegram always sends JSON: this is someone else with the secret, or a broken proxy.
+            log.warning("webhook: refused a body that is %s (400)", exc)
+            return web.json_response({"ok": False, "error": "bad JSON"}, status=400)
+        try:
+            update = Update.model_validate(data, context={"bot": self.bot})
+        except ValidationError:
+            # JSON that is not an Update may be Telegram's (a field this aiogram does not know): a non-2xx
+            # answer would only make Telegram post it again and again, holding up the updates behind it.
+            log.warning("webhook: dropped JSON that is not an Update")
             return web.json_response({"ok": False, "error": "bad update, dropped"})
         await self._slots.acquire()  # backpressure: Telegram waits (and holds its other updates) if full
         task = asyncio.create_task(self._handle(update))
@@ -192,14 +247,21 @@ def web_app(handler: WebhookHandler, health: Health, path: str) -> web.Applicati
     return web_application
 
 
-async def serve(app: App, bot: Bot, stop: asyncio.Event, *, handle_signals: bool = False) -> None:
+async def serve(
+    app: App,
+    bot: Bot,
+    stop: asyncio.Event,
+    *,
+    handle_signals: bool = False,
+    timeouts: ReadTimeouts = ReadTimeouts(),
+) -> None:
     """Run the webhook server until `stop` is set (or SIGTERM/SIGINT with handle_signals)."""
     settings = app.settings
     if settings.webhook_url is None or settings.webhook_secret is None:
         raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
     dp = app.dispatcher
     data = workflow_data(app, bot)
-    handler = WebhookHandler(dp, bot, settings.webhook_secret, data)
+    handler = WebhookHandler(dp, bot, settings.webhook_secret, data, body_timeout=timeouts.body)
     health = Health(app.engine, getattr(settings, "redis_url", None), mode="webhook")
     if handle_signals:
         loop = asyncio.get_running_loop()
@@ -208,7 +270,18 @@ async def serve(app: App, bot: Bot, stop: asyncio.Event, *, handle_signals: bool
                 loop.add_signal_handler(signum, stop.set)
     await dp.emit_startup(bot=bot, **data)
     site_app = web_app(handler, health, settings.webhook_path)
-    runner = web.AppRunner(site_app, access_log=None, shutdown_timeout=5)
+    # aiohttp closes a connection whose request headers are not complete within keepalive_timeout (it
+    # counts from the connection's start or its last answer): that is the header timeout. An idle
+    # keep-alive connection is closed after as long; the client (Telegram, a proxy) opens another.
+    # After an answer given before the body was read (403, 408), aiohttp reads on and discards for
+    # lingering_time so that the client sees the answer: no longer than a body may take.
+    runner = web.AppRunner(
+        site_app,
+        access_log=None,
+        shutdown_timeout=5,
+        keepalive_timeout=timeouts.headers,
+        lingering_time=timeouts.body,
+    )
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)

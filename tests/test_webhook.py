@@ -1,17 +1,21 @@
 """Webhook mode end to end: `bot.app.run` serving a webhook on a loopback port, the fake Bot API
-server posting updates to it as Telegram does (through a proxy that ends TLS), and requests forged
-without the secret refused before anything is read."""
+server posting updates to it as Telegram does (through a proxy that ends TLS), requests forged
+without the secret refused before anything is read, and bodies that are not updates or arrive too
+slowly refused without a traceback."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import socket
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ from aiohttp import web
 from bot.app import build_app, create_bot, run
 from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
-from bot.webhook import SECRET_HEADER, serve
+from bot.webhook import MAX_JSON_DEPTH, SECRET_HEADER, ReadTimeouts, serve
 from tests.conftest import ADMIN_ID, TOKEN, Person, person_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,15 +142,131 @@ async def test_a_request_without_the_secret_is_refused_and_changes_nothing(
     assert not any("5551" in r.getMessage() or "/start" in r.getMessage() for r in caplog.records)
 
 
-async def test_with_the_secret_a_malformed_or_oversized_body_is_refused(webhook_bot: Settings) -> None:
+def nested(depth: int) -> bytes:
+    return b'{"a": ' * depth + b"1" + b"}" * depth
+
+
+def no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing logged with a traceback, and aiohttp never had to log an unhandled error."""
+    assert not [r for r in caplog.records if r.exc_info or r.exc_text], caplog.text
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+
+
+async def test_with_the_secret_malformed_or_deeply_nested_json_is_400_with_one_line(
+    server: FakeTelegramServer, webhook_bot: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     headers = {SECRET_HEADER: SECRET}
+    too_deep = start_update(1001)
+    too_deep["message"]["x"] = json.loads(nested(MAX_JSON_DEPTH))  # parses; no update is that deep
+    bodies = {
+        "10,000 levels of arrays": b"[" * 10_000 + b"]" * 10_000,
+        "10,000 levels of objects": nested(10_000),
+        "an update with a field nested too deep": json.dumps(too_deep).encode(),
+        "not JSON": b'{"update_id": 1, "message": {"text": "my-secret-words"',
+        "not UTF-8": b'{"update_id": 1, "x": "\xff\xfe"}',
+    }
     async with aiohttp.ClientSession() as http:
-        # From Telegram (it has the secret): answered 2xx so that it is not posted again, and dropped.
-        async with http.post(local(webhook_bot), data=b"{not json", headers=headers) as answer:
+        for what, body in bodies.items():
+            caplog.clear()
+            async with http.post(local(webhook_bot), data=body, headers=headers) as answer:
+                assert answer.status == 400, what
+                assert (await answer.json())["ok"] is False
+            lines = [r.getMessage() for r in caplog.records if r.name == "dovira"]
+            assert len(lines) == 1 and "(400)" in lines[0], (what, lines)
+            no_traceback(caplog)
+            assert "my-secret-words" not in caplog.text
+        # JSON that is not an Update may be Telegram's own (a field this aiogram does not know): 2xx, so
+        # that it is not posted again and again, and dropped.
+        caplog.clear()
+        async with http.post(local(webhook_bot), json={"update_id": "x"}, headers=headers) as answer:
             assert answer.status == 200 and (await answer.json())["ok"] is False
+        assert [r.getMessage() for r in caplog.records if r.name == "dovira"] == [
+            "webhook: dropped JSON that is not an Update"
+        ]
         big = b'{"update_id": 1, "x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
         async with http.post(local(webhook_bot), data=big, headers=headers) as answer:
             assert answer.status == 413
+    # The server is still serving, and an update nested as deep as the limit allows is taken.
+    first = await Person(server, 1001).say("/start")
+    fine = start_update(1001)
+    fine["message"]["x"] = json.loads(nested(MAX_JSON_DEPTH - 3))
+    async with aiohttp.ClientSession() as http:
+        async with http.post(local(webhook_bot), json=fine, headers=headers) as answer:
+            assert answer.status == 200 and (await answer.json())["ok"] is True
+    second = await server.wait_for_bot_message(1001, after_id=first["message_id"], timeout=10)
+    assert "Довіра" in second["text"]
+    no_traceback(caplog)
+
+
+SHORT = ReadTimeouts(headers=0.5, body=0.5)
+
+
+@pytest.fixture
+async def short_timeouts(server: FakeTelegramServer, webhook_settings: Settings) -> AsyncIterator[Settings]:
+    """The webhook server with half-second read timeouts (10 s in a deployment)."""
+    app = await build_app(webhook_settings)
+    bot = create_bot(webhook_settings, TOKEN)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, bot, stop, timeouts=SHORT))
+    try:
+        await server.wait_for_call("setWebhook", timeout=30)
+        yield webhook_settings
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await app.close()
+        await bot.session.close()
+
+
+async def drip(writer: asyncio.StreamWriter, start: bytes, every: float = 0.05) -> None:
+    """Send `start`, then one more byte every `every` seconds until the server hangs up."""
+    writer.write(start)
+    with suppress(ConnectionError):
+        while True:
+            await writer.drain()
+            await asyncio.sleep(every)
+            writer.write(b"a")
+
+
+async def hang_up_after(settings: Settings, start: bytes) -> tuple[bytes, float]:
+    """Drip a request; what the server answered before closing the connection, and when it closed."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", settings.webhook_port)
+    began = time.monotonic()
+    dripping = asyncio.create_task(drip(writer, start))
+    try:
+        answer = await asyncio.wait_for(reader.read(), 5)  # to EOF: the server closed it
+        return answer, time.monotonic() - began
+    finally:
+        dripping.cancel()
+        with suppress(asyncio.CancelledError, ConnectionError):
+            await dripping
+        writer.close()
+        with suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_slow_headers_and_a_slow_body_are_cut_off_without_a_traceback(
+    short_timeouts: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    # Headers that never end: the connection is closed, nothing is answered or read on.
+    answer, took = await hang_up_after(short_timeouts, b"POST /telegram/hook HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    assert answer == b"" and took < SHORT.headers + 2
+    # A body that never ends, with the secret: 408 once the body timeout passes, and the connection closed.
+    head = (
+        "POST /telegram/hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: 4000\r\n{SECRET_HEADER}: {SECRET}\r\n\r\n"
+    ).encode()
+    answer, took = await hang_up_after(short_timeouts, head + b'{"update_id": 1, "x": "')
+    # (then aiohttp reads and discards for as long again, so that the client sees the answer)
+    assert answer.startswith(b"HTTP/1.1 408 ") and took < 2 * SHORT.body + 2, answer
+    lines = [r.getMessage() for r in caplog.records if r.name == "dovira" and r.levelno >= logging.WARNING]
+    assert lines == ["webhook: a request body did not arrive within 0.5 s (408)"]
+    no_traceback(caplog)
+    # The server goes on serving.
+    async with aiohttp.ClientSession() as http, http.get(local(short_timeouts, "/health")) as health:
+        assert health.status == 200
 
 
 async def test_health_says_ok_when_the_database_answers(webhook_bot: Settings) -> None:
@@ -255,24 +375,56 @@ async def test_python_m_bot_serves_the_webhook_and_stops_on_sigterm(tmp_path: Pa
     assert "1001" not in log and SECRET not in log
 
 
+async def test_python_m_bot_refuses_a_short_webhook_secret_in_one_sentence(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": TOKEN,
+        "BOT_API_BASE": "http://127.0.0.1:9",  # never reached: start-up stops before
+        "WEBHOOK_URL": URL,
+        "WEBHOOK_SECRET": "short-secret",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, (out, err)
+    assert out == b""
+    lines = err.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("Dovira cannot start: WEBHOOK_SECRET has a value Dovira cannot use.")
+    assert "16-256 characters" in lines[0] and "short-secret" not in lines[0]
+    assert not (tmp_path / "dovira.db").exists()  # nothing was started
+
+
 def test_webhook_settings_default_to_polling_on_loopback() -> None:
     s = load_settings(_env_file=None)
     assert s.webhook_url is None and s.webhook_secret is None
     assert (s.webhook_host, s.webhook_port) == ("127.0.0.1", 8080)
-    s = load_settings(_env_file=None, WEBHOOK_URL="https://bot.example.org:8443/tg/", WEBHOOK_SECRET="a-B_9")
-    assert s.webhook_path == "/tg/" and s.webhook_secret == "a-B_9"
+    secret = "a-B_9" + "x" * 11  # 16 characters: the shortest taken
+    s = load_settings(_env_file=None, WEBHOOK_URL="https://bot.example.org:8443/tg/", WEBHOOK_SECRET=secret)
+    assert s.webhook_path == "/tg/" and s.webhook_secret == secret
 
 
 @pytest.mark.parametrize(
     ("name", "values"),
     [
         ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL}),  # required with WEBHOOK_URL
-        ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "has space"}),
+        ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "has space but is long"}),
         ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "x" * 257}),
-        ("WEBHOOK_URL", {"WEBHOOK_URL": "http://bot.example.org/tg", "WEBHOOK_SECRET": "s"}),
-        ("WEBHOOK_URL", {"WEBHOOK_URL": "https://bot.example.org:9000/tg", "WEBHOOK_SECRET": "s"}),
-        ("WEBHOOK_URL", {"WEBHOOK_URL": "https://bot.example.org/health", "WEBHOOK_SECRET": "s"}),
-        ("WEBHOOK_URL", {"WEBHOOK_URL": "bot.example.org/tg", "WEBHOOK_SECRET": "s"}),
+        ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "x"}),  # too easy to guess
+        ("WEBHOOK_SECRET", {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": "x" * 15}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "http://bot.example.org/tg", "WEBHOOK_SECRET": SECRET}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "https://bot.example.org:9000/tg", "WEBHOOK_SECRET": SECRET}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "https://bot.example.org/health", "WEBHOOK_SECRET": SECRET}),
+        ("WEBHOOK_URL", {"WEBHOOK_URL": "bot.example.org/tg", "WEBHOOK_SECRET": SECRET}),
         ("WEBHOOK_PORT", {"WEBHOOK_PORT": "70000"}),
         ("WEBHOOK_HOST", {"WEBHOOK_HOST": ""}),
     ],
@@ -282,7 +434,7 @@ def test_a_bad_webhook_setting_is_one_sentence(name: str, values: dict[str, str]
         load_settings(_env_file=None, **values)
     message = str(err.value)
     assert message.startswith(name) and "Set " + name in message
-    assert "has space" not in message
+    assert "has space" not in message and "xxxxx" not in message
 
 
 def test_a_local_bot_api_server_may_post_to_plain_http_on_any_port() -> None:
@@ -290,7 +442,7 @@ def test_a_local_bot_api_server_may_post_to_plain_http_on_any_port() -> None:
         _env_file=None,
         BOT_API_BASE="http://127.0.0.1:8081",
         WEBHOOK_URL="http://10.0.0.5:9000/tg",
-        WEBHOOK_SECRET="s",
+        WEBHOOK_SECRET=SECRET,
     )
     assert s.webhook_url == "http://10.0.0.5:9000/tg"
 
