@@ -309,11 +309,16 @@ async def run(settings: Settings, *, token: str, stop: asyncio.Event | None = No
 
         async def _stop_when_asked() -> None:
             await stop.wait()
-            await app.dispatcher.stop_polling()
+            while True:
+                try:
+                    await app.dispatcher.stop_polling()
+                    return
+                except RuntimeError:  # asked before polling began (start-up still reaching the Bot API)
+                    await asyncio.sleep(0.05)
 
         stopper = asyncio.create_task(_stop_when_asked())
     try:
-        if await reach_bot_api(bot, api, delete_webhook=True, stop=stop) is None:
+        if await reach_bot_api(bot, api, delete_webhook=True, stop=stop) is None or (stop and stop.is_set()):
             return
         log.info("Dovira is polling %s", api)
         await app.dispatcher.start_polling(

@@ -13,6 +13,8 @@ import pytest
 
 from bot.services.catalogue import Programme, check, counts, load_catalogue
 
+pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 KHARKIV_SEED = SEEDS / "000_d42501407e5c58e8.txt"

@@ -9,6 +9,10 @@ import shlex
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 90  # seconds for one expected line: start-up migrates a new database
 

@@ -35,7 +35,7 @@ from aiogram.types import (
 
 from bot.telegram_emulator import Call, FakeTelegramServer, UploadedFile, buttons
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.same_on_every_backend]  # no database at all
 
 USER = 1001
 

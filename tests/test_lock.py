@@ -13,6 +13,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
+
 ROOT = Path(__file__).resolve().parent.parent
 RELOCK = "run .ci/lock (it keeps the other pins), then the README's test command, and commit both lock files"
 

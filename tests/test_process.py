@@ -9,7 +9,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.telegram_emulator.server import FakeTelegramServer
+
+pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ from tests.test_request_bad_input_e2e import _to_description
 
 pytestmark = pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
 
-DESCRIPTION = "Мені обіцяли роботу в Польщі, забрали паспорт"
+DESCRIPTION = "Мені обіцяли роботу в Польщі, а платять удвічі менше"
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import textwrap
 from typing import Any
 
 import aiogram
+import pytest
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -28,6 +29,8 @@ from bot.keyboards import is_shared_markup, main_menu
 from bot.session import DoviraSession
 from bot.settings import load_settings
 from tests.conftest import TOKEN
+
+pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
 
 # What bot/session.py was checked against: the aiogram series pyproject pins, and the fingerprint of
 # that series' AiohttpSession.build_form_data (its syntax tree: comments and formatting do not count).

@@ -13,7 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from bot.telegram_emulator.server import FakeTelegramServer
+
+pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "42:TEST"

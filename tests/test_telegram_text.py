@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from html import escape
 
+import pytest
+
 from bot.render import fit
 from bot.telegram_text import telegram_length, visible_length
+
+pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
 
 
 def test_escaped_text_counts_what_it_shows() -> None:
