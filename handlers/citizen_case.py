@@ -23,7 +23,7 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import Cz
 from bot.keyboards import Menu
-from bot.services.cases import CaseError, CaseService, Status, TooLong, normalise_code
+from bot.services.cases import CaseError, CaseService, CaseSummary, Status, TooLong, normalise_code
 from bot.services.directory import Directory
 from bot.services.throttle import Throttles
 from bot.services.users import UserService
@@ -72,6 +72,13 @@ def replied_case(message: Message) -> tuple[int | None, str | None]:
             return ids.pop(), None
     found = CODE_IN_TEXT.search(replied.text or replied.caption or "")
     return None, (normalise_code(found.group(1)) if found else None)
+
+
+async def replied_request(message: Message, cases: CaseService) -> CaseSummary | None:
+    """The person's own request a swipe-reply is about (None: not one of theirs, or none named)."""
+    case_id, code = replied_case(message)
+    mine = await cases.of_citizen(message.chat.id)
+    return next((c for c in mine if c.id == case_id or (code is not None and c.code == code)), None)
 
 
 async def pass_on(
@@ -222,9 +229,7 @@ def create_router() -> Router:
     @router.message(StateFilter(None, MyCase.writing), F.reply_to_message.from_user.is_bot, VOICE)
     async def on_voice_reply(message: Message, cases: CaseService) -> None:
         """A voice swipe-reply to a message about a request: not passed on, and the person is told why."""
-        case_id, code = replied_case(message)
-        mine = await cases.of_citizen(message.chat.id)
-        case = next((c for c in mine if c.id == case_id or (code is not None and c.code == code)), None)
+        case = await replied_request(message, cases)
         markup = ck.my_case(case) if case is not None else keyboards.main_menu()
         await message.answer(_("relay.no_voice"), reply_markup=markup)
 
@@ -246,9 +251,7 @@ def create_router() -> Router:
         settings: Settings,
     ) -> None:
         """A swipe-reply to a message about a request goes to that request's coordinator."""
-        case_id, code = replied_case(message)
-        mine = await cases.of_citizen(message.chat.id)
-        case = next((c for c in mine if c.id == case_id or (code is not None and c.code == code)), None)
+        case = await replied_request(message, cases)
         if case is None or case.status == Status.CLOSED or not case.relay_open:
             await answer_unrecognised(message, state, cases)
             return

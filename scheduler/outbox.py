@@ -83,6 +83,19 @@ CLAIM_AHEAD = 0.05  # seconds of sending claimed in one commit
 STALE_FETCH = 5.0  # seconds after which the fetched messages are looked up again
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
+# What a sender reads of a queued row, in _Row's order (after the id, the encrypted chat).
+_ROW_COLUMNS = (
+    OUTBOX.c.id,
+    OUTBOX.c.recipient_enc,
+    OUTBOX.c.citizen,
+    OUTBOX.c.text,
+    OUTBOX.c.markup,
+    OUTBOX.c.document_name,
+    OUTBOX.c.protect,
+    OUTBOX.c.attempts,
+    OUTBOX.c.document.is_not(None),
+    OUTBOX.c.photo,
+)
 
 
 @dataclass(frozen=True)
@@ -657,18 +670,7 @@ class Outbox:
             .subquery()
         )
         statement = (
-            select(
-                OUTBOX.c.id,
-                OUTBOX.c.recipient_enc,
-                OUTBOX.c.citizen,
-                OUTBOX.c.text,
-                OUTBOX.c.markup,
-                OUTBOX.c.document_name,
-                OUTBOX.c.protect,
-                OUTBOX.c.attempts,
-                OUTBOX.c.document.is_not(None),
-                OUTBOX.c.photo,
-            )
+            select(*_ROW_COLUMNS)
             .join(due, due.c.id == OUTBOX.c.id)
             .where(due.c.position == 1)
             .order_by(OUTBOX.c.id)
@@ -676,25 +678,17 @@ class Outbox:
         )
         async with self._sm() as session:
             rows = (await session.execute(statement)).all()
-        return [_Row(row[0], self._chat(row[1]), *row[2:]) for row in rows]
+        return [self._row(row) for row in rows]
 
     async def _read_rows(self, ids: list[int]) -> list[_Row]:
         """Queued rows by id, still pending (whatever their time)."""
-        statement = select(
-            OUTBOX.c.id,
-            OUTBOX.c.recipient_enc,
-            OUTBOX.c.citizen,
-            OUTBOX.c.text,
-            OUTBOX.c.markup,
-            OUTBOX.c.document_name,
-            OUTBOX.c.protect,
-            OUTBOX.c.attempts,
-            OUTBOX.c.document.is_not(None),
-            OUTBOX.c.photo,
-        ).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "pending")
+        statement = select(*_ROW_COLUMNS).where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "pending")
         async with self._sm() as session:
             rows = (await session.execute(statement)).all()
-        return [_Row(row[0], self._chat(row[1]), *row[2:]) for row in rows]
+        return [self._row(row) for row in rows]
+
+    def _row(self, row: Any) -> _Row:
+        return _Row(row[0], self._chat(row[1]), *row[2:])
 
     def recipient_of(self, row: OutboxMessage) -> int:
         """The chat a queued row goes to (the table holds it only encrypted)."""
