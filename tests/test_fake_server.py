@@ -217,7 +217,7 @@ async def test_flood_control() -> None:
 
 async def test_long_polling_and_offset(bot: Bot, server: FakeTelegramServer) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await server.wait_until(lambda: server.long_polls_started == 1, what="the long poll to begin")
     assert not poll.done()
     server.send_text(USER, "hello")
     updates = await asyncio.wait_for(poll, 2)
@@ -246,19 +246,20 @@ async def test_second_poller_conflicts_and_orphaned_polls_are_not_recorded(
     bot: Bot, server: FakeTelegramServer
 ) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await server.wait_until(lambda: server.long_polls_started == 1, what="the first poll to begin")
     second = asyncio.create_task(bot.get_updates(timeout=0))
     with pytest.raises(TelegramConflictError):
         await first
     assert await second == []
     abandoned = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.05)
+    await server.wait_until(lambda: server.long_polls_started == 3, what="the abandoned poll to begin")
     abandoned.cancel()  # like a bot that stops polling
-    await asyncio.sleep(0.05)
+    await asyncio.gather(abandoned, return_exceptions=True)
     server.send_text(USER, "hi")
     updates = await bot.get_updates(timeout=1)
     assert [u.message.text for u in updates if u.message] == ["hi"]
-    await asyncio.sleep(0.05)
+    # All four polls are over (the abandoned one ended by the last), so nothing more can be recorded.
+    await server.wait_until(lambda: server.long_polls_ended == 4, what="the four polls to end")
     assert sorted(c.status for c in server.calls_to("getUpdates")) == [200, 200, 409]
 
 
@@ -266,7 +267,7 @@ async def test_stop_wakes_long_poll(server: FakeTelegramServer) -> None:
     client = server.create_bot()
     try:
         poll = asyncio.create_task(client.get_updates(timeout=30))
-        await asyncio.sleep(0.05)
+        await server.wait_until(lambda: server.long_polls_started == 1, what="the long poll to begin")
         loop = asyncio.get_running_loop()
         started = loop.time()
         await server.stop()
@@ -410,9 +411,9 @@ async def test_wait_helpers(bot: Bot, server: FakeTelegramServer) -> None:
         await bot.send_message(USER, "later")
 
     task = asyncio.create_task(reply_later())
-    call = await server.wait_for_call("sendMessage", after=mark, timeout=2)
+    call = await server.wait_for_call("sendMessage", after=mark)
     assert isinstance(call, Call) and call.params["text"] == "later"
-    message = await server.wait_for_bot_message(USER, after_id=1, timeout=2)
+    message = await server.wait_for_bot_message(USER, after_id=1)
     assert message["text"] == "later"
     await task
     with pytest.raises(AssertionError, match="recent calls"):

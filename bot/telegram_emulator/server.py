@@ -1025,6 +1025,7 @@ class FakeTelegramServer:
         self._webhook_url = ""
         self._global_bucket: _Bucket | None = None
         self._poll_generation = 0
+        self._long_polls_ended = 0
         self._updates_changed = _Notifier()
         self._changed = _Notifier()
         self._inflight = 0
@@ -1210,7 +1211,10 @@ class FakeTelegramServer:
                 self._record(Call(method, params, self.now(), response, status))
             return web.json_response(response, status=status)
         finally:
-            if not long_poll:
+            if long_poll:
+                self._long_polls_ended += 1
+                self._changed.notify()
+            else:
                 self._inflight -= 1
                 self._last_activity = loop.time()
 
@@ -1850,6 +1854,16 @@ class FakeTelegramServer:
 
     # ---------------------------------------------------------------- waiting helpers
 
+    @property
+    def long_polls_started(self) -> int:
+        """How many getUpdates calls have begun waiting, so a test can order steps by them, not by sleeps."""
+        return self._poll_generation
+
+    @property
+    def long_polls_ended(self) -> int:
+        """How many getUpdates calls have been answered or dropped, recorded in ``calls`` or not."""
+        return self._long_polls_ended
+
     async def wait_until(
         self,
         condition: Callable[[], T | None],
@@ -2237,6 +2251,7 @@ class FakeTelegramServer:
         self._poll_generation += 1
         generation = self._poll_generation
         self._updates_changed.notify()  # an older long poll ends with 409
+        self._changed.notify()  # wakes tests waiting for this poll to begin (long_polls_started)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait)
         self._confirm(offset)
