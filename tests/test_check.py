@@ -130,3 +130,13 @@ async def test_a_bad_setting_is_its_one_sentence_and_exit_2(tmp_path: Path) -> N
     assert lines[0].startswith(
         "FAIL settings: WEBHOOK_SECRET has a value Dovira cannot use. Set WEBHOOK_SECRET"
     )
+
+
+async def test_a_getme_answer_the_bot_would_refuse_fails_its_line(tmp_path: Path) -> None:
+    """A proxy's HTML page in place of getMe's answer: the bot would not start on it, so check is not OK."""
+    url = await migrated_database(tmp_path)
+    async with FakeTelegramServer(token=TOKEN) as server:
+        server.fail_next("getMe", status=200, html=True)
+        code, lines = await check(tmp_path, BOT_TOKEN=TOKEN, BOT_API_BASE=server.base_url, DATABASE_URL=url)
+    assert code == 1, lines
+    assert line(lines, "bot api") == f"FAIL bot api: {server.base_url}: not a Bot API answer: a proxy's error page?"

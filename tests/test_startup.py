@@ -137,3 +137,25 @@ async def test_a_refused_token_stops_with_one_sentence_and_status_2(tmp_path: Pa
     assert "Traceback" not in output, output
     refusal = [line for line in output.splitlines() if "BOT_TOKEN" in line]
     assert len(refusal) == 1 and "refused" in refusal[0] and "BOT_API_BASE" in refusal[0], output
+
+
+async def test_a_failing_command_menu_is_warned_and_set_later_without_stopping_the_bot(tmp_path: Path) -> None:
+    """setMyCommands only sets the menu: a Bot API that refuses it must not keep people from their answers."""
+    async with FakeTelegramServer(token=TOKEN) as server:
+        server.fail_next("setMyCommands", status=502, times=2)
+        async with python_m_bot(tmp_path, server.base_url) as bot:
+            await bot.wait_for("Dovira is polling")
+            server.send_text(1001, "/start")
+            assert "Довіра" in (await server.wait_for_bot_message(1001, timeout=30))["text"]
+            await bot.wait_for("setting the command menu failed", count=2)
+            # Tried again in the background until the menu is there, in both languages.
+            await server.wait_until(
+                lambda: len([c for c in server.calls_to("setMyCommands") if c.status == 200]) >= 2,
+                timeout=60,
+                what="the command menu set after the failures",
+            )
+            output = await bot.stop()
+    assert bot.proc.returncode == 0, output
+    assert "Traceback" not in output, output
+    warned = [line for line in output.splitlines() if "setting the command menu failed" in line]
+    assert len(warned) == 2 and all("WARNING" in line and "server error" in line for line in warned), output
