@@ -64,6 +64,16 @@ def outbox_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 _migrated: set[str] = set()
+# A `python -m bot` a test starts gets a made-up environment, but the test's clock: under libfaketime
+# (the suite run at a chosen hour) both processes must agree on "now", or the replica would hold what
+# the test queued "in the future".
+SAME_CLOCK = {
+    name: value
+    for name, value in os.environ.items()
+    if name.startswith("FAKETIME") or name in ("LD_PRELOAD", "DONT_FAKE_MONOTONIC")
+}
+
+
 # Under pytest-xdist each worker has a database (and a Redis database) of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 

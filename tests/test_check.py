@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.app import build_app
 from bot.settings import load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
+from tests.conftest import SAME_CLOCK
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "42:TEST-secret-part"
@@ -24,7 +25,12 @@ def free_port() -> int:
 
 
 async def check(tmp_path: Path, **env: str) -> tuple[int, list[str]]:
-    full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    full = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **SAME_CLOCK,
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+    }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -139,4 +145,5 @@ async def test_a_getme_answer_the_bot_would_refuse_fails_its_line(tmp_path: Path
         server.fail_next("getMe", status=200, html=True)
         code, lines = await check(tmp_path, BOT_TOKEN=TOKEN, BOT_API_BASE=server.base_url, DATABASE_URL=url)
     assert code == 1, lines
-    assert line(lines, "bot api") == f"FAIL bot api: {server.base_url}: not a Bot API answer: a proxy's error page?"
+    refused = f"FAIL bot api: {server.base_url}: not a Bot API answer: a proxy's error page?"
+    assert line(lines, "bot api") == refused

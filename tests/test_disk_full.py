@@ -26,7 +26,7 @@ import pytest
 from bot.settings import Settings, load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import Case, CaseEvent
-from tests.conftest import ADMIN_ID, Person, start_bot
+from tests.conftest import ADMIN_ID, SAME_CLOCK, Person, start_bot
 from tests.test_citizen_e2e import text_of
 from tests.test_faults import TRY_AGAIN, count
 from tests.test_request_bad_input_e2e import _to_description
@@ -130,6 +130,7 @@ def test_python_m_bot_on_a_full_disk_says_so_and_exits(migrated_sqlite: Path, tm
         fill(disk)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **SAME_CLOCK,
             "PYTHONPATH": str(ROOT),
             "HOME": str(tmp_path),
             "BOT_TOKEN": "42:TEST",

@@ -27,7 +27,7 @@ from bot.app import build_app
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import OutboxMessage
 from scheduler.outbox import Outgoing
-from tests.conftest import TOKEN
+from tests.conftest import SAME_CLOCK, TOKEN
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL is not set"
@@ -77,6 +77,7 @@ async def start_replica(
     """`python -m bot` as a replica: its own working folder, the shared database and key."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **SAME_CLOCK,
         "PYTHONPATH": str(ROOT),
         "HOME": str(home),
         "BOT_TOKEN": TOKEN,

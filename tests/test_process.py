@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.telegram_emulator.server import FakeTelegramServer
+from tests.conftest import SAME_CLOCK
 
 pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
 
@@ -22,6 +23,7 @@ async def test_python_m_bot_polls_answers_and_stops_on_ctrl_c(tmp_path: Path) ->
     async with FakeTelegramServer(token="42:TEST") as server:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **SAME_CLOCK,
             "PYTHONPATH": str(ROOT),
             "HOME": str(tmp_path),
             "BOT_TOKEN": "42:TEST",

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.telegram_emulator.server import FakeTelegramServer
+from tests.conftest import SAME_CLOCK
 
 pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
 
@@ -55,6 +56,7 @@ class Process:
 async def python_m_bot(tmp_path: Path, base: str) -> AsyncIterator[Process]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **SAME_CLOCK,
         "PYTHONPATH": str(ROOT),
         "HOME": str(tmp_path),
         "BOT_TOKEN": TOKEN,
@@ -139,7 +141,7 @@ async def test_a_refused_token_stops_with_one_sentence_and_status_2(tmp_path: Pa
     assert len(refusal) == 1 and "refused" in refusal[0] and "BOT_API_BASE" in refusal[0], output
 
 
-async def test_a_failing_command_menu_is_warned_and_set_later_without_stopping_the_bot(tmp_path: Path) -> None:
+async def test_a_failing_command_menu_is_warned_and_set_later_while_the_bot_answers(tmp_path: Path) -> None:
     """setMyCommands only sets the menu: a Bot API that refuses it must not keep people from their answers."""
     async with FakeTelegramServer(token=TOKEN) as server:
         server.fail_next("setMyCommands", status=502, times=2)

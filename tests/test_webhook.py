@@ -28,7 +28,7 @@ from bot.app import build_app, create_bot, run
 from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from bot.webhook import MAX_JSON_DEPTH, SECRET_HEADER, ReadTimeouts, serve
-from tests.conftest import ADMIN_ID, TOKEN, Person, person_key
+from tests.conftest import ADMIN_ID, SAME_CLOCK, TOKEN, Person, person_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-Token_for-tests"
@@ -341,6 +341,7 @@ async def test_python_m_bot_serves_the_webhook_and_stops_on_sigterm(tmp_path: Pa
     async with FakeTelegramServer(token=TOKEN, webhook_proxy=f"http://127.0.0.1:{port}") as server:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **SAME_CLOCK,
             "PYTHONPATH": str(ROOT),
             "HOME": str(tmp_path),
             "BOT_TOKEN": TOKEN,
@@ -378,6 +379,7 @@ async def test_python_m_bot_serves_the_webhook_and_stops_on_sigterm(tmp_path: Pa
 async def test_python_m_bot_refuses_a_short_webhook_secret_in_one_sentence(tmp_path: Path) -> None:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **SAME_CLOCK,
         "PYTHONPATH": str(ROOT),
         "HOME": str(tmp_path),
         "BOT_TOKEN": TOKEN,
