@@ -279,13 +279,15 @@ def said(change: Any) -> str:
 
 async def test_models_match_the_migrations(database_url: str) -> None:
     """Autogenerate, run against a database the migrations built, has nothing to add: what db.models
-    says (tables, columns and their types, nullability, indexes, keys) is what is there."""
+    says (tables, columns and their types, nullability, server defaults, indexes, keys) is what is there."""
     engine = await emptied(database_url)
     try:
         await upgrade_to_head(engine)
 
         def compare(conn: Connection) -> list[Any]:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
             return list(compare_metadata(context, Base.metadata))
 
         async with engine.connect() as conn:
