@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,6 +275,13 @@ class Person:
         """Send a photo, sticker or voice message; return the reply."""
         mark = len(self.server.calls)
         getattr(self.server, f"send_{kind}")(self.id)
+        return await self._reply_after(mark)
+
+    async def reply_to(self, act: Callable[[], object]) -> dict[str, Any]:
+        """Do `act` (an update made by hand: a stale press, an odd document) and return the bot's reply to
+        this person, never a notice the outbox happens to send meanwhile."""
+        mark = len(self.server.calls)
+        act()
         return await self._reply_after(mark)
 
     async def press(self, label: str, message: dict[str, Any] | None = None) -> dict[str, Any]:
