@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.middlewares import DangerWords, HandlerName, PersonMiddleware, UpdateGuard, sqlite_dir
+from bot.notices.outbox import SAFE_LEASE_S, Outbox
+from bot.notices.shared_rate import SharedRate
 from bot.redis_storage import EncryptedRedisStorage, redis_client
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme, load_catalogue
@@ -44,9 +46,7 @@ from handlers import build_routers
 from handlers.staff_guard import StaffDialogGuard
 from scheduler.jobs import JOBS, JobContext, create_scheduler
 from scheduler.leader import Leadership
-from scheduler.outbox import SAFE_LEASE_S, Outbox
 from scheduler.runs import JobRuns
-from scheduler.shared_rate import SharedRate
 
 log = logging.getLogger("dovira")
 

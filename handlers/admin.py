@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.keyboards import WHOLE, back_to_menu_row, button
+from bot.notices.outbox import Outbox
 from bot.services.cases import CaseService
 from bot.services.directory import Directory, Oblast
 from bot.services.staff import (
@@ -41,7 +42,6 @@ from bot.services.users import UserProfile, UserService
 from bot.settings import Settings
 from handlers.notify import notify_released
 from handlers.ui import chat_id_of, show, stale_button
-from scheduler.outbox import Outbox
 
 PAGE_SIZE = 8
 NAME_MIN, NAME_MAX = 3, 300

@@ -23,6 +23,7 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import Cz
 from bot.keyboards import Menu
+from bot.notices.outbox import Outbox
 from bot.services.cases import CaseError, CaseService, CaseSummary, Status, TooLong, normalise_code
 from bot.services.directory import Directory
 from bot.services.throttle import Throttles
@@ -31,7 +32,6 @@ from bot.settings import Settings
 from handlers.fallback import VOICE, answer_unrecognised
 from handlers.notify import language_of, notify, notify_released, relay
 from handlers.ui import chat_id_of, refusal_text, show, stale_button
-from scheduler.outbox import Outbox
 
 log = logging.getLogger("dovira")
 

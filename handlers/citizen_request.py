@@ -25,6 +25,7 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import CONSENTS, Rq
 from bot.keyboards import NEED_BY_CODE, Menu
+from bot.notices.outbox import Outbox
 from bot.services.cases import (
     AGE_GROUPS,
     DESCRIPTION_LIMIT,
@@ -41,7 +42,6 @@ from bot.services.users import UserService
 from bot.settings import Settings
 from handlers.notify import notify_new_case
 from handlers.ui import chat_id_of, show, stale_button
-from scheduler.outbox import Outbox
 
 
 class RequestForm(StatesGroup):

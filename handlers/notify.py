@@ -16,10 +16,10 @@ from aiogram.utils.i18n import I18n
 
 from bot import case_keyboards as ck
 from bot import render
+from bot.notices.outbox import Outbox, Outgoing
 from bot.services.cases import CaseService, CaseSummary
 from bot.services.directory import Directory
 from bot.services.users import UserService
-from scheduler.outbox import Outbox, Outgoing
 
 log = logging.getLogger("dovira")
 

@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
 from bot.keyboards import Menu, Privacy
+from bot.notices.outbox import Outbox
 from bot.redis_storage import EncryptedRedisStorage
 from bot.services.cases import CaseService, CaseSummary, Forgotten
 from bot.services.privacy import ids_to_clear
@@ -23,7 +24,6 @@ from bot.settings import Settings
 from bot.storage import SQLStorage
 from handlers.notify import language_of, notify
 from handlers.ui import chat_id_of, show, stale_button
-from scheduler.outbox import Outbox
 
 log = logging.getLogger("dovira")
 

@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards, render
 from bot.case_keyboards import Rc
 from bot.keyboards import button
+from bot.notices.outbox import Outbox
 from bot.services.reconciliation import (
     FIELDS,
     MAX_FIGURE,
@@ -38,7 +39,6 @@ from bot.settings import Settings
 from handlers.notify import language_of, notify
 from handlers.ui import show, stale_button
 from scheduler import reminder_calendar as cal
-from scheduler.outbox import Outbox
 
 NUMBER = re.compile(r"^\d[\d\s]{0,8}$")  # "1 200" is a number people type
 

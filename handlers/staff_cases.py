@@ -19,6 +19,7 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import DECLINE_REASONS, Cs, Rf, Rm
 from bot.keyboards import Menu
+from bot.notices.outbox import Outbox, Outgoing
 from bot.services.cases import (
     BREAK_GLASS_REASON_LIMIT,
     PAGE_SIZE,
@@ -35,7 +36,6 @@ from bot.services.users import UserProfile, UserService
 from bot.settings import Settings
 from handlers.notify import language_of, notify, notify_citizen, relay
 from handlers.ui import chat_id_of, refusal_text, show
-from scheduler.outbox import Outbox, Outgoing
 
 
 class StaffWriting(StatesGroup):

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import case_keyboards as ck
 from bot import render
+from bot.notices.outbox import Outbox, Outgoing
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme
 from bot.services.directory import Directory, DirectoryChecks
@@ -33,7 +34,6 @@ from bot.storage import SQLStorage
 from handlers.notify import language_of, notify, notify_new_case, notify_released
 from scheduler import reminder_calendar as cal
 from scheduler.freshness import directory_freshness
-from scheduler.outbox import Outbox, Outgoing
 from scheduler.runs import JobRuns
 
 log = logging.getLogger("dovira")

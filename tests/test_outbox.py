@@ -22,13 +22,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices.outbox import LEASE, Outbox, Outgoing
 from bot.services.crypto import Cipher
 from bot.session import DoviraSession
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
 from db.models import OutboxMessage
-from scheduler.outbox import LEASE, Outbox, Outgoing
 
 CIPHER = Cipher(Fernet.generate_key().decode())  # the same key for a sender and its restarted successor
 

@@ -64,10 +64,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices.shared_rate import SharedRate
 from bot.services.crypto import Cipher
 from bot.telegram_text import CAPTION_LIMIT, visible_length
 from db.models import OutboxMessage
-from scheduler.shared_rate import SharedRate
 
 log = logging.getLogger("dovira")
 
