@@ -170,7 +170,9 @@ async def build_app(settings: Settings) -> App:
     police = PoliceReportService(sessionmaker, cipher, timezone=settings.timezone)
     reconciliation = ReconciliationService(sessionmaker, timezone=settings.timezone)
     # Checks of directory entries made in the bot, laid over the data files at start-up.
-    directory_checks = DirectoryChecks(sessionmaker, directory, timezone=settings.timezone)
+    directory_checks = DirectoryChecks(
+        sessionmaker, directory, timezone=settings.timezone, shared=not is_sqlite(settings.database_url)
+    )
     guard = UpdateGuard(i18n, sqlite_dir(settings.database_url))
 
     # One update at a time per chat: a double tap on "send" must not file a request twice.
@@ -225,6 +227,9 @@ async def build_app(settings: Settings) -> App:
 
 
 async def _on_startup(bot: Bot, dispatcher: Dispatcher, app: App) -> None:
+    # The checks made in the bot are laid over the data files before the first update.
+    await app.directory_checks.load()
+    dispatcher["directory_checks_refresh"] = asyncio.create_task(app.directory_checks.keep_fresh())
     # The command menu is a convenience: a Bot API that refuses it now must not stop the bot.
     dispatcher["commands_task"] = asyncio.create_task(
         until_done("setting the command menu", lambda: register_commands(bot, app.i18n))
@@ -257,9 +262,10 @@ async def lead(app: App, bot: Bot, until: asyncio.Event) -> None:
 
 
 async def _on_shutdown(dispatcher: Dispatcher) -> None:
-    commands = dispatcher.workflow_data.pop("commands_task", None)
-    if commands is not None:
-        commands.cancel()
+    for name in ("commands_task", "directory_checks_refresh"):
+        task = dispatcher.workflow_data.pop(name, None)
+        if task is not None:
+            task.cancel()
     stop, task = (
         dispatcher.workflow_data.pop("leader_stop", None),
         dispatcher.workflow_data.pop("leader_task", None),

@@ -12,12 +12,12 @@ sent is kept in directory_checks as "reminded"); a second run the same day sends
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
+from bot.notices.directory import stale_entry
 from bot.services.directory import Entry, regional_coordinators, reminded_first
-from handlers.directory_checks import reminder_markup, reminder_text
-from handlers.notify import language_of, notify
 
 if TYPE_CHECKING:
     from scheduler.jobs import JobContext
@@ -53,14 +53,11 @@ async def directory_freshness(ctx: JobContext) -> int:
         if not recipients:
             log.warning("directory freshness: nobody to check entry %s", entry.id)
             continue
-        for telegram_id in recipients:
-            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
-            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text = reminder_text(entry, ctx.directory, lang)
-                markup = reminder_markup(entry.id)
-            queued += await notify(
-                ctx.outbox, telegram_id, f"directory.stale:{entry.id}:{today}", text, markup
-            )
+        queued += await ctx.tell(
+            recipients,
+            f"directory.stale:{entry.id}:{today}",
+            functools.partial(stale_entry, entry, ctx.directory),
+        )
         reminded.append(entry.id)
     # Recorded after queueing: a run that stops in between repeats nothing (the outbox keys on the day).
     await checks.record_reminders(reminded, today)

@@ -14,24 +14,26 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.utils.i18n import I18n, gettext
+from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import case_keyboards as ck
-from bot import render
-from bot.notices.outbox import Outbox, Outgoing
+from bot.notices import cases as case_notices
+from bot.notices import police as police_notices
+from bot.notices import reconciliation as reconciliation_notices
+from bot.notices import reminders
+from bot.notices.delivery import Composed, compose_with, language_of, tell
+from bot.notices.outbox import Outbox
 from bot.services.cases import CaseService
 from bot.services.catalogue import Programme
 from bot.services.directory import Directory, DirectoryChecks
-from bot.services.police_reports import PoliceReportService, digest_docx, previous_month
-from bot.services.reconciliation import SIDES, QuarterView, ReconciliationService, speaks_for
+from bot.services.police_reports import PoliceReportService, previous_month
+from bot.services.reconciliation import SIDES, ReconciliationService, reconciliation_due, speaks_for
 from bot.services.staff import Role, StaffRole, StaffService
 from bot.services.users import UserService
 from bot.storage import SQLStorage
-from handlers.notify import language_of, notify, notify_new_case, notify_released
 from scheduler import reminder_calendar as cal
 from scheduler.freshness import directory_freshness
 from scheduler.runs import JobRuns
@@ -74,20 +76,9 @@ class JobContext:
 
         return await self.staff.telegram_ids(matches)
 
-    async def tell(
-        self,
-        recipients: list[int],
-        purpose: str,
-        compose: Callable[[str], tuple[str, ck.InlineKeyboardMarkup | None]],
-    ) -> int:
+    async def tell(self, recipients: list[int], purpose: str, compose: Callable[[str], Composed]) -> int:
         """One message per recipient, composed in their language, through the outbox."""
-        queued = 0
-        for telegram_id in recipients:
-            lang = await language_of(self.users, self.i18n, telegram_id)
-            with self.i18n.context(), self.i18n.use_locale(lang):
-                text, markup = compose(lang)
-            queued += await notify(self.outbox, telegram_id, purpose, text, markup)
-        return queued
+        return await tell(self.outbox, self.users, self.i18n, recipients, purpose, compose)
 
 
 async def case_deadlines(ctx: JobContext) -> int:
@@ -96,42 +87,35 @@ async def case_deadlines(ctx: JobContext) -> int:
     # Cases whose coordinator's role went without the admin screen (the database, a crash between the
     # removal and the release): released here, within ten minutes.
     released = await ctx.cases.release_orphans()
-    sent = await notify_released(
-        ctx.outbox, ctx.i18n, ctx.users, ctx.cases, ctx.directory, ctx.admin_ids, released
+    sent = await case_notices.notify_area(
+        ctx.outbox, ctx.i18n, ctx.users, ctx.cases, ctx.directory, ctx.admin_ids, released, "case.released"
     )
     notices = await ctx.cases.due_notices()
     for notice in notices:
         recipients = list(notice.recipients)
+        case = notice.case
         if notice.kind.startswith("case."):
-            sent += await notify_new_case(
-                ctx.outbox, ctx.i18n, ctx.users, recipients, notice.case, ctx.directory, kind=notice.kind
+            sent += await case_notices.notify_new_case(
+                ctx.outbox, ctx.i18n, ctx.users, recipients, case, ctx.directory, kind=notice.kind
             )
             if notice.extra.get("admins"):  # admins cannot take cases: told, without buttons
                 admins = sorted(ctx.admin_ids - set(recipients))
-                sent += await notify_new_case(
+                sent += await case_notices.notify_new_case(
                     ctx.outbox,
                     ctx.i18n,
                     ctx.users,
                     admins,
-                    notice.case,
+                    case,
                     ctx.directory,
                     kind=notice.kind,
                     with_buttons=False,
                 )
             continue
-        for telegram_id in recipients:
-            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
-            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text = (
-                    ctx.i18n.gettext("notice.referral.remind")
-                    + "\n\n"
-                    + render.case_summary(notice.case, ctx.directory, lang)
-                )
-                markup = ck.InlineKeyboardMarkup(
-                    inline_keyboard=[[ck.button(ctx.i18n.gettext("referral.list"), ck.Rf(a="list"))]]
-                )
-                purpose = f"referral.remind:{notice.extra.get('referral')}"
-                sent += await notify(ctx.outbox, telegram_id, purpose, text, markup)
+        sent += await ctx.tell(
+            recipients,
+            f"referral.remind:{notice.extra.get('referral')}",
+            functools.partial(case_notices.referral_reminder, case, ctx.directory),
+        )
     # Marked only once queued: a crash before this line queues them again, and the outbox's
     # (recipient, purpose) key turns that into nothing.
     await ctx.cases.mark_notified(notices)
@@ -171,18 +155,11 @@ async def police_reminders(ctx: JobContext) -> int:
                 continue
             org_id = status.organisation_id
             recipients = await ctx.staff.of_organisation(org_id, "specialist")
-            for telegram_id in recipients:
-                lang = await language_of(ctx.users, ctx.i18n, telegram_id)
-                with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                    text = ctx.i18n.gettext("police.reminder").format(
-                        month=render.month(month), day=ctx.police_report_day
-                    )
-                    markup = ck.InlineKeyboardMarkup(
-                        inline_keyboard=[[ck.button(ctx.i18n.gettext("police.file"), ck.PrStart(a="start"))]]
-                    )
-                queued += await notify(
-                    ctx.outbox, telegram_id, f"police.remind:{org_id}:{month}:{today}", text, markup
-                )
+            queued += await ctx.tell(
+                recipients,
+                f"police.remind:{org_id}:{month}:{today}",
+                compose_with(police_notices.reminder, month, ctx.police_report_day),
+            )
     return queued
 
 
@@ -203,36 +180,12 @@ async def police_digest(ctx: JobContext) -> int:
         for telegram_id in liaisons:
             lang = await language_of(ctx.users, ctx.i18n, telegram_id)
             with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text, lines = render.police_digest(
-                    statuses, month, oblast.name.get(lang), ctx.directory, lang
+                purpose = f"police.digest:{oblast_id}:{month}"
+                digest = police_notices.digest(
+                    telegram_id, purpose, statuses, month, oblast, ctx.directory, lang
                 )
-                markup = ck.InlineKeyboardMarkup(
-                    inline_keyboard=[
-                        [
-                            ck.button(
-                                ctx.i18n.gettext("police.acknowledge"),
-                                ck.PrStart(a="ack", v=f"{oblast_id}|{month}"),
-                            )
-                        ]
-                    ]
-                )
-            queued += await ctx.outbox.enqueue(
-                [
-                    Outgoing(
-                        telegram_id,
-                        f"police.digest:{oblast_id}:{month}",
-                        text,
-                        markup,
-                        document_name=f"digest-{oblast_id}-{month}.docx",
-                        document=digest_docx(lines[0], lines[1:]),
-                    )
-                ]
-            )
+            queued += await ctx.outbox.enqueue([digest])
     return queued
-
-
-def _menu_button(text_key: str, data: ck.CallbackData) -> ck.InlineKeyboardMarkup:
-    return ck.InlineKeyboardMarkup(inline_keyboard=[[ck.button(gettext(text_key), data)]])
 
 
 async def reconciliation_reminders(ctx: JobContext) -> int:
@@ -241,7 +194,7 @@ async def reconciliation_reminders(ctx: JobContext) -> int:
     quarter is reconciled. Returns messages queued."""
     if ctx.reconciliation is None or ctx.staff is None:
         return 0
-    due = cal.reconciliation_due(ctx.today())
+    due = reconciliation_due(ctx.today())
     queued = 0
     for oblast in ctx.directory.oblasts:
         view = await ctx.reconciliation.view(oblast.id, due.quarter)
@@ -252,17 +205,11 @@ async def reconciliation_reminders(ctx: JobContext) -> int:
                 continue
             speaking = functools.partial(speaks_for, side=side, oblast=oblast.id)
             recipients = await ctx.staff.telegram_ids(speaking)
-
-            def compose(
-                lang: str, side: str = side, view: QuarterView = view
-            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
-                key = "reconcile.opened" if due.reminder == 0 else "reconcile.reminder"
-                text = gettext(key).format(quarter=render.quarter(due.quarter))
-                text += "\n\n" + render.reconciliation_state(view, side)
-                return text, _menu_button("reconcile.open", ck.Rc(a="view", q=due.quarter))
-
-            purpose = f"reconcile.{due.reminder}:{oblast.id}:{due.quarter}"
-            queued += await ctx.tell(recipients, purpose, compose)
+            queued += await ctx.tell(
+                recipients,
+                f"reconcile.{due.reminder}:{oblast.id}:{due.quarter}",
+                compose_with(reconciliation_notices.reminder, view, side, due.reminder),
+            )
     return queued
 
 
@@ -274,17 +221,12 @@ async def council_reminders(ctx: JobContext) -> int:
     queued = 0
     for when, lead in cal.council_due(ctx.today(), ctx.council_meetings):
         for oblast in ctx.directory.oblasts:
-
-            def compose(
-                lang: str, when: date = when, lead: int = lead
-            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
-                text = gettext("council.tomorrow" if lead == 1 else "council.week").format(
-                    date=when.strftime("%d.%m.%Y")
-                )
-                return text, _menu_button("event.log", ck.EvStart(a="start"))
-
             recipients = await ctx.staff_ids(oblast.id, Role.COORDINATOR)
-            queued += await ctx.tell(recipients, f"council:{when}:{lead}", compose)
+            queued += await ctx.tell(
+                recipients,
+                f"council:{when}:{lead}",
+                compose_with(reminders.council, when, lead),
+            )
     return queued
 
 
@@ -296,17 +238,12 @@ async def awareness_days(ctx: JobContext) -> int:
     queued = 0
     for key, when, lead in cal.awareness_due(ctx.today()):
         for oblast in ctx.directory.oblasts:
-
-            def compose(
-                lang: str, key: str = key, when: date = when, lead: int = lead
-            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
-                text = gettext("awareness.tomorrow" if lead == 1 else "awareness.two_weeks").format(
-                    date=when.strftime("%d.%m"), day=gettext(f"awareness.{key}")
-                )
-                return text, _menu_button("event.log", ck.EvStart(a="start"))
-
             recipients = await ctx.staff_ids(oblast.id, Role.COORDINATOR, Role.SPECIALIST)
-            queued += await ctx.tell(recipients, f"awareness:{key}:{when.year}:{lead}", compose)
+            queued += await ctx.tell(
+                recipients,
+                f"awareness:{key}:{when.year}:{lead}",
+                compose_with(reminders.awareness, key, when, lead),
+            )
     return queued
 
 
@@ -326,22 +263,12 @@ async def annual_information(ctx: JobContext) -> int:
             lang = await language_of(ctx.users, ctx.i18n, telegram_id)
             if lang not in drafts:
                 drafts[lang] = await ctx.annual_report(programme.id, year, lang)
-            summary, name, xlsx = drafts[lang]
+            purpose = f"annual:{programme.id}:{year}:{reminder}"
             with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text = gettext("annual.reminder").format(
-                    year=year, day=cal.ANNUAL_DUE_DAY, programme=programme.title.get(lang)
+                message = reminders.annual_information(
+                    telegram_id, purpose, programme, year, cal.ANNUAL_DUE_DAY, lang, drafts[lang]
                 )
-            queued += await ctx.outbox.enqueue(
-                [
-                    Outgoing(
-                        telegram_id,
-                        f"annual:{programme.id}:{year}:{reminder}",
-                        render.fit(text + "\n\n" + summary),
-                        document_name=name,
-                        document=xlsx,
-                    )
-                ]
-            )
+            queued += await ctx.outbox.enqueue([message])
     return queued
 
 

@@ -450,7 +450,7 @@ async def test_a_relay_is_sent_now_once_and_leaves_nothing_of_the_words(
     """Telegram's acceptance is what the sender hears; a relay is its own row even when its stored
     message's id comes again (after /forget erased the newest ones) while the first still waits; once
     delivered the outbox keeps nothing of what the person wrote."""
-    from handlers.notify import relay
+    from bot.notices.delivery import relay
 
     server.add_user(7)
     outbox = outbox_at(sessionmaker, FakeTime(), [])

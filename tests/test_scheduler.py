@@ -15,12 +15,11 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.services.reconciliation import FIELDS
+from bot.services.reconciliation import FIELDS, ReconciliationDue, last_working_day, reconciliation_due
 from bot.services.staff import Role, StaffRole
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import User, UserRole
-from scheduler import reminder_calendar as cal
 from scheduler.jobs import JOBS, JobContext, create_scheduler, missed_jobs, run_job
 from scheduler.runs import JobRuns
 
@@ -100,16 +99,16 @@ def test_daily_triggers_keep_kyiv_time_across_both_dst_changes() -> None:
 
 
 def test_the_reconciliation_opens_on_the_quarters_last_working_day() -> None:
-    assert cal.last_working_day(2026, 4) == date(2026, 12, 31)  # Thursday
-    assert cal.last_working_day(2027, 1) == date(2027, 3, 31)  # Wednesday
-    assert cal.last_working_day(2027, 2) == date(2027, 6, 30)
-    assert cal.last_working_day(2027, 3) == date(2027, 9, 30)
-    assert cal.last_working_day(2027, 4) == date(2027, 12, 31)  # Friday
-    assert cal.last_working_day(2028, 3) == date(2028, 9, 29)  # 30 September 2028 is a Saturday
+    assert last_working_day(2026, 4) == date(2026, 12, 31)  # Thursday
+    assert last_working_day(2027, 1) == date(2027, 3, 31)  # Wednesday
+    assert last_working_day(2027, 2) == date(2027, 6, 30)
+    assert last_working_day(2027, 3) == date(2027, 9, 30)
+    assert last_working_day(2027, 4) == date(2027, 12, 31)  # Friday
+    assert last_working_day(2028, 3) == date(2028, 9, 29)  # 30 September 2028 is a Saturday
     # Until the quarter's opening day the previous quarter is the one to reconcile.
-    assert cal.reconciliation_due(date(2027, 3, 30)).quarter == "2026-Q4"
-    assert cal.reconciliation_due(date(2027, 3, 31)) == cal.ReconciliationDue("2027-Q1", date(2027, 3, 31), 0)
-    assert cal.reconciliation_due(date(2027, 4, 3)).reminder == 1
+    assert reconciliation_due(date(2027, 3, 30)).quarter == "2026-Q4"
+    assert reconciliation_due(date(2027, 3, 31)) == ReconciliationDue("2027-Q1", date(2027, 3, 31), 0)
+    assert reconciliation_due(date(2027, 4, 3)).reminder == 1
 
 
 async def test_awareness_days_are_announced_two_weeks_and_one_day_ahead_only(
