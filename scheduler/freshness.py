@@ -28,24 +28,23 @@ REPEAT_DAYS = 30
 
 
 async def recipients_of(ctx: JobContext, entry: Entry) -> list[int]:
-    if entry.scope == "national" or ctx.staff is None:
-        return sorted(ctx.admin_ids)
-    found = await ctx.staff.telegram_ids(reminded_first(entry))
+    staff, admins = ctx.services.staff, sorted(ctx.services.settings.admin_ids)
+    if entry.scope == "national":
+        return admins
+    found = await staff.telegram_ids(reminded_first(entry))
     if not found and entry.scope != "oblast":
-        found = await ctx.staff.telegram_ids(regional_coordinators(entry.oblast))
-    return found or sorted(ctx.admin_ids)
+        found = await staff.telegram_ids(regional_coordinators(entry.oblast))
+    return found or admins
 
 
 async def directory_freshness(ctx: JobContext) -> int:
     """Send each stale entry to those in charge of it. Returns messages queued."""
-    checks = ctx.directory_checks
-    if checks is None:
-        return 0
+    checks = ctx.services.directory_checks
     await checks.load()  # checks made in another process since (several replicas share the database)
     today = ctx.today()
     last = await checks.last_reminders()
     queued, reminded = 0, []
-    for entry in ctx.directory.stale(today):
+    for entry in ctx.services.directory.stale(today):
         previous = last.get(entry.id)
         if previous is not None and previous > entry.checked_on and (today - previous).days < REPEAT_DAYS:
             continue
@@ -56,7 +55,7 @@ async def directory_freshness(ctx: JobContext) -> int:
         queued += await ctx.tell(
             recipients,
             f"directory.stale:{entry.id}:{today}",
-            functools.partial(stale_entry, entry, ctx.directory),
+            functools.partial(stale_entry, entry, ctx.services.directory),
         )
         reminded.append(entry.id)
     # Recorded after queueing: a run that stops in between repeats nothing (the outbox keys on the day).

@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import __main__ as cli
+from bot import cli
 from bot.app import App, build_app
 from bot.clock import today as kyiv_today
 from bot.notices.outbox import Outgoing

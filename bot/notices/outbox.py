@@ -394,6 +394,11 @@ class Outbox:
         """Make the sender loop look at the table now (new messages, or time to stop)."""
         self._wake.set()
 
+    async def close(self) -> None:
+        """Close the shared rate's Redis client, if there is one (the process is stopping)."""
+        if self._shared is not None:
+            await self._shared.close()
+
     async def run(self, bot: Bot, stop: asyncio.Event, *, idle: float = 5.0) -> None:
         """The sender loop: wakes on new messages, otherwise every `idle` seconds. On `stop` (or when
         cancelled) it starts nothing new and settles the requests on the wire (see the docstring)."""
