@@ -17,8 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from db.engine import DEFAULT_DATABASE_URL
-
 OFFICIAL_BOT_API = "https://api.telegram.org"
 SUPPORTED_LANGUAGES = ("uk", "en")
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
@@ -94,7 +92,7 @@ class Settings(BaseSettings):
 
     bot_token: str | None = Field(default=None, alias="BOT_TOKEN")
     bot_api_base: str = Field(default=OFFICIAL_BOT_API, alias="BOT_API_BASE")
-    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    database_url: str = Field(default="sqlite+aiosqlite:///./dovira.db", alias="DATABASE_URL")
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default=frozenset(), alias="ADMIN_IDS")
     default_language: str = Field(default="uk", alias="DEFAULT_LANGUAGE")

@@ -10,9 +10,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-# The embedded database in the working folder, unless DATABASE_URL says otherwise.
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./dovira.db"
-
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")

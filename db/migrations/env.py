@@ -25,14 +25,14 @@ def _run(connection: Connection) -> None:
 
 
 def _run_from_cli() -> None:
-    from db.engine import DEFAULT_DATABASE_URL, create_engine
+    from db.engine import create_engine
 
-    # The database package reads no settings of the bot's: the environment's DATABASE_URL (a .env file
-    # is not read here), else the bot's default.
+    # The database package reads none of the bot's settings: the environment's DATABASE_URL (a .env
+    # file is not read here), else the bot's default (bot/settings.py).
     url = (
         context.config.get_main_option("sqlalchemy.url")
         or os.environ.get("DATABASE_URL", "").strip()
-        or DEFAULT_DATABASE_URL
+        or "sqlite+aiosqlite:///./dovira.db"
     )
 
     async def go() -> None:
