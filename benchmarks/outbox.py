@@ -49,7 +49,8 @@ from aiogram.methods.base import TelegramType
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notices.outbox import LEASE, Outbox, Outgoing
+from bot.notices.outbox import LEASE, Outbox
+from bot.notices.outgoing import Outgoing
 from bot.services.crypto import Cipher, load_or_create_key
 from bot.session import DoviraSession
 from bot.telegram_emulator.server import Call, FakeTelegramServer

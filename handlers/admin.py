@@ -24,7 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards
 from bot.keyboards import WHOLE, back_to_menu_row, button
 from bot.notices.cases import notify_area
-from bot.notices.outbox import Outbox
+from bot.notices.outgoing import Queue
 from bot.services.cases import CaseService
 from bot.services.directory import Directory, Oblast
 from bot.services.staff import (
@@ -267,7 +267,7 @@ def create_router() -> Router:
         directory: Directory,
         i18n: I18n,
         cases: CaseService,
-        outbox: Outbox,
+        outbox: Queue,
         settings: Settings,
     ) -> None:
         if raw_state is not None:
@@ -432,7 +432,7 @@ def create_router() -> Router:
         directory: Directory,
         i18n: I18n,
         cases: CaseService,
-        outbox: Outbox,
+        outbox: Queue,
         settings: Settings,
     ) -> None:
         lang = i18n.current_locale

@@ -25,7 +25,7 @@ from bot.case_keyboards import Cz
 from bot.keyboards import Menu
 from bot.notices import cases as notices
 from bot.notices.delivery import compose_with, language_of, relay, tell
-from bot.notices.outbox import Outbox
+from bot.notices.outgoing import Queue
 from bot.services.cases import CaseError, CaseService, CaseSummary, Status, TooLong, normalise_code
 from bot.services.directory import Directory
 from bot.services.throttle import Throttles
@@ -93,7 +93,7 @@ async def pass_on(
     cases: CaseService,
     users: UserService,
     i18n: I18n,
-    outbox: Outbox,
+    outbox: Queue,
     directory: Directory,
     settings: Settings,
 ) -> str:
@@ -185,7 +185,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         directory: Directory,
         settings: Settings,
     ) -> None:
@@ -248,7 +248,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         directory: Directory,
         settings: Settings,
     ) -> None:
@@ -290,7 +290,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         directory: Directory,
         settings: Settings,
     ) -> None:
@@ -342,7 +342,7 @@ def create_router() -> Router:
         state: FSMContext,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         await state.clear()
         try:
@@ -363,7 +363,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         try:
             case, owner = await cases.reopen_conversation(chat_id_of(callback), callback_data.id)
@@ -389,7 +389,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         try:
             case, owner = await cases.withdraw(chat_id_of(callback), callback_data.id)

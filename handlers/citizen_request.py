@@ -26,7 +26,7 @@ from bot import keyboards, render
 from bot.case_keyboards import CONSENTS, Rq
 from bot.keyboards import NEED_BY_CODE, Menu
 from bot.notices.cases import notify_area
-from bot.notices.outbox import Outbox
+from bot.notices.outgoing import Queue
 from bot.services.cases import (
     AGE_GROUPS,
     DESCRIPTION_LIMIT,
@@ -521,7 +521,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         settings: Settings,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         data = await state.get_data()
         try:

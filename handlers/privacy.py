@@ -16,7 +16,7 @@ from bot import keyboards, render
 from bot.keyboards import Menu, Privacy
 from bot.notices import cases as notices
 from bot.notices.delivery import compose_with, tell
-from bot.notices.outbox import Outbox
+from bot.notices.outgoing import Queue
 from bot.redis_storage import EncryptedRedisStorage
 from bot.services.cases import CaseService, CaseSummary, Forgotten
 from bot.services.privacy import ids_to_clear
@@ -66,7 +66,7 @@ def create_router() -> Router:
         fsm_storage: SQLStorage | EncryptedRedisStorage,
         cases: CaseService,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         i18n: I18n,
         settings: Settings,
     ) -> None:
@@ -151,7 +151,7 @@ def _forgotten_text(done: Forgotten, retention_days: int) -> str:
     return "\n\n".join(parts)
 
 
-async def _tell_staff(done: Forgotten, outbox: Outbox, users: UserService, i18n: I18n) -> None:
+async def _tell_staff(done: Forgotten, outbox: Queue, users: UserService, i18n: I18n) -> None:
     """The owners of withdrawn requests, as a withdrawal tells them; the organisations whose referrals
     were revoked, asked to delete what they received."""
     for case, owner in done.withdrawn:

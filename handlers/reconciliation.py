@@ -21,7 +21,7 @@ from bot.case_keyboards import Rc
 from bot.keyboards import button
 from bot.notices import reconciliation as notices
 from bot.notices.delivery import compose_with, tell
-from bot.notices.outbox import Outbox
+from bot.notices.outgoing import Queue
 from bot.services.reconciliation import (
     FIELDS,
     MAX_FIGURE,
@@ -98,7 +98,7 @@ def _summary(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
 
 
 async def _tell_other_side(
-    outbox: Outbox,
+    outbox: Queue,
     users: UserService,
     staff: StaffService,
     i18n: I18n,
@@ -136,7 +136,7 @@ def create_router() -> Router:
         reconciliation: ReconciliationService,
         staff: StaffService,
         users: UserService,
-        outbox: Outbox,
+        outbox: Queue,
         i18n: I18n,
         raw_state: str | None,
     ) -> None:
@@ -265,7 +265,7 @@ def create_router() -> Router:
         reconciliation: ReconciliationService,
         staff: StaffService,
         users: UserService,
-        outbox: Outbox,
+        outbox: Queue,
         i18n: I18n,
     ) -> None:
         q = (await state.get_data()).get("quarter", "")

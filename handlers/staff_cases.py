@@ -22,7 +22,7 @@ from bot.case_keyboards import DECLINE_REASONS, Cs, Rf, Rm
 from bot.keyboards import Menu
 from bot.notices import cases as notices
 from bot.notices.delivery import compose_with, language_of, relay, tell, tell_citizen
-from bot.notices.outbox import Outbox
+from bot.notices.outgoing import Queue
 from bot.services.cases import (
     BREAK_GLASS_REASON_LIMIT,
     PAGE_SIZE,
@@ -122,7 +122,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
         settings: Settings,
     ) -> None:
         lang = i18n.current_locale
@@ -321,7 +321,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         """Break-glass: with the reason typed, the content is shown once (protected) and the case's
         owner is told who opened it and why."""
@@ -367,7 +367,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         photo = message.photo[-1].file_id if message.photo else None
@@ -414,7 +414,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         lang = i18n.current_locale
         try:
@@ -522,7 +522,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
         *,
         to_organisation: bool,
     ) -> None:
@@ -559,7 +559,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         await pass_on(message, state, profile, cases, users, i18n, outbox, to_organisation=True)
 
@@ -571,7 +571,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         await pass_on(message, state, profile, cases, users, i18n, outbox, to_organisation=False)
 

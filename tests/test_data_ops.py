@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import cli
 from bot.app import App, build_app
 from bot.clock import today as kyiv_today
-from bot.notices.outbox import Outgoing
+from bot.notices.outgoing import Outgoing
 from bot.redis_storage import DIALOG_KEYS, EncryptedRedisStorage, redis_client
 from bot.services import data_ops
 from bot.services.cases import CaseDraft, Situation, format_code

@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bot.app import build_app
-from bot.notices.outbox import Outgoing
+from bot.notices.outgoing import Outgoing
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import OutboxMessage
 from tests.conftest import TOKEN

@@ -24,7 +24,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from bot.app import build_app
-from bot.notices.outbox import Outgoing
+from bot.notices.outgoing import Outgoing
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker

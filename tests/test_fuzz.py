@@ -53,7 +53,7 @@ from sqlalchemy import select
 from bot import case_keyboards as ck
 from bot.app import App, build_app, create_bot
 from bot.notices import outbox as outbox_module
-from bot.notices.outbox import Outgoing
+from bot.notices.outgoing import Outgoing
 from bot.services.cases import Status
 from bot.services.directory import Directory
 from bot.services.staff import Role, StaffRole

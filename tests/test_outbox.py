@@ -22,7 +22,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notices.outbox import LEASE, Outbox, Outgoing
+from bot.notices.outbox import LEASE, Outbox
+from bot.notices.outgoing import Outgoing
 from bot.services.crypto import Cipher
 from bot.session import DoviraSession
 from bot.telegram_emulator.server import FakeTelegramServer

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import case_keyboards as ck
 from bot import render
 from bot.notices.delivery import Composed, relayed, tell
-from bot.notices.outbox import Outbox, Outgoing
+from bot.notices.outgoing import Outgoing, Queue
 from bot.services.cases import CaseCard, CaseService, CaseSummary, ReferralThread, ReferralView
 from bot.services.directory import Directory
 from bot.services.users import UserService
@@ -35,7 +35,7 @@ def new_case(
 
 
 async def notify_new_case(
-    outbox: Outbox,
+    outbox: Queue,
     i18n: I18n,
     users: UserService,
     recipients: list[int],
@@ -57,7 +57,7 @@ async def notify_new_case(
 
 
 async def notify_area(
-    outbox: Outbox,
+    outbox: Queue,
     i18n: I18n,
     users: UserService,
     cases: CaseService,

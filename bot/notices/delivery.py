@@ -12,7 +12,7 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
-from bot.notices.outbox import Outbox, Outgoing
+from bot.notices.outgoing import Outgoing, Queue
 from bot.services.users import UserService
 
 # What a notice builder returns: the text and its buttons, in the language of the locale it runs in.
@@ -33,7 +33,7 @@ async def language_of(users: UserService, i18n: I18n, telegram_id: int) -> str:
 
 
 async def tell(
-    outbox: Outbox,
+    outbox: Queue,
     users: UserService,
     i18n: I18n,
     recipients: Sequence[int],
@@ -58,7 +58,7 @@ async def tell(
 
 
 async def tell_citizen(
-    outbox: Outbox,
+    outbox: Queue,
     users: UserService,
     i18n: I18n,
     chat: int,
@@ -77,7 +77,7 @@ def relayed(header: str, text: str | None) -> str:
 
 async def relay(
     bot: Bot,
-    outbox: Outbox,
+    outbox: Queue,
     chat_id: int,
     purpose: str,
     header: str,

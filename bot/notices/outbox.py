@@ -64,6 +64,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices.outgoing import Outgoing
 from bot.notices.shared_rate import SharedRate
 from bot.services.crypto import Cipher
 from bot.telegram_text import CAPTION_LIMIT, visible_length
@@ -96,21 +97,6 @@ _ROW_COLUMNS = (
     OUTBOX.c.document.is_not(None),
     OUTBOX.c.photo,
 )
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    recipient: int
-    purpose: str
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-    document_name: str | None = None
-    document: bytes | None = None
-    protect: bool = True
-    photo: str | None = None  # a Telegram file id: the text goes as its caption when it fits
-    # To a citizen: the purpose (it names a case) is kept only as a keyed hash, and the row is deleted
-    # once delivered, so the table never pairs a person with a case.
-    citizen: bool = False
 
 
 @dataclass

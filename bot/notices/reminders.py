@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import case_keyboards as ck
 from bot import render
 from bot.notices.delivery import Composed
-from bot.notices.outbox import Outgoing
+from bot.notices.outgoing import Outgoing
 from bot.services.catalogue import Programme
 
 
