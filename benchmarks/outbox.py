@@ -18,7 +18,7 @@ minus the time paused by 429s); the wall-clock rate is printed too.
 With --hard-kill, instead: the sender in a process of its own, killed with SIGKILL half-way (no
 drain, no last write), and a new sender started once the claims' lease has expired: how many rows
 were in doubt, and how many were lost or arrived twice (at most the in-doubt ones; see the crash
-semantics in scheduler/outbox.py).
+semantics in bot/notices/outbox.py).
 
     .venv/bin/python benchmarks/outbox.py [--scale 0.1] [--hard-kill]
 """
@@ -49,13 +49,14 @@ from aiogram.methods.base import TelegramType
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices.outbox import LEASE, Outbox
+from bot.notices.outgoing import Outgoing
 from bot.services.crypto import Cipher, load_or_create_key
 from bot.session import DoviraSession
 from bot.telegram_emulator.server import Call, FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
 from db.models import OutboxMessage
-from scheduler.outbox import LEASE, Outbox, Outgoing
 
 TOKEN = "42:BENCH"
 TEXT = "Нагадування: звіт до поліції за жовтень чекає до 5 листопада. Відкрийте /staff, щоб подати його."

@@ -1,4 +1,6 @@
-"""The bot process: migrate the database, build the dispatcher, poll until stopped.
+"""The bot process: the services (bot/composition.py), the dispatcher that hands them to the handlers,
+and what runs beside the updates (the command menu, the directory checks' reload, the leader's
+scheduler and outbox sender); poll or serve a webhook until stopped.
 
 `python -m bot`, the emulator and the end-to-end tests all run `run()`, so tests exercise the same
 start-up code a deployment does.
@@ -7,10 +9,11 @@ start-up code a deployment does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -19,34 +22,18 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.i18n import UserLocaleMiddleware, create_i18n
+from bot.composition import Services, open_services
+from bot.i18n import UserLocaleMiddleware
 from bot.middlewares import DangerWords, HandlerName, PersonMiddleware, UpdateGuard, sqlite_dir
-from bot.redis_storage import EncryptedRedisStorage, redis_client
-from bot.services.cases import CaseService
-from bot.services.catalogue import Programme, load_catalogue
-from bot.services.crypto import Cipher, load_or_create_key
-from bot.services.directory import Directory, DirectoryChecks, load_directory
-from bot.services.events import EventService, sync_catalogue
-from bot.services.police_reports import PoliceReportService
-from bot.services.reconciliation import ReconciliationService
-from bot.services.staff import StaffService
-from bot.services.throttle import Throttles
-from bot.services.users import UserService
 from bot.session import DoviraSession
 from bot.settings import Settings
 from bot.startup import reach_bot_api, until_done
-from bot.storage import SQLStorage
-from db.engine import create_engine, create_sessionmaker, is_sqlite
-from db.migrate import one_replica_at_a_time, upgrade_to_head
 from handlers import build_routers
 from handlers.staff_guard import StaffDialogGuard
 from scheduler.jobs import JOBS, JobContext, create_scheduler
 from scheduler.leader import Leadership
-from scheduler.outbox import SAFE_LEASE_S, Outbox
 from scheduler.runs import JobRuns
-from scheduler.shared_rate import SharedRate
 
 log = logging.getLogger("dovira")
 
@@ -54,61 +41,60 @@ COMMANDS = ("start", "sos", "help", "language", "cancel", "forget")
 
 
 @dataclass
-class App:
-    """Everything one bot process holds; built by `build_app`, closed by `close`."""
+class Background:
+    """What a running bot does beside answering updates: started by `App.start`, ended by `App.stop`."""
 
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    i18n: I18n
-    directory: Directory
-    users: UserService
-    storage: SQLStorage | EncryptedRedisStorage
-    cases: CaseService
-    staff: StaffService
-    events: EventService
-    outbox: Outbox
-    police: PoliceReportService
-    reconciliation: ReconciliationService
-    programmes: tuple[Programme, ...]
-    directory_checks: DirectoryChecks
-    shared_rate: SharedRate | None
+    helpers: list[asyncio.Task[None]] = field(default_factory=list)  # cancelled at the stop
+    leader: asyncio.Task[None] | None = None
+    leader_stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True)
+class App(Services):
+    """One bot process: its services, and the dispatcher wired to them. Built by `build_app`."""
+
     dispatcher: Dispatcher
     guard: UpdateGuard
+    background: Background
 
     def job_context(self, bot: Bot) -> JobContext:
-        """What the scheduler's jobs need; the tests run the jobs with exactly this."""
-        from bot.services.reports import for_app
+        """What the scheduler's jobs get; the tests run the jobs with exactly this."""
+        return JobContext(self, bot, clock=lambda: datetime.now(UTC))
 
-        return JobContext(
-            bot=bot,
-            outbox=self.outbox,
-            cases=self.cases,
-            users=self.users,
-            i18n=self.i18n,
-            directory=self.directory,
-            admin_ids=self.settings.admin_ids,
-            retention_days=self.settings.case_retention_days,
-            police=self.police,
-            staff=self.staff,
-            police_report_day=self.settings.police_report_day,
-            timezone=self.settings.timezone,
-            reconciliation=self.reconciliation,
-            programmes=self.programmes,
-            council_meetings=self.settings.council_meetings,
-            directory_checks=self.directory_checks,
-            dialogs=self.storage if isinstance(self.storage, SQLStorage) else None,
-            annual_report=lambda programme, year, lang: for_app(self).annual_information(
-                programme, year, lang
-            ),
+    async def start(self, bot: Bot) -> None:
+        """The dispatcher's start-up, before the first update."""
+        # The checks made in the bot are laid over the data files.
+        await self.directory_checks.load()
+        # The command menu is a convenience: a Bot API that refuses it now must not stop the bot.
+        commands = until_done("setting the command menu", lambda: register_commands(bot, self.i18n))
+        self.background.helpers[:] = [
+            asyncio.create_task(commands),
+            asyncio.create_task(self.directory_checks.keep_fresh()),
+        ]
+        # The scheduler and the outbox sender run in one replica only: the elected leader (on SQLite,
+        # the one process, at once). APScheduler needs the running loop: it is started in there.
+        stop = self.background.leader_stop = asyncio.Event()
+        leadership = Leadership(self.engine)
+        self.background.leader = asyncio.create_task(
+            leadership.run(lambda until: lead(self, bot, until), stop)
         )
+
+    async def stop(self) -> None:
+        """The dispatcher's shutdown: the helpers end, the leader hands over."""
+        for task in self.background.helpers:
+            task.cancel()
+        for task in self.background.helpers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.background.helpers.clear()
+        leader, self.background.leader = self.background.leader, None
+        if leader is not None:
+            self.background.leader_stop.set()
+            await asyncio.wait_for(leader, 20)
 
     async def close(self) -> None:
         await self.guard.drain()
-        await self.storage.close()
-        if self.shared_rate is not None:
-            await self.shared_rate.close()
-        await self.engine.dispose()
+        await super().close()
 
 
 def create_bot(settings: Settings, token: str) -> Bot:
@@ -119,65 +105,14 @@ def create_bot(settings: Settings, token: str) -> Bot:
 
 
 async def build_app(settings: Settings) -> App:
-    """Migrate the database to the latest revision and wire the dispatcher."""
-    # Data files first: a bad file stops start-up before the database is touched.
-    directory = load_directory(settings.data_dir)
-    programmes = load_catalogue(settings.data_dir, {o.id for o in directory.oblasts})
-    engine = create_engine(settings.database_url)
-    cipher = Cipher(load_or_create_key(settings.encryption_key, settings.key_file))
-    await upgrade_to_head(engine, cipher, settings.admin_ids)
-    sessionmaker = create_sessionmaker(engine)
-    async with sessionmaker() as session, session.begin():
-        await one_replica_at_a_time(session)
-        await sync_catalogue(session, programmes)
-    i18n = create_i18n(settings.default_language)
-    users = UserService(sessionmaker, cipher, settings.admin_ids)
-    # Reads are cached only when this process is the database's sole user (the SQLite default).
-    # Dialog data can hold what a person typed (a description, a phone): it is encrypted too.
-    storage: SQLStorage | EncryptedRedisStorage
-    if settings.redis_url:  # several replicas: dialogs shared through Redis
-        storage = EncryptedRedisStorage.from_url(settings.redis_url, cipher)
-    else:
-        storage = SQLStorage(sessionmaker, cipher, cache=is_sqlite(settings.database_url))
-        await storage.preload()
-    cases = CaseService(
-        sessionmaker,
-        cipher,
-        accept_hours=settings.case_accept_hours,
-        referral_hours=settings.referral_answer_hours,
-    )
-    staff = StaffService(sessionmaker)
-    events = EventService(sessionmaker, timezone=settings.timezone)
-    # With Redis (several replicas) the global sending rate and the per-person limits are counted
-    # there, across replicas (one client, closed with the shared rate).
-    shared_redis = redis_client(settings.redis_url) if settings.redis_url else None
-    shared_rate = None
-    if shared_redis is not None:
-        shared_rate = SharedRate(shared_redis, settings.send_rate_per_s)
-    if settings.outbox_lease_s < SAFE_LEASE_S:
-        log.warning(
-            "OUTBOX_LEASE_S=%s is below %s s: a slow send may be repeated while it is still under way",
-            settings.outbox_lease_s,
-            SAFE_LEASE_S,
-        )
-    outbox = Outbox(
-        sessionmaker,
-        cipher=cipher,
-        rate=settings.send_rate_per_s,
-        shared=shared_rate,
-        lease=timedelta(seconds=settings.outbox_lease_s),
-    )
-    police = PoliceReportService(sessionmaker, cipher, timezone=settings.timezone)
-    reconciliation = ReconciliationService(sessionmaker, timezone=settings.timezone)
-    # Checks of directory entries made in the bot, laid over the data files at start-up.
-    directory_checks = DirectoryChecks(sessionmaker, directory, timezone=settings.timezone)
-    guard = UpdateGuard(i18n, sqlite_dir(settings.database_url))
-
+    """The services (the database migrated to the latest revision) and the dispatcher wired to them."""
+    services = await open_services(settings)
+    guard = UpdateGuard(services.i18n, sqlite_dir(settings.database_url))
     # One update at a time per chat: a double tap on "send" must not file a request twice.
-    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation())
+    dp = Dispatcher(storage=services.storage, events_isolation=SimpleEventIsolation())
     dp.update.outer_middleware(guard)
-    dp.update.outer_middleware(PersonMiddleware(users))
-    UserLocaleMiddleware(i18n).setup(dp)
+    dp.update.outer_middleware(PersonMiddleware(services.users))
+    UserLocaleMiddleware(services.i18n).setup(dp)
     dialog_guard = StaffDialogGuard()  # after the locale: it may answer
     dp.message.outer_middleware(dialog_guard)
     dp.callback_query.outer_middleware(dialog_guard)
@@ -186,56 +121,18 @@ async def build_app(settings: Settings) -> App:
         if name not in ("update", "error"):
             observer.middleware(HandlerName())
     dp.include_routers(*build_routers())
-    dp["settings"] = settings
-    dp["directory"] = directory
-    dp["users"] = users
-    dp["fsm_storage"] = storage
-    dp["cases"] = cases
-    dp["staff"] = staff
-    dp["events"] = events
-    dp["outbox"] = outbox
-    dp["police"] = police
-    dp["reconciliation"] = reconciliation
-    dp["directory_checks"] = directory_checks
-    dp["throttles"] = Throttles.create(shared_redis, cipher.lookup_key)
-    dp.startup.register(_on_startup)
-    dp.shutdown.register(_on_shutdown)
-    app = App(
-        settings=settings,
-        engine=engine,
-        sessionmaker=sessionmaker,
-        i18n=i18n,
-        directory=directory,
-        users=users,
-        storage=storage,
-        cases=cases,
-        staff=staff,
-        events=events,
-        outbox=outbox,
-        police=police,
-        reconciliation=reconciliation,
-        programmes=tuple(programmes),
-        directory_checks=directory_checks,
-        shared_rate=shared_rate,
-        dispatcher=dp,
-        guard=guard,
-    )
-    dp["app"] = app
+    dp.workflow_data.update(services.handler_data())
+    app = App(**services.parts(), dispatcher=dp, guard=guard, background=Background())
+
+    async def on_startup(bot: Bot) -> None:
+        await app.start(bot)
+
+    async def on_shutdown() -> None:
+        await app.stop()
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
     return app
-
-
-async def _on_startup(bot: Bot, dispatcher: Dispatcher, app: App) -> None:
-    # The command menu is a convenience: a Bot API that refuses it now must not stop the bot.
-    dispatcher["commands_task"] = asyncio.create_task(
-        until_done("setting the command menu", lambda: register_commands(bot, app.i18n))
-    )
-    # The scheduler and the outbox sender run in one replica only: the elected leader (on SQLite,
-    # the one process, at once). APScheduler needs the running loop: it is started in there.
-    stop = asyncio.Event()
-    leadership = Leadership(app.engine)
-    dispatcher["leadership"] = leadership
-    dispatcher["leader_stop"] = stop
-    dispatcher["leader_task"] = asyncio.create_task(leadership.run(lambda until: lead(app, bot, until), stop))
 
 
 async def lead(app: App, bot: Bot, until: asyncio.Event) -> None:
@@ -254,19 +151,6 @@ async def lead(app: App, bot: Bot, until: asyncio.Event) -> None:
         outbox_stop.set()
         app.outbox.wake()
         await asyncio.wait_for(sender, 15)
-
-
-async def _on_shutdown(dispatcher: Dispatcher) -> None:
-    commands = dispatcher.workflow_data.pop("commands_task", None)
-    if commands is not None:
-        commands.cancel()
-    stop, task = (
-        dispatcher.workflow_data.pop("leader_stop", None),
-        dispatcher.workflow_data.pop("leader_task", None),
-    )
-    if stop is not None and task is not None:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 async def register_commands(bot: Bot, i18n: I18n) -> None:

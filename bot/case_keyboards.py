@@ -92,6 +92,14 @@ class Rc(CallbackData, prefix="rc"):
     q: QuarterKey = ""
 
 
+class Dc(CallbackData, prefix="dc"):
+    """A coordinator's check of a directory entry (handled in handlers/directory_checks.py): a = ok, fix,
+    wd, wdy (withdraw), rs (restore), open, keep, nophone, noaddr, save, cancel; e = the entry id."""
+
+    a: str
+    e: str = ""
+
+
 DECLINE_REASONS = ("not_our_profile", "no_capacity", "outside_area", "other")
 VICTIM_STATUS_STEPS = ("applied", "granted", "refused")
 
@@ -322,6 +330,10 @@ def send_draft(cases: list[CaseSummary], message_id: int) -> InlineKeyboardMarku
 
 
 # --- staff -------------------------------------------------------------------------------------
+def one_button(label: str, data: CallbackData) -> InlineKeyboardMarkup:
+    return _markup([button(label, data)])
+
+
 def new_case_notice(case_id: int) -> InlineKeyboardMarkup:
     return _markup(
         [
@@ -489,3 +501,14 @@ class Rp(CallbackData, prefix="rp"):
     k: Annotated[str, Field(pattern=r"^[a-z]?$")] = ""
     d: Annotated[int, Field(ge=-1, lt=100)] = -1  # -1: the whole oblast
     f: Annotated[str, Field(pattern=r"^(|xlsx|csv)$")] = ""
+
+
+def directory_check(entry_id: str) -> InlineKeyboardMarkup:
+    """Under a directory entry sent to be checked: still correct, correct it, or withdraw it."""
+    return _markup(
+        [button(_("directory.button.ok"), Dc(a="ok", e=entry_id))],
+        [
+            button(_("directory.button.fix"), Dc(a="fix", e=entry_id)),
+            button(_("directory.button.withdraw"), Dc(a="wd", e=entry_id)),
+        ],
+    )

@@ -8,6 +8,7 @@ chat and the person by keyed hashes (bot/storage.py); a dialog expires 24 hours 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aiogram.fsm.storage.redis import RedisStorage
@@ -50,6 +51,10 @@ class EncryptedRedisStorage(RedisStorage):
 
     def _open(self, stored: str) -> Any:
         return json.loads(self._cipher.decrypt(stored.encode("ascii")) or "{}")
+
+    async def expire(self, now: datetime | None = None) -> int:
+        """Nothing to delete: Redis expires a dialog's keys itself (DIALOG_TTL)."""
+        return 0
 
     async def forget(self, telegram_id: int) -> None:
         """/forget: every dialog key of this person, in any chat with any bot of this deployment."""

@@ -46,6 +46,35 @@ def entry_card(entry: Entry, language: str, *, with_checked_date: bool = True) -
     return "\n".join(lines)
 
 
+def entry_place(entry: Entry, directory: Directory, lang: str) -> str:
+    """Where an entry serves, for the coordinators who check it (community, district, oblast)."""
+    if entry.scope == "national":
+        return _("directory.national")
+    parts = []
+    oblast = directory.oblast(entry.oblast or "")
+    district = directory.district(entry.district) if entry.district else None
+    if entry.community and entry.district:
+        community = directory.community(entry.district, entry.community)
+        if community is not None:
+            parts.append(community.name.get(lang))
+    if district is not None:
+        parts.append(district.name.get(lang))
+    if oblast is not None:
+        parts.append(oblast.name.get(lang))
+    return ", ".join(parts)
+
+
+def entry_check_card(entry: Entry, directory: Directory, lang: str) -> str:
+    """The entry as citizens see it, with its place and source (which citizens do not see)."""
+    return "\n".join(
+        [
+            entry_card(entry, lang),
+            "📌 " + escape(entry_place(entry, directory, lang)),
+            "<i>" + _("directory.source").format(source=escape(entry.source)) + "</i>",
+        ]
+    )
+
+
 def hotlines_text(hotlines: list[Entry], language: str) -> str:
     cards = [entry_card(e, language, with_checked_date=False) for e in hotlines]
     oldest = min((e.checked_on for e in hotlines), default=None)

@@ -23,6 +23,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.keyboards import WHOLE, back_to_menu_row, button
+from bot.notices.cases import notify_area
+from bot.notices.outgoing import Queue
 from bot.services.cases import CaseService
 from bot.services.directory import Directory, Oblast
 from bot.services.staff import (
@@ -39,9 +41,7 @@ from bot.services.staff import (
 )
 from bot.services.users import UserProfile, UserService
 from bot.settings import Settings
-from handlers.notify import notify_released
 from handlers.ui import chat_id_of, show, stale_button
-from scheduler.outbox import Outbox
 
 PAGE_SIZE = 8
 NAME_MIN, NAME_MAX = 3, 300
@@ -267,7 +267,7 @@ def create_router() -> Router:
         directory: Directory,
         i18n: I18n,
         cases: CaseService,
-        outbox: Outbox,
+        outbox: Queue,
         settings: Settings,
     ) -> None:
         if raw_state is not None:
@@ -291,7 +291,9 @@ def create_router() -> Router:
             released = await cases.release_orphans_with_owners()
             passed_on = sum(1 for _case, owner in released if owner == user_id)
             summaries = [c for c, _owner in released]
-            await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, summaries)
+            await notify_area(
+                outbox, i18n, users, cases, directory, settings.admin_ids, summaries, "case.released"
+            )
         lang = i18n.current_locale
         role = redemption.role
         org = await staff.organisation(role.organisation_id) if role.organisation_id is not None else None
@@ -430,7 +432,7 @@ def create_router() -> Router:
         directory: Directory,
         i18n: I18n,
         cases: CaseService,
-        outbox: Outbox,
+        outbox: Queue,
         settings: Settings,
     ) -> None:
         lang = i18n.current_locale
@@ -476,7 +478,9 @@ def create_router() -> Router:
         users.invalidate(telegram_id)
         if role.role == Role.COORDINATOR:  # their open cases must not wait for someone who is gone
             released = await cases.release_orphans()
-            await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, released)
+            await notify_area(
+                outbox, i18n, users, cases, directory, settings.admin_ids, released, "case.released"
+            )
         notice = _("staffadm.removed").format(role=escape(role_name(role.role)), tid=telegram_id)
         await _staff_list(callback, act.p, bot, profile, staff, directory, lang, notice)
 

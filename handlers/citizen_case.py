@@ -23,15 +23,16 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import Cz
 from bot.keyboards import Menu
+from bot.notices import cases as notices
+from bot.notices.delivery import compose_with, language_of, relay, tell
+from bot.notices.outgoing import Queue
 from bot.services.cases import CaseError, CaseService, CaseSummary, Status, TooLong, normalise_code
 from bot.services.directory import Directory
 from bot.services.throttle import Throttles
 from bot.services.users import UserService
 from bot.settings import Settings
 from handlers.fallback import VOICE, answer_unrecognised
-from handlers.notify import language_of, notify, notify_released, relay
 from handlers.ui import chat_id_of, refusal_text, show, stale_button
-from scheduler.outbox import Outbox
 
 log = logging.getLogger("dovira")
 
@@ -92,7 +93,7 @@ async def pass_on(
     cases: CaseService,
     users: UserService,
     i18n: I18n,
-    outbox: Outbox,
+    outbox: Queue,
     directory: Directory,
     settings: Settings,
 ) -> str:
@@ -102,13 +103,14 @@ async def pass_on(
     if sent.duplicate:  # the same message again (an update handled twice): stored and passed on before
         return _("relay.already")
     if sent.released:  # its coordinator no longer covers it: the area's coordinators take it over
-        await notify_released(outbox, i18n, users, cases, directory, settings.admin_ids, [sent.case])
+        await notices.notify_area(
+            outbox, i18n, users, cases, directory, settings.admin_ids, [sent.case], "case.released"
+        )
     if sent.owner is None:
         # Stored, and shown on the card of whoever accepts the request; it reached nobody yet.
         return _("relay.saved_for_next")
     with i18n.use_locale(await language_of(users, i18n, sent.owner)):
-        header = _("relay.to_staff").format(code=render.code(sent.case.code))
-        markup = ck.reply_to_citizen(sent.case.id)
+        header, markup = notices.relay_to_staff(sent.case)
     outcome = await relay(bot, outbox, sent.owner, f"relay:{sent.message_id}", header, text, photo, markup)
     return {
         "sent": _("relay.sent"),
@@ -183,7 +185,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         directory: Directory,
         settings: Settings,
     ) -> None:
@@ -246,7 +248,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         directory: Directory,
         settings: Settings,
     ) -> None:
@@ -288,7 +290,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         directory: Directory,
         settings: Settings,
     ) -> None:
@@ -340,7 +342,7 @@ def create_router() -> Router:
         state: FSMContext,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         await state.clear()
         try:
@@ -349,9 +351,8 @@ def create_router() -> Router:
             await stale_button(callback, bot)
             return
         if owner is not None:
-            with i18n.use_locale(await language_of(users, i18n, owner)):
-                text = _("relay.citizen_closed").format(code=render.code(case.code))
-            await notify(outbox, owner, f"case.chat_closed:{case.id}:{callback.id}", text)
+            purpose = f"case.chat_closed:{case.id}:{callback.id}"
+            await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.chat_closed, case))
         await show(callback, bot, _("mycase.chat_closed"), ck.my_case(case))
 
     @router.callback_query(Cz.filter(F.a == "resume"))
@@ -362,7 +363,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         try:
             case, owner = await cases.reopen_conversation(chat_id_of(callback), callback_data.id)
@@ -370,9 +371,8 @@ def create_router() -> Router:
             await show(callback, bot, _(str(exc)), keyboards.only_menu())
             return
         if owner is not None:
-            with i18n.use_locale(await language_of(users, i18n, owner)):
-                text = _("relay.citizen_resumed").format(code=render.code(case.code))
-            await notify(outbox, owner, f"case.chat_resumed:{case.id}:{callback.id}", text)
+            purpose = f"case.chat_resumed:{case.id}:{callback.id}"
+            await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.chat_resumed, case))
         await show(
             callback, bot, _("mycase.chat_resumed") + "\n\n" + render.citizen_status(case), ck.my_case(case)
         )
@@ -389,7 +389,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         try:
             case, owner = await cases.withdraw(chat_id_of(callback), callback_data.id)
@@ -400,13 +400,8 @@ def create_router() -> Router:
                 await stale_button(callback, bot)
             return
         if owner is not None:
-            with i18n.use_locale(await language_of(users, i18n, owner)):
-                await notify(
-                    outbox,
-                    owner,
-                    f"case.withdrawn:{case.id}",
-                    _("notice.case.withdrawn").format(code=render.code(case.code)),
-                )
+            purpose = f"case.withdrawn:{case.id}"
+            await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.case_withdrawn, case))
         await show(callback, bot, _("mycase.withdrawn"), keyboards.only_menu())
 
     @router.callback_query(Cz.filter())

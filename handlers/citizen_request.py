@@ -25,6 +25,8 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import CONSENTS, Rq
 from bot.keyboards import NEED_BY_CODE, Menu
+from bot.notices.cases import notify_area
+from bot.notices.outgoing import Queue
 from bot.services.cases import (
     AGE_GROUPS,
     DESCRIPTION_LIMIT,
@@ -39,9 +41,7 @@ from bot.services.places import is_outside
 from bot.services.throttle import next_request_at
 from bot.services.users import UserService
 from bot.settings import Settings
-from handlers.notify import notify_new_case
 from handlers.ui import chat_id_of, show, stale_button
-from scheduler.outbox import Outbox
 
 
 class RequestForm(StatesGroup):
@@ -521,7 +521,7 @@ def create_router() -> Router:
         users: UserService,
         i18n: I18n,
         settings: Settings,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         data = await state.get_data()
         try:
@@ -548,13 +548,7 @@ def create_router() -> Router:
             _("request.sent").format(code=escape(render.code(case.code))),
             ck.my_case(case),
         )
-        recipients = await cases.coordinators_for(case.oblast, case.district)
-        if recipients:
-            await notify_new_case(outbox, i18n, users, recipients, case, directory)
-        else:  # nobody covers the area yet: the admins must hear of it at once (they cannot take it)
-            await notify_new_case(
-                outbox, i18n, users, sorted(settings.admin_ids), case, directory, with_buttons=False
-            )
+        await notify_area(outbox, i18n, users, cases, directory, settings.admin_ids, [case], "case.new")
 
     # Anything but the expected answer while the dialog runs: say what is expected, ask again.
     @router.message(StateFilter(RequestForm.description, RequestForm.phone))

@@ -9,16 +9,12 @@ still be shown and in the person's scope, whatever the button says.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import date
 from html import escape
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -26,6 +22,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
+from bot.case_keyboards import Dc, directory_check
 from bot.keyboards import button
 from bot.services.directory import (
     ADDRESS_LIMIT,
@@ -41,23 +38,10 @@ from bot.services.directory import (
 )
 from bot.services.staff import AccessDenied, StaffService
 from bot.services.users import UserProfile
-from db.engine import is_sqlite
 from handlers.ui import chat_id_of, show, stale_button
-
-log = logging.getLogger("dovira")
 
 # Longer than anything the three text steps accept: refused before any parsing.
 TYPED_LIMIT = max(ADDRESS_LIMIT, SOURCE_LIMIT)
-# With a shared database, how often each process reads the checks made by the others.
-REFRESH_SECONDS = 60
-
-
-class Dc(CallbackData, prefix="dc"):
-    """A coordinator's check of a directory entry: a = ok, fix, wd, wdy (withdraw), rs (restore),
-    open, keep, nophone, noaddr, save, cancel; e = the entry id."""
-
-    a: str
-    e: str = ""
 
 
 class EntryFix(StatesGroup):
@@ -75,86 +59,12 @@ def _cancel_row(entry_id: str) -> list[InlineKeyboardButton]:
     return [button(_("directory.button.cancel"), Dc(a="cancel", e=entry_id))]
 
 
-def place_of(entry: Entry, directory: Directory, lang: str) -> str:
-    if entry.scope == "national":
-        return _("directory.national")
-    parts = []
-    oblast = directory.oblast(entry.oblast or "")
-    district = directory.district(entry.district) if entry.district else None
-    if entry.community and entry.district:
-        community = directory.community(entry.district, entry.community)
-        if community is not None:
-            parts.append(community.name.get(lang))
-    if district is not None:
-        parts.append(district.name.get(lang))
-    if oblast is not None:
-        parts.append(oblast.name.get(lang))
-    return ", ".join(parts)
-
-
-def check_card(entry: Entry, directory: Directory, lang: str) -> str:
-    """The entry as citizens see it, with its place and source (which citizens do not see)."""
-    return "\n".join(
-        [
-            render.entry_card(entry, lang),
-            "📌 " + escape(place_of(entry, directory, lang)),
-            "<i>" + _("directory.source").format(source=escape(entry.source)) + "</i>",
-        ]
-    )
-
-
-def reminder_text(entry: Entry, directory: Directory, lang: str) -> str:
-    """Call inside the recipient's locale (the scheduler job sets it)."""
-    intro = _("directory.reminder").format(date=entry.checked_on.strftime("%d.%m.%Y"))
-    return render.fit(intro + "\n\n" + check_card(entry, directory, lang))
-
-
-def reminder_markup(entry_id: str) -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_("directory.button.ok"), Dc(a="ok", e=entry_id))],
-        [
-            button(_("directory.button.fix"), Dc(a="fix", e=entry_id)),
-            button(_("directory.button.withdraw"), Dc(a="wd", e=entry_id)),
-        ],
-    )
-
-
-async def _refresh(checks: DirectoryChecks) -> None:
-    while True:
-        await asyncio.sleep(REFRESH_SECONDS)
-        try:
-            await checks.load()
-        except Exception as exc:  # the database is away for a moment: try again next time
-            log.warning("directory checks: reload failed (%s)", type(exc).__name__)
-
-
 def _phones_text(phones: tuple[str, ...] | list[str]) -> str:
     return ", ".join(escape(p) for p in phones) if phones else _("directory.none")
 
 
 def create_router() -> Router:
     router = Router(name="directory-checks")
-
-    @router.startup()
-    async def load_checks(dispatcher: Dispatcher, app: Any) -> None:
-        """The checks made in the bot are laid over the data files before the first update. With a
-        shared database (several replicas), they are read again every REFRESH_SECONDS, so that an
-        entry withdrawn through one replica soon disappears from all of them."""
-        checks = dispatcher.workflow_data.get("directory_checks")
-        if not isinstance(checks, DirectoryChecks):
-            checks = DirectoryChecks(app.sessionmaker, app.directory, timezone=app.settings.timezone)
-            dispatcher["directory_checks"] = checks
-        await checks.load()
-        if not is_sqlite(app.settings.database_url):
-            dispatcher["directory_checks_refresh"] = asyncio.create_task(_refresh(checks))
-
-    @router.shutdown()
-    async def stop_refreshing(dispatcher: Dispatcher) -> None:
-        task = dispatcher.workflow_data.pop("directory_checks_refresh", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def ask_phones(
         callback: CallbackQuery, bot: Bot, state: FSMContext, entry: Entry, lang: str
@@ -195,7 +105,7 @@ def create_router() -> Router:
                 "phone_notes": entry.phone_notes if tuple(data["phones"]) == entry.phones else None,
             }
         )
-        text = _("directory.preview") + "\n\n" + check_card(corrected, directory, lang)
+        text = _("directory.preview") + "\n\n" + render.entry_check_card(corrected, directory, lang)
         markup = _markup(
             [button(_("directory.button.save"), Dc(a="save", e=entry.id))], _cancel_row(entry.id)
         )
@@ -248,22 +158,22 @@ def create_router() -> Router:
                 return
             if a == "rs":
                 entry = await directory_checks.restore(profile.staff_id, profile.staff, entry_id)
-                text = _("directory.restored") + "\n\n" + check_card(entry, directory, lang)
-                await show(callback, bot, render.fit(text), reminder_markup(entry.id))
+                text = _("directory.restored") + "\n\n" + render.entry_check_card(entry, directory, lang)
+                await show(callback, bot, render.fit(text), directory_check(entry.id))
                 return
             entry = directory_checks.checkable(profile.staff, entry_id)
             if a == "open":
                 if in_dialog:
                     await state.clear()
-                text = _("directory.open") + "\n\n" + check_card(entry, directory, lang)
-                await show(callback, bot, render.fit(text), reminder_markup(entry.id))
+                text = _("directory.open") + "\n\n" + render.entry_check_card(entry, directory, lang)
+                await show(callback, bot, render.fit(text), directory_check(entry.id))
             elif a == "ok":
                 entry = await directory_checks.confirm(profile.staff_id, profile.staff, entry.id)
                 text = _("directory.confirmed").format(date=today)
                 await show(
                     callback,
                     bot,
-                    render.fit(text + "\n\n" + check_card(entry, directory, lang)),
+                    render.fit(text + "\n\n" + render.entry_check_card(entry, directory, lang)),
                     keyboards.only_menu(),
                 )
             elif a == "wd":
@@ -314,7 +224,7 @@ def create_router() -> Router:
                 await show(
                     callback,
                     bot,
-                    render.fit(text + "\n\n" + check_card(entry, directory, lang)),
+                    render.fit(text + "\n\n" + render.entry_check_card(entry, directory, lang)),
                     keyboards.only_menu(),
                 )
             else:

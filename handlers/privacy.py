@@ -14,6 +14,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
 from bot.keyboards import Menu, Privacy
+from bot.notices import cases as notices
+from bot.notices.delivery import compose_with, tell
+from bot.notices.outgoing import Queue
 from bot.redis_storage import EncryptedRedisStorage
 from bot.services.cases import CaseService, CaseSummary, Forgotten
 from bot.services.privacy import ids_to_clear
@@ -21,9 +24,7 @@ from bot.services.throttle import Throttles
 from bot.services.users import ADMIN, UserProfile, UserService
 from bot.settings import Settings
 from bot.storage import SQLStorage
-from handlers.notify import language_of, notify
 from handlers.ui import chat_id_of, show, stale_button
-from scheduler.outbox import Outbox
 
 log = logging.getLogger("dovira")
 
@@ -65,7 +66,7 @@ def create_router() -> Router:
         fsm_storage: SQLStorage | EncryptedRedisStorage,
         cases: CaseService,
         throttles: Throttles,
-        outbox: Outbox,
+        outbox: Queue,
         i18n: I18n,
         settings: Settings,
     ) -> None:
@@ -150,19 +151,17 @@ def _forgotten_text(done: Forgotten, retention_days: int) -> str:
     return "\n\n".join(parts)
 
 
-async def _tell_staff(done: Forgotten, outbox: Outbox, users: UserService, i18n: I18n) -> None:
+async def _tell_staff(done: Forgotten, outbox: Queue, users: UserService, i18n: I18n) -> None:
     """The owners of withdrawn requests, as a withdrawal tells them; the organisations whose referrals
     were revoked, asked to delete what they received."""
     for case, owner in done.withdrawn:
         if owner is not None:
-            with i18n.use_locale(await language_of(users, i18n, owner)):
-                text = _("notice.case.withdrawn").format(code=render.code(case.code))
-            await notify(outbox, owner, f"case.withdrawn:{case.id}", text)
+            purpose = f"case.withdrawn:{case.id}"
+            await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.case_withdrawn, case))
     for notice in done.revoked:
-        for telegram_id in notice.recipients:
-            with i18n.use_locale(await language_of(users, i18n, telegram_id)):
-                text = _("forget.notice.referral_revoked").format(code=render.code(notice.case.code))
-            await notify(outbox, telegram_id, f"referral.revoked:{notice.extra['referral']}", text)
+        purpose = f"referral.revoked:{notice.extra['referral']}"
+        revoked = compose_with(notices.referral_revoked, notice.case)
+        await tell(outbox, users, i18n, notice.recipients, purpose, revoked)
 
 
 def _message_id(callback: CallbackQuery) -> int:

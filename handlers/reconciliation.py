@@ -19,6 +19,9 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards, render
 from bot.case_keyboards import Rc
 from bot.keyboards import button
+from bot.notices import reconciliation as notices
+from bot.notices.delivery import compose_with, tell
+from bot.notices.outgoing import Queue
 from bot.services.reconciliation import (
     FIELDS,
     MAX_FIGURE,
@@ -34,11 +37,7 @@ from bot.services.reconciliation import (
 )
 from bot.services.staff import AccessDenied, StaffRole, StaffService
 from bot.services.users import UserProfile, UserService
-from bot.settings import Settings
-from handlers.notify import language_of, notify
 from handlers.ui import show, stale_button
-from scheduler import reminder_calendar as cal
-from scheduler.outbox import Outbox
 
 NUMBER = re.compile(r"^\d[\d\s]{0,8}$")  # "1 200" is a number people type
 
@@ -99,7 +98,7 @@ def _summary(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
 
 
 async def _tell_other_side(
-    outbox: Outbox,
+    outbox: Queue,
     users: UserService,
     staff: StaffService,
     i18n: I18n,
@@ -114,13 +113,14 @@ async def _tell_other_side(
         return speaks_for(r, other, view.oblast)
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
-    for telegram_id in await staff.telegram_ids(on_other_side):
-        lang = await language_of(users, i18n, telegram_id)
-        with i18n.context(), i18n.use_locale(lang):
-            text = _(f"reconcile.told.{event}.{side}").format(quarter=render.quarter(view.quarter))
-            text += "\n\n" + render.reconciliation_state(view, other)
-            markup = _markup([button(_("reconcile.open"), Rc(a="view", q=view.quarter))])
-        await notify(outbox, telegram_id, f"reconcile.{event}:{view.quarter}:{side}:{stamp}", text, markup)
+    await tell(
+        outbox,
+        users,
+        i18n,
+        await staff.telegram_ids(on_other_side),
+        f"reconcile.{event}:{view.quarter}:{side}:{stamp}",
+        compose_with(notices.told_other_side, view, side, event),
+    )
 
 
 def create_router() -> Router:
@@ -136,17 +136,15 @@ def create_router() -> Router:
         reconciliation: ReconciliationService,
         staff: StaffService,
         users: UserService,
-        outbox: Outbox,
+        outbox: Queue,
         i18n: I18n,
         raw_state: str | None,
-        settings: Settings,
     ) -> None:
         a = callback_data.a
         try:
             oblast = reconciling_oblast(profile.staff)
             side = side_of(profile.staff, oblast)
-            today = reconciliation.clock().astimezone(settings.tz).date()
-            q = callback_data.q or cal.reconciliation_due(today).quarter
+            q = callback_data.q or reconciliation.due().quarter
             if a == "view":
                 await state.clear()
                 await show(callback, bot, *_quarter_screen(await reconciliation.view(oblast, q), side))
@@ -267,7 +265,7 @@ def create_router() -> Router:
         reconciliation: ReconciliationService,
         staff: StaffService,
         users: UserService,
-        outbox: Outbox,
+        outbox: Queue,
         i18n: I18n,
     ) -> None:
         q = (await state.get_data()).get("quarter", "")

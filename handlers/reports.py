@@ -7,7 +7,6 @@ from the button."""
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -25,13 +24,10 @@ from bot import keyboards
 from bot.case_keyboards import Rp
 from bot.keyboards import button
 from bot.services.report_files import chart_title, to_csv, to_png, to_text, to_xlsx
-from bot.services.reports import KINDS, ReportError, ReportService, for_app, kind_names
+from bot.services.reports import KINDS, ReportError, ReportService, kind_names
 from bot.services.staff import AccessDenied, StaffService
 from bot.services.users import UserProfile
 from handlers.ui import chat_id_of, show, stale_button
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 KIND_CODES = {
     "indicators": "i",
@@ -75,10 +71,10 @@ def create_router() -> Router:
 
     @router.message(Command("report"))
     async def on_command(
-        message: Message, profile: UserProfile, app: App, staff: StaffService, i18n: I18n
+        message: Message, profile: UserProfile, reports: ReportService, staff: StaffService, i18n: I18n
     ) -> None:
         try:
-            text, markup = _programmes(for_app(app), profile, i18n.current_locale)
+            text, markup = _programmes(reports, profile, i18n.current_locale)
         except AccessDenied:
             await staff.audit(profile.id, "denied.report", actor_key=profile.key)
             await message.answer(_("report.denied"), reply_markup=keyboards.menu_for(profile.is_staff))
@@ -91,11 +87,10 @@ def create_router() -> Router:
         callback_data: Rp,
         bot: Bot,
         profile: UserProfile,
-        app: App,
+        reports: ReportService,
         staff: StaffService,
         i18n: I18n,
     ) -> None:
-        reports = for_app(app)
         lang = i18n.current_locale
         data = callback_data
         try:

@@ -4,6 +4,7 @@ the person's roles on every action; a refused one is audited and answered polite
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from html import escape
 
@@ -19,6 +20,9 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.case_keyboards import DECLINE_REASONS, Cs, Rf, Rm
 from bot.keyboards import Menu
+from bot.notices import cases as notices
+from bot.notices.delivery import compose_with, language_of, relay, tell, tell_citizen
+from bot.notices.outgoing import Queue
 from bot.services.cases import (
     BREAK_GLASS_REASON_LIMIT,
     PAGE_SIZE,
@@ -33,9 +37,7 @@ from bot.services.directory import Directory
 from bot.services.staff import AccessDenied, Role, StaffService
 from bot.services.users import UserProfile, UserService
 from bot.settings import Settings
-from handlers.notify import language_of, notify, notify_citizen, relay
 from handlers.ui import chat_id_of, refusal_text, show
-from scheduler.outbox import Outbox, Outgoing
 
 
 class StaffWriting(StatesGroup):
@@ -48,11 +50,6 @@ class ReferralWriting(StatesGroup):
 
     to_organisation = State()
     to_coordinator = State()
-
-
-def _oblast_name(directory: Directory, oblast: str, lang: str) -> str:
-    found = directory.oblast(oblast)
-    return found.name.get(lang) if found else oblast
 
 
 def _card_markup(card: CaseCard) -> ck.InlineKeyboardMarkup:
@@ -125,7 +122,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
         settings: Settings,
     ) -> None:
         lang = i18n.current_locale
@@ -152,23 +149,20 @@ def create_router() -> Router:
                     return
                 citizen = await cases.citizen_of(case_id)
                 if citizen is not None:  # the person hears that someone took their request
-                    with i18n.use_locale(await language_of(users, i18n, citizen)):
-                        text = _("notice.citizen.accepted").format(code=render.code(accepted.code))
-                        text += "\n" + "\n".join(render.conversation_lines(accepted))
-                        markup = ck.my_case(accepted)
-                    await notify_citizen(outbox, citizen, f"case.accepted:{case_id}", text, markup)
+                    accepted_notice = compose_with(notices.citizen_accepted, accepted)
+                    await tell_citizen(
+                        outbox, users, i18n, citizen, f"case.accepted:{case_id}", accepted_notice
+                    )
                 await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.accepted"))
                 # What the person wrote while the request waited comes after the card, each message whole
                 # and photos as photos: the card can only list them (and cut a long screen).
                 for message_id, at, words, photo in await cases.waiting_messages(
                     profile.staff_id, profile.staff, case_id
                 ):
-                    header = _("relay.earlier").format(
-                        code=render.code(accepted.code), at=f"{at.astimezone(settings.tz):%d.%m %H:%M}"
-                    )
                     purpose = f"relay.earlier:{message_id}:{profile.staff_id}:{callback.id}"
-                    body = header + ("\n\n" + escape(words) if words else "")
-                    message = Outgoing(callback.from_user.id, purpose, body, photo=photo, citizen=True)
+                    message = notices.earlier_message(
+                        callback.from_user.id, purpose, accepted, at.astimezone(settings.tz), words, photo
+                    )
                     await outbox.enqueue([message])
             elif action == "refer":
                 card = await cases.card(profile.staff_id, profile.staff, case_id)
@@ -188,19 +182,14 @@ def create_router() -> Router:
                 except CaseError as exc:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
-                for telegram_id in recipients:
-                    with i18n.use_locale(await language_of(users, i18n, telegram_id)):
-                        await notify(
-                            outbox,
-                            telegram_id,
-                            f"referral.new:{case.id}:{callback_data.v}:{callback.id}",  # each press
-                            _("notice.referral.new")
-                            + "\n\n"
-                            + render.case_summary(case, directory, i18n.current_locale),
-                            ck.InlineKeyboardMarkup(
-                                inline_keyboard=[[ck.button(_("referral.list"), Rf(a="list"))]]
-                            ),
-                        )
+                await tell(
+                    outbox,
+                    users,
+                    i18n,
+                    recipients,
+                    f"referral.new:{case.id}:{callback_data.v}:{callback.id}",  # each press
+                    functools.partial(notices.referral_new, case, directory),
+                )
                 await open_card(callback, bot, cases, profile, directory, lang, case_id, _("staff.referred"))
             elif action in ("progress", "close_with"):
                 outcome = Outcome(callback_data.v) if callback_data.v in {o.value for o in Outcome} else None
@@ -213,10 +202,9 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 if citizen is not None:
-                    with i18n.use_locale(await language_of(users, i18n, citizen)):
-                        text, markup = render.citizen_status(case), ck.my_case(case)
                     purpose = f"case.status:{case.id}:{case.status.value}"
-                    await notify_citizen(outbox, citizen, purpose, text, markup)
+                    told = compose_with(notices.citizen_status, case)
+                    await tell_citizen(outbox, users, i18n, citizen, purpose, told)
                 await open_card(callback, bot, cases, profile, directory, lang, case_id)
             elif action == "close":
                 await cases.card(profile.staff_id, profile.staff, case_id)  # scope check before offering
@@ -297,33 +285,24 @@ def create_router() -> Router:
                 except CaseError as exc:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
-                by = {"actor": profile.telegram_id}
-                with i18n.use_locale(await language_of(users, i18n, new_owner)):
-                    oblast = _oblast_name(directory, case.oblast, i18n.current_locale)
-                    await notify(
-                        outbox,
-                        new_owner,
-                        f"case.reassigned:{case.id}:{callback.id}",
-                        _("access.notice.reassigned_to_you").format(
-                            code=render.code(case.code), oblast=escape(oblast), **by
-                        )
-                        + "\n\n"
-                        + render.case_summary(case, directory, i18n.current_locale),
-                        ck.InlineKeyboardMarkup(
-                            inline_keyboard=[[ck.button(_("staff.open"), Cs(a="open", id=case.id))]]
-                        ),
-                    )
+                actor = profile.telegram_id
+                await tell(
+                    outbox,
+                    users,
+                    i18n,
+                    [new_owner],
+                    f"case.reassigned:{case.id}:{callback.id}",
+                    lambda lang: notices.reassigned_to_you(case, directory, lang, actor),
+                )
                 if previous is not None:
-                    with i18n.use_locale(await language_of(users, i18n, previous)):
-                        oblast = _oblast_name(directory, case.oblast, i18n.current_locale)
-                        await notify(
-                            outbox,
-                            previous,
-                            f"case.reassigned_away:{case.id}:{callback.id}",
-                            _("access.notice.reassigned_away").format(
-                                code=render.code(case.code), oblast=escape(oblast), to=new_owner, **by
-                            ),
-                        )
+                    await tell(
+                        outbox,
+                        users,
+                        i18n,
+                        [previous],
+                        f"case.reassigned_away:{case.id}:{callback.id}",
+                        lambda lang: notices.reassigned_away(case, directory, lang, actor, new_owner),
+                    )
                 await open_card(
                     callback, bot, cases, profile, directory, lang, case_id, _("access.reassigned")
                 )
@@ -342,7 +321,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         """Break-glass: with the reason typed, the content is shown once (protected) and the case's
         owner is told who opened it and why."""
@@ -365,22 +344,14 @@ def create_router() -> Router:
             message.chat.id, render.fit(text), reply_markup=_card_markup(card), protect_content=True
         )
         if owner is not None:
-            with i18n.use_locale(await language_of(users, i18n, owner)):
-                oblast = _oblast_name(directory, card.summary.oblast, i18n.current_locale)
-                await notify(
-                    outbox,
-                    owner,
-                    f"case.break_glass:{case_id}:{profile.telegram_id}:{message.message_id}",
-                    _("access.notice.break_glass").format(
-                        code=render.code(card.summary.code),
-                        oblast=escape(oblast),
-                        actor=profile.telegram_id,
-                        reason=escape(" ".join(reason.split())),
-                    ),
-                    ck.InlineKeyboardMarkup(
-                        inline_keyboard=[[ck.button(_("staff.open"), Cs(a="open", id=case_id))]]
-                    ),
-                )
+            await tell(
+                outbox,
+                users,
+                i18n,
+                [owner],
+                f"case.break_glass:{case_id}:{profile.telegram_id}:{message.message_id}",
+                lambda lang: notices.break_glass(card, directory, lang, profile.telegram_id, reason),
+            )
 
     @router.message(StateFilter(StaffWriting.reason), ~F.text.startswith("/"))
     async def on_break_glass_other(message: Message, state: FSMContext) -> None:
@@ -396,7 +367,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         case_id = int((await state.get_data()).get("case_id", 0))
         photo = message.photo[-1].file_id if message.photo else None
@@ -420,8 +391,7 @@ def create_router() -> Router:
             return
         # The person reads it in the language they use with the bot.
         with i18n.use_locale(await language_of(users, i18n, sent.citizen)):
-            header = _("relay.to_citizen").format(code=render.code(sent.case.code))
-            markup = ck.my_case(sent.case)
+            header, markup = notices.relay_to_citizen(sent.case)
         outcome = await relay(
             bot, outbox, sent.citizen, f"relay:{sent.message_id}", header, text, photo, markup
         )
@@ -444,7 +414,7 @@ def create_router() -> Router:
         directory: Directory,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         lang = i18n.current_locale
         try:
@@ -478,23 +448,14 @@ def create_router() -> Router:
                     await callback.answer(_(str(exc)), show_alert=True)
                     return
                 if owner is not None:
-                    with i18n.use_locale(await language_of(users, i18n, owner)):
-                        said = {
-                            "organisation": escape(view.organisation),
-                            "code": render.code(view.case.code),
-                        }
-                        if accept:
-                            note = _("notice.referral.accepted").format(**said)
-                        else:
-                            reason = _(f"referrals.reason.{callback_data.v}")
-                            note = _("notice.referral.declined").format(reason=reason, **said)
-                        await notify(
-                            outbox,
-                            owner,
-                            f"referral.answer:{view.id}",
-                            note,
-                            ck.referral_answered(view.case.id, view.id),
-                        )
+                    await tell(
+                        outbox,
+                        users,
+                        i18n,
+                        [owner],
+                        f"referral.answer:{view.id}",
+                        compose_with(notices.referral_answer, view, None if accept else callback_data.v),
+                    )
             elif callback_data.a == "decline":
                 await cases.referral(profile.staff_id, profile.staff, callback_data.id)  # scope check
                 await show(callback, bot, _("referral.choose_reason"), ck.decline_reasons(callback_data.id))
@@ -561,7 +522,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
         *,
         to_organisation: bool,
     ) -> None:
@@ -583,22 +544,10 @@ def create_router() -> Router:
                 await state.clear()
             await message.answer(refusal_text(exc), reply_markup=ck.stop_referral_writing())
             return
-        code = render.code(thread.case.code)
         # Each message its own purpose: the outbox sends one per recipient and purpose.
         purpose = f"referral.message:{referral_id}:{profile.telegram_id}:{message.message_id}"
-        languages = await users.languages(list(thread.recipients))
-        for recipient in thread.recipients:
-            with i18n.use_locale(languages.get(recipient, i18n.default_locale)):
-                if to_organisation:
-                    header = _("referrals.from_coordinator").format(code=code)
-                    markup = ck.reply_to_coordinator(referral_id)
-                else:
-                    header = _("referrals.from_organisation").format(
-                        organisation=escape(thread.organisation), code=code
-                    )
-                    markup = ck.referral_answered(thread.case.id, referral_id)
-                # Whole: the service kept the text within MESSAGE_LIMIT as Telegram counts it.
-                await notify(outbox, recipient, purpose, header + "\n\n" + escape(text), markup)
+        compose = compose_with(notices.referral_message, thread, text, to_organisation=to_organisation)
+        await tell(outbox, users, i18n, thread.recipients, purpose, compose)
         done = "referrals.passing_to_organisation" if to_organisation else "referrals.passing_to_coordinator"
         await message.answer(_(done), reply_markup=ck.stop_referral_writing())
 
@@ -610,7 +559,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         await pass_on(message, state, profile, cases, users, i18n, outbox, to_organisation=True)
 
@@ -622,7 +571,7 @@ def create_router() -> Router:
         cases: CaseService,
         users: UserService,
         i18n: I18n,
-        outbox: Outbox,
+        outbox: Queue,
     ) -> None:
         await pass_on(message, state, profile, cases, users, i18n, outbox, to_organisation=False)
 

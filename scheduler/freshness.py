@@ -12,12 +12,12 @@ sent is kept in directory_checks as "reminded"); a second run the same day sends
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
+from bot.notices.directory import stale_entry
 from bot.services.directory import Entry, regional_coordinators, reminded_first
-from handlers.directory_checks import reminder_markup, reminder_text
-from handlers.notify import language_of, notify
 
 if TYPE_CHECKING:
     from scheduler.jobs import JobContext
@@ -28,24 +28,23 @@ REPEAT_DAYS = 30
 
 
 async def recipients_of(ctx: JobContext, entry: Entry) -> list[int]:
-    if entry.scope == "national" or ctx.staff is None:
-        return sorted(ctx.admin_ids)
-    found = await ctx.staff.telegram_ids(reminded_first(entry))
+    staff, admins = ctx.services.staff, sorted(ctx.services.settings.admin_ids)
+    if entry.scope == "national":
+        return admins
+    found = await staff.telegram_ids(reminded_first(entry))
     if not found and entry.scope != "oblast":
-        found = await ctx.staff.telegram_ids(regional_coordinators(entry.oblast))
-    return found or sorted(ctx.admin_ids)
+        found = await staff.telegram_ids(regional_coordinators(entry.oblast))
+    return found or admins
 
 
 async def directory_freshness(ctx: JobContext) -> int:
     """Send each stale entry to those in charge of it. Returns messages queued."""
-    checks = ctx.directory_checks
-    if checks is None:
-        return 0
+    checks = ctx.services.directory_checks
     await checks.load()  # checks made in another process since (several replicas share the database)
     today = ctx.today()
     last = await checks.last_reminders()
     queued, reminded = 0, []
-    for entry in ctx.directory.stale(today):
+    for entry in ctx.services.directory.stale(today):
         previous = last.get(entry.id)
         if previous is not None and previous > entry.checked_on and (today - previous).days < REPEAT_DAYS:
             continue
@@ -53,14 +52,11 @@ async def directory_freshness(ctx: JobContext) -> int:
         if not recipients:
             log.warning("directory freshness: nobody to check entry %s", entry.id)
             continue
-        for telegram_id in recipients:
-            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
-            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text = reminder_text(entry, ctx.directory, lang)
-                markup = reminder_markup(entry.id)
-            queued += await notify(
-                ctx.outbox, telegram_id, f"directory.stale:{entry.id}:{today}", text, markup
-            )
+        queued += await ctx.tell(
+            recipients,
+            f"directory.stale:{entry.id}:{today}",
+            functools.partial(stale_entry, entry, ctx.services.directory),
+        )
         reminded.append(entry.id)
     # Recorded after queueing: a run that stops in between repeats nothing (the outbox keys on the day).
     await checks.record_reminders(reminded, today)

@@ -1,7 +1,7 @@
 """Scheduled jobs, in one table. APScheduler 3.11, started with the bot in the settings' time zone.
 
-Jobs are plain coroutines over explicit dependencies, so tests run them at a chosen instant (the
-services take an injected clock) without the scheduler.
+Jobs are plain coroutines over the process's services (bot/composition.py), so tests run them at a
+chosen instant (the job context's clock, and the services' own) without the scheduler.
 """
 
 from __future__ import annotations
@@ -9,31 +9,27 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.utils.i18n import I18n, gettext
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import case_keyboards as ck
-from bot import render
-from bot.services.cases import CaseService
-from bot.services.catalogue import Programme
-from bot.services.directory import Directory, DirectoryChecks
-from bot.services.police_reports import PoliceReportService, digest_docx, previous_month
-from bot.services.reconciliation import SIDES, QuarterView, ReconciliationService, speaks_for
-from bot.services.staff import Role, StaffRole, StaffService
-from bot.services.users import UserService
-from bot.storage import SQLStorage
-from handlers.notify import language_of, notify, notify_new_case, notify_released
+from bot.composition import Services
+from bot.notices import cases as case_notices
+from bot.notices import police as police_notices
+from bot.notices import reconciliation as reconciliation_notices
+from bot.notices import reminders
+from bot.notices.delivery import Composed, compose_with, language_of, tell
+from bot.services.police_reports import previous_month
+from bot.services.reconciliation import SIDES, reconciliation_due, speaks_for
+from bot.services.staff import Role, StaffRole
 from scheduler import reminder_calendar as cal
 from scheduler.freshness import directory_freshness
-from scheduler.outbox import Outbox, Outgoing
 from scheduler.runs import JobRuns
 
 log = logging.getLogger("dovira")
@@ -41,100 +37,62 @@ log = logging.getLogger("dovira")
 
 @dataclass
 class JobContext:
+    """What a job runs with: the process's services, the bot its outbox sends through, and the clock
+    that says which day it is (tests move it)."""
+
+    services: Services
     bot: Bot
-    outbox: Outbox
-    cases: CaseService
-    users: UserService
-    i18n: I18n
-    directory: Directory
-    admin_ids: frozenset[int]
-    retention_days: int
-    police: PoliceReportService | None = None
-    staff: StaffService | None = None
-    police_report_day: int = 5
-    timezone: str = "Europe/Kyiv"
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    reconciliation: ReconciliationService | None = None
-    programmes: tuple[Programme, ...] = ()
-    # (programme id, year, language) -> (summary, file name, XLSX): the draft annual information.
-    annual_report: Callable[[str, int, str], Awaitable[tuple[str, str, bytes]]] | None = None
-    council_meetings: tuple[tuple[int, int], ...] = ()
-    directory_checks: DirectoryChecks | None = None
-    dialogs: SQLStorage | None = None  # dialogs kept in the database (with Redis they expire there)
+    clock: Callable[[], datetime]
 
     def today(self) -> date:
         """The date in Kyiv (the settings' zone), whatever the server's clock zone."""
-        return self.clock().astimezone(ZoneInfo(self.timezone)).date()
+        return self.clock().astimezone(ZoneInfo(self.services.settings.timezone)).date()
 
     async def staff_ids(self, oblast: str, *roles: str, regional_only: bool = False) -> list[int]:
-        assert self.staff is not None
-
         def matches(r: StaffRole) -> bool:
             return r.oblast == oblast and r.role in roles and (r.district is None or not regional_only)
 
-        return await self.staff.telegram_ids(matches)
+        return await self.services.staff.telegram_ids(matches)
 
-    async def tell(
-        self,
-        recipients: list[int],
-        purpose: str,
-        compose: Callable[[str], tuple[str, ck.InlineKeyboardMarkup | None]],
-    ) -> int:
+    async def tell(self, recipients: list[int], purpose: str, compose: Callable[[str], Composed]) -> int:
         """One message per recipient, composed in their language, through the outbox."""
-        queued = 0
-        for telegram_id in recipients:
-            lang = await language_of(self.users, self.i18n, telegram_id)
-            with self.i18n.context(), self.i18n.use_locale(lang):
-                text, markup = compose(lang)
-            queued += await notify(self.outbox, telegram_id, purpose, text, markup)
-        return queued
+        s = self.services
+        return await tell(s.outbox, s.users, s.i18n, recipients, purpose, compose)
 
 
 async def case_deadlines(ctx: JobContext) -> int:
     """New cases not accepted in time remind the area's coordinators, then escalate to the regional
     coordinators and admins; referrals unanswered in time remind the organisation. Returns messages queued."""
+    s = ctx.services
+    admin_ids = s.settings.admin_ids
     # Cases whose coordinator's role went without the admin screen (the database, a crash between the
     # removal and the release): released here, within ten minutes.
-    released = await ctx.cases.release_orphans()
-    sent = await notify_released(
-        ctx.outbox, ctx.i18n, ctx.users, ctx.cases, ctx.directory, ctx.admin_ids, released
+    released = await s.cases.release_orphans()
+    sent = await case_notices.notify_area(
+        s.outbox, s.i18n, s.users, s.cases, s.directory, admin_ids, released, "case.released"
     )
-    notices = await ctx.cases.due_notices()
+    notices = await s.cases.due_notices()
     for notice in notices:
         recipients = list(notice.recipients)
+        case = notice.case
         if notice.kind.startswith("case."):
-            sent += await notify_new_case(
-                ctx.outbox, ctx.i18n, ctx.users, recipients, notice.case, ctx.directory, kind=notice.kind
+            sent += await case_notices.notify_new_case(
+                s.outbox, s.i18n, s.users, recipients, case, s.directory, kind=notice.kind
             )
             if notice.extra.get("admins"):  # admins cannot take cases: told, without buttons
-                admins = sorted(ctx.admin_ids - set(recipients))
-                sent += await notify_new_case(
-                    ctx.outbox,
-                    ctx.i18n,
-                    ctx.users,
-                    admins,
-                    notice.case,
-                    ctx.directory,
-                    kind=notice.kind,
-                    with_buttons=False,
+                admins = sorted(admin_ids - set(recipients))
+                sent += await case_notices.notify_new_case(
+                    s.outbox, s.i18n, s.users, admins, case, s.directory, kind=notice.kind, with_buttons=False
                 )
             continue
-        for telegram_id in recipients:
-            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
-            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text = (
-                    ctx.i18n.gettext("notice.referral.remind")
-                    + "\n\n"
-                    + render.case_summary(notice.case, ctx.directory, lang)
-                )
-                markup = ck.InlineKeyboardMarkup(
-                    inline_keyboard=[[ck.button(ctx.i18n.gettext("referral.list"), ck.Rf(a="list"))]]
-                )
-                purpose = f"referral.remind:{notice.extra.get('referral')}"
-                sent += await notify(ctx.outbox, telegram_id, purpose, text, markup)
+        sent += await ctx.tell(
+            recipients,
+            f"referral.remind:{notice.extra.get('referral')}",
+            functools.partial(case_notices.referral_reminder, case, s.directory),
+        )
     # Marked only once queued: a crash before this line queues them again, and the outbox's
     # (recipient, purpose) key turns that into nothing.
-    await ctx.cases.mark_notified(notices)
+    await s.cases.mark_notified(notices)
     if sent:
         log.info("case deadlines: %d reminders queued", sent)
     return sent
@@ -142,14 +100,13 @@ async def case_deadlines(ctx: JobContext) -> int:
 
 async def dialog_expiry(ctx: JobContext) -> int:
     """Unfinished dialogs are deleted a day after their last step (Redis expires its keys itself)."""
-    if ctx.dialogs is None:
-        return 0
-    return await ctx.dialogs.expire(ctx.clock())
+    return await ctx.services.storage.expire(ctx.clock())
 
 
 async def retention_purge(ctx: JobContext) -> int:
-    await ctx.outbox.purge()
-    purged = await ctx.cases.purge_closed(ctx.retention_days)
+    s = ctx.services
+    await s.outbox.purge()
+    purged = await s.cases.purge_closed(s.settings.case_retention_days)
     if purged:
         log.info("retention: %d closed cases purged", purged)
     return purged
@@ -158,190 +115,125 @@ async def retention_purge(ctx: JobContext) -> int:
 async def police_reminders(ctx: JobContext) -> int:
     """From the 1st until the deadline, organisations that have not filed last month are reminded,
     once a day. Returns messages queued."""
-    if ctx.police is None or ctx.staff is None:
-        return 0
+    s = ctx.services
+    due_day = s.settings.police_report_day
     today = ctx.today()
-    if today.day >= ctx.police_report_day:
+    if today.day >= due_day:
         return 0
     month = previous_month(today)
     queued = 0
-    for oblast in ctx.directory.oblasts:
-        for status in await ctx.police.compliance(oblast.id, month):
+    for oblast in s.directory.oblasts:
+        for status in await s.police.compliance(oblast.id, month):
             if status.state != "missing":
                 continue
             org_id = status.organisation_id
-            recipients = await ctx.staff.of_organisation(org_id, "specialist")
-            for telegram_id in recipients:
-                lang = await language_of(ctx.users, ctx.i18n, telegram_id)
-                with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                    text = ctx.i18n.gettext("police.reminder").format(
-                        month=render.month(month), day=ctx.police_report_day
-                    )
-                    markup = ck.InlineKeyboardMarkup(
-                        inline_keyboard=[[ck.button(ctx.i18n.gettext("police.file"), ck.PrStart(a="start"))]]
-                    )
-                queued += await notify(
-                    ctx.outbox, telegram_id, f"police.remind:{org_id}:{month}:{today}", text, markup
-                )
+            recipients = await s.staff.of_organisation(org_id, "specialist")
+            queued += await ctx.tell(
+                recipients,
+                f"police.remind:{org_id}:{month}:{today}",
+                compose_with(police_notices.reminder, month, due_day),
+            )
     return queued
 
 
 async def police_digest(ctx: JobContext) -> int:
     """On the deadline day the police liaison of each oblast gets last month's digest, with the
     official letter attached and a button to acknowledge it."""
-    if ctx.police is None or ctx.staff is None:
-        return 0
+    s = ctx.services
     today = ctx.today()
-    if today.day != ctx.police_report_day:
+    if today.day != s.settings.police_report_day:
         return 0
     month = previous_month(today)
     queued = 0
-    for oblast in ctx.directory.oblasts:
-        statuses = await ctx.police.compliance(oblast.id, month)
-        oblast_id = oblast.id
-        liaisons = await ctx.staff.of_oblast(oblast_id, "police")
-        for telegram_id in liaisons:
-            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
-            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text, lines = render.police_digest(
-                    statuses, month, oblast.name.get(lang), ctx.directory, lang
+    for oblast in s.directory.oblasts:
+        statuses = await s.police.compliance(oblast.id, month)
+        purpose = f"police.digest:{oblast.id}:{month}"
+        for telegram_id in await s.staff.of_oblast(oblast.id, "police"):
+            lang = await language_of(s.users, s.i18n, telegram_id)
+            with s.i18n.context(), s.i18n.use_locale(lang):
+                digest = police_notices.digest(
+                    telegram_id, purpose, statuses, month, oblast, s.directory, lang
                 )
-                markup = ck.InlineKeyboardMarkup(
-                    inline_keyboard=[
-                        [
-                            ck.button(
-                                ctx.i18n.gettext("police.acknowledge"),
-                                ck.PrStart(a="ack", v=f"{oblast_id}|{month}"),
-                            )
-                        ]
-                    ]
-                )
-            queued += await ctx.outbox.enqueue(
-                [
-                    Outgoing(
-                        telegram_id,
-                        f"police.digest:{oblast_id}:{month}",
-                        text,
-                        markup,
-                        document_name=f"digest-{oblast_id}-{month}.docx",
-                        document=digest_docx(lines[0], lines[1:]),
-                    )
-                ]
-            )
+            queued += await s.outbox.enqueue([digest])
     return queued
-
-
-def _menu_button(text_key: str, data: ck.CallbackData) -> ck.InlineKeyboardMarkup:
-    return ck.InlineKeyboardMarkup(inline_keyboard=[[ck.button(gettext(text_key), data)]])
 
 
 async def reconciliation_reminders(ctx: JobContext) -> int:
     """On the quarter's last working day the police liaison and the regional coordinators are asked
     for their figures; then every 3 days each side that has not confirmed is reminded, until the
     quarter is reconciled. Returns messages queued."""
-    if ctx.reconciliation is None or ctx.staff is None:
-        return 0
-    due = cal.reconciliation_due(ctx.today())
+    s = ctx.services
+    due = reconciliation_due(ctx.today())
     queued = 0
-    for oblast in ctx.directory.oblasts:
-        view = await ctx.reconciliation.view(oblast.id, due.quarter)
+    for oblast in s.directory.oblasts:
+        view = await s.reconciliation.view(oblast.id, due.quarter)
         if view.reconciled:
             continue
         for side in SIDES:
             if getattr(view, f"{side}_confirmed"):
                 continue
             speaking = functools.partial(speaks_for, side=side, oblast=oblast.id)
-            recipients = await ctx.staff.telegram_ids(speaking)
-
-            def compose(
-                lang: str, side: str = side, view: QuarterView = view
-            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
-                key = "reconcile.opened" if due.reminder == 0 else "reconcile.reminder"
-                text = gettext(key).format(quarter=render.quarter(due.quarter))
-                text += "\n\n" + render.reconciliation_state(view, side)
-                return text, _menu_button("reconcile.open", ck.Rc(a="view", q=due.quarter))
-
-            purpose = f"reconcile.{due.reminder}:{oblast.id}:{due.quarter}"
-            queued += await ctx.tell(recipients, purpose, compose)
+            recipients = await s.staff.telegram_ids(speaking)
+            queued += await ctx.tell(
+                recipients,
+                f"reconcile.{due.reminder}:{oblast.id}:{due.quarter}",
+                compose_with(reconciliation_notices.reminder, view, side, due.reminder),
+            )
     return queued
 
 
 async def council_reminders(ctx: JobContext) -> int:
     """Coordination council meetings: every coordinator of the oblast is reminded a week and a day
     ahead, and asked to log the meeting afterwards (it is a programme indicator)."""
-    if ctx.staff is None:
-        return 0
+    s = ctx.services
     queued = 0
-    for when, lead in cal.council_due(ctx.today(), ctx.council_meetings):
-        for oblast in ctx.directory.oblasts:
-
-            def compose(
-                lang: str, when: date = when, lead: int = lead
-            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
-                text = gettext("council.tomorrow" if lead == 1 else "council.week").format(
-                    date=when.strftime("%d.%m.%Y")
-                )
-                return text, _menu_button("event.log", ck.EvStart(a="start"))
-
+    for when, lead in cal.council_due(ctx.today(), s.settings.council_meetings):
+        for oblast in s.directory.oblasts:
             recipients = await ctx.staff_ids(oblast.id, Role.COORDINATOR)
-            queued += await ctx.tell(recipients, f"council:{when}:{lead}", compose)
+            queued += await ctx.tell(
+                recipients, f"council:{when}:{lead}", compose_with(reminders.council, when, lead)
+            )
     return queued
 
 
 async def awareness_days(ctx: JobContext) -> int:
     """Awareness days are announced two weeks and one day ahead to coordinators and specialists,
     asking which campaign they will hold and log."""
-    if ctx.staff is None:
-        return 0
     queued = 0
     for key, when, lead in cal.awareness_due(ctx.today()):
-        for oblast in ctx.directory.oblasts:
-
-            def compose(
-                lang: str, key: str = key, when: date = when, lead: int = lead
-            ) -> tuple[str, ck.InlineKeyboardMarkup | None]:
-                text = gettext("awareness.tomorrow" if lead == 1 else "awareness.two_weeks").format(
-                    date=when.strftime("%d.%m"), day=gettext(f"awareness.{key}")
-                )
-                return text, _menu_button("event.log", ck.EvStart(a="start"))
-
+        for oblast in ctx.services.directory.oblasts:
             recipients = await ctx.staff_ids(oblast.id, Role.COORDINATOR, Role.SPECIALIST)
-            queued += await ctx.tell(recipients, f"awareness:{key}:{when.year}:{lead}", compose)
+            queued += await ctx.tell(
+                recipients,
+                f"awareness:{key}:{when.year}:{lead}",
+                compose_with(reminders.awareness, key, when, lead),
+            )
     return queued
 
 
 async def annual_information(ctx: JobContext) -> int:
     """The annual information is due 25 February: on 1, 15 and 22 February the regional
     coordinators of each programme get a reminder with the draft report for last year attached."""
+    s = ctx.services
     reminder = cal.annual_reminder_due(ctx.today())
-    if reminder is None or ctx.staff is None or ctx.annual_report is None:
+    if reminder is None:
         return 0
     year = ctx.today().year - 1
     queued = 0
-    for programme in ctx.programmes:
+    for programme in s.programmes:
         if year not in programme.years:
             continue
         drafts: dict[str, tuple[str, str, bytes]] = {}
         for telegram_id in await ctx.staff_ids(programme.oblast, Role.COORDINATOR, regional_only=True):
-            lang = await language_of(ctx.users, ctx.i18n, telegram_id)
+            lang = await language_of(s.users, s.i18n, telegram_id)
             if lang not in drafts:
-                drafts[lang] = await ctx.annual_report(programme.id, year, lang)
-            summary, name, xlsx = drafts[lang]
-            with ctx.i18n.context(), ctx.i18n.use_locale(lang):
-                text = gettext("annual.reminder").format(
-                    year=year, day=cal.ANNUAL_DUE_DAY, programme=programme.title.get(lang)
+                drafts[lang] = await s.reports.annual_information(programme.id, year, lang)
+            purpose = f"annual:{programme.id}:{year}:{reminder}"
+            with s.i18n.context(), s.i18n.use_locale(lang):
+                message = reminders.annual_information(
+                    telegram_id, purpose, programme, year, cal.ANNUAL_DUE_DAY, lang, drafts[lang]
                 )
-            queued += await ctx.outbox.enqueue(
-                [
-                    Outgoing(
-                        telegram_id,
-                        f"annual:{programme.id}:{year}:{reminder}",
-                        render.fit(text + "\n\n" + summary),
-                        document_name=name,
-                        document=xlsx,
-                    )
-                ]
-            )
+            queued += await s.outbox.enqueue([message])
     return queued
 
 

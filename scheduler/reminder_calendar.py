@@ -3,12 +3,13 @@
 The jobs run daily and ask these functions what is due. Each answer is a *window* that starts on the
 reminder's date and lasts until the next reminder (or the day itself), so a run missed while the bot was
 down is made up on the next run, and the outbox's (recipient, purpose) key makes sure it goes once.
-No Telegram types, no database: tested over whole years at chosen dates.
+No Telegram types, no database: tested over whole years at chosen dates. When the quarterly
+reconciliation opens is the reconciliation service's rule (bot/services/reconciliation.py), since its
+screens ask it too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 # The annual information is due on 25 February; drafts go out on these days of February.
@@ -24,43 +25,6 @@ AWARENESS_DAYS = (
 )
 AWARENESS_LEADS = (14, 1)  # announced two weeks and one day ahead
 COUNCIL_LEADS = (7, 1)  # coordination council meetings: a week and a day ahead
-
-RECONCILIATION_REMINDER_EVERY = 3  # days, until both sides confirm
-
-
-def quarter_key(year: int, quarter: int) -> str:
-    return f"{year}-Q{quarter}"
-
-
-def last_working_day(year: int, quarter: int) -> date:
-    """The quarter's last Monday-to-Friday. Public holidays are working days under martial law
-    (since 24.02.2022), so only weekends are skipped."""
-    first_of_next = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
-    day = first_of_next - timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= timedelta(days=1)
-    return day
-
-
-@dataclass(frozen=True)
-class ReconciliationDue:
-    quarter: str
-    opened_on: date
-    reminder: int  # 0: the opening message; n: the n-th reminder (every 3 days after opening)
-
-
-def reconciliation_due(today: date) -> ReconciliationDue:
-    """The quarter to reconcile now: the latest one whose opening day (its last working day) has
-    come. A bot that was down across a quarter's end opens that quarter on its first run."""
-    quarter = (today.month - 1) // 3 + 1
-    year = today.year
-    opened = last_working_day(year, quarter)
-    if opened > today:
-        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-        opened = last_working_day(year, quarter)
-    return ReconciliationDue(
-        quarter_key(year, quarter), opened, (today - opened).days // RECONCILIATION_REMINDER_EVERY
-    )
 
 
 def lead_due(today: date, day: date, leads: tuple[int, ...]) -> int | None:

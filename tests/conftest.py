@@ -19,13 +19,13 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy import text as sql
 
 from bot.app import run
+from bot.notices import outbox as outbox_module
 from bot.services.crypto import Cipher, load_or_create_key
 from bot.settings import Settings, load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
 from db.engine import create_engine
 from db.migrate import upgrade_to_head
 from db.models import User
-from scheduler import outbox as outbox_module
 
 TOKEN = "42:TEST"
 ADMIN_ID = 900

@@ -30,7 +30,7 @@ from bot.services.staff import AccessDenied, Role, StaffRole
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import Case, CaseEvent, CaseMessage, Organisation, OutboxMessage, User, UserRole
-from scheduler.jobs import JobContext, case_deadlines, retention_purge
+from scheduler.jobs import case_deadlines, retention_purge
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 COORD = StaffRole(Role.COORDINATOR, None, "kharkiv", "kharkiv-bohodukhiv")
@@ -96,7 +96,7 @@ async def test_deadline_reminds_then_escalates_once_each(app: App, server: FakeT
         server.add_user(telegram_id)
     case = await app.cases.create(draft(), citizen_chat_id=1001)
     bot = server.create_bot()
-    ctx = JobContext(bot, app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180)
+    ctx = app.job_context(bot)
     try:
         clock.now = T0 + timedelta(hours=3, minutes=59)
         assert await case_deadlines(ctx) == 0  # not yet overdue
@@ -144,7 +144,7 @@ async def test_unanswered_referral_reminds_the_organisation(app: App, server: Fa
     _summary, recipients = await app.cases.refer(coord_id, [COORD], case.id, org_id)
     assert recipients == [3001]
     bot = server.create_bot()
-    ctx = JobContext(bot, app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset(), 180)
+    ctx = app.job_context(bot)
     try:
         clock.now = T0 + timedelta(hours=47)
         assert await case_deadlines(ctx) == 0
@@ -165,9 +165,7 @@ async def test_retention_purges_content_and_keeps_statistics(app: App, server: F
     await app.cases.accept(coord_id, [COORD], case.id)
     await app.cases.staff_message(coord_id, [COORD], case.id, "повідомлення", None)
     await app.cases.set_status(coord_id, [COORD], case.id, Status.CLOSED, Outcome.HELPED)
-    ctx = JobContext(
-        server.create_bot(), app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset(), 180
-    )
+    ctx = app.job_context(server.create_bot())
     try:
         clock.now = T0 + timedelta(days=179)
         assert await retention_purge(ctx) == 0
@@ -404,9 +402,7 @@ async def test_the_deadline_job_hands_a_removed_coordinators_cases_to_the_area(
     async with app.sessionmaker() as session, session.begin():
         await session.execute(delete(UserRole).where(UserRole.user_id == coord_id))
 
-    ctx = JobContext(
-        server.create_bot(), app.outbox, app.cases, app.users, app.i18n, app.directory, frozenset({900}), 180
-    )
+    ctx = app.job_context(server.create_bot())
     try:
         clock.now = T0 + timedelta(days=3)  # filed long ago: its deadline counts from the release
         assert await case_deadlines(ctx) == 1  # the regional coordinator, the only one left in the area

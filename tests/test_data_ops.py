@@ -18,9 +18,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import __main__ as cli
+from bot import cli
 from bot.app import App, build_app
 from bot.clock import today as kyiv_today
+from bot.notices.outgoing import Outgoing
 from bot.redis_storage import DIALOG_KEYS, EncryptedRedisStorage, redis_client
 from bot.services import data_ops
 from bot.services.cases import CaseDraft, Situation, format_code
@@ -30,7 +31,6 @@ from bot.services.staff import Role, StaffRole
 from bot.settings import Settings, load_settings
 from bot.storage import SQLStorage
 from db.models import AuditEntry, Case, FsmState, Organisation, OutboxMessage, Referral, User, UserRole
-from scheduler.outbox import Outgoing
 
 OLD = Fernet.generate_key().decode()
 NEW = Fernet.generate_key().decode()

@@ -71,7 +71,7 @@ async def setup(settings: Settings, server: FakeTelegramServer) -> AsyncIterator
 
 def at(ctx: Any, day: date) -> None:
     """Run the job on `day` at 09:00 Kyiv (the context's clock, and the outbox's, which dates messages)."""
-    ctx.clock = ctx.outbox.clock = lambda: kyiv(day)
+    ctx.clock = ctx.services.outbox.clock = lambda: kyiv(day)
 
 
 async def queued(app: App) -> dict[int, list[str]]:

@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_app
+from bot.case_keyboards import Dc
 from bot.clock import today as kyiv_today
 from bot.services.directory import load_directory
 from bot.settings import Settings, load_settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import OutboxMessage, User, UserRole
-from handlers.directory_checks import Dc
 from scheduler.freshness import directory_freshness
 
 ROOT = Path(__file__).resolve().parent.parent

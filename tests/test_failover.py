@@ -24,9 +24,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bot.app import build_app
+from bot.notices.outgoing import Outgoing
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import OutboxMessage
-from scheduler.outbox import Outgoing
 from tests.conftest import SAME_CLOCK, TOKEN
 
 pytestmark = pytest.mark.skipif(

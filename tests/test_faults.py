@@ -24,11 +24,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from bot.app import build_app
+from bot.notices.outgoing import Outgoing
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import Case, CaseEvent, OutboxMessage, Reconciliation
-from scheduler.outbox import Outgoing
 from tests.conftest import Person, RunningBot, start_bot
 from tests.test_citizen_e2e import text_of
 from tests.test_failover import Replica, start_replica

@@ -52,16 +52,16 @@ from sqlalchemy import select
 
 from bot import case_keyboards as ck
 from bot.app import App, build_app, create_bot
+from bot.notices import outbox as outbox_module
+from bot.notices.outgoing import Outgoing
 from bot.services.cases import Status
 from bot.services.directory import Directory
 from bot.services.staff import Role, StaffRole
 from bot.settings import load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
 from db.models import Case, Organisation, Referral, User, UserRole
-from scheduler import outbox as outbox_module
 from scheduler.freshness import REPEAT_DAYS, directory_freshness
 from scheduler.jobs import JOBS, run_job
-from scheduler.outbox import Outgoing
 from tests import fuzz_support as fz
 from tests.test_case_rules import draft
 

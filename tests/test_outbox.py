@@ -22,13 +22,14 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices.outbox import LEASE, Outbox
+from bot.notices.outgoing import Outgoing
 from bot.services.crypto import Cipher
 from bot.session import DoviraSession
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
 from db.models import OutboxMessage
-from scheduler.outbox import LEASE, Outbox, Outgoing
 
 CIPHER = Cipher(Fernet.generate_key().decode())  # the same key for a sender and its restarted successor
 
@@ -450,7 +451,7 @@ async def test_a_relay_is_sent_now_once_and_leaves_nothing_of_the_words(
     """Telegram's acceptance is what the sender hears; a relay is its own row even when its stored
     message's id comes again (after /forget erased the newest ones) while the first still waits; once
     delivered the outbox keeps nothing of what the person wrote."""
-    from handlers.notify import relay
+    from bot.notices.delivery import relay
 
     server.add_user(7)
     outbox = outbox_at(sessionmaker, FakeTime(), [])

@@ -6,12 +6,11 @@ refused; the coordinator corrects it; both confirm; the quarter is reconciled an
 from __future__ import annotations
 
 from bot.clock import today as kyiv_today
-from bot.services.reconciliation import FIELDS
+from bot.services.reconciliation import FIELDS, reconciliation_due
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import User, UserRole
-from scheduler.reminder_calendar import reconciliation_due
 from tests.conftest import Person, RunningBot
 from tests.test_citizen_e2e import text_of
 

@@ -77,7 +77,7 @@ async def test_two_replicas_share_one_sending_rate_in_redis(redis_url: str | Non
     """Replicas counting in one Redis start at most `rate` requests in any wall-clock second, together."""
     from redis.asyncio import Redis
 
-    from scheduler.shared_rate import SharedRate
+    from bot.notices.shared_rate import SharedRate
 
     assert redis_url
     now = [1_800_000_000.25]

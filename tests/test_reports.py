@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.services.catalogue import load_catalogue
 from bot.services.directory import load_directory
 from bot.services.events import sync_catalogue

@@ -6,6 +6,7 @@ Each day is run at the instant the job's own trigger gives, against the real dat
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,12 +16,11 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.services.reconciliation import FIELDS
+from bot.services.reconciliation import FIELDS, ReconciliationDue, last_working_day, reconciliation_due
 from bot.services.staff import Role, StaffRole
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.models import User, UserRole
-from scheduler import reminder_calendar as cal
 from scheduler.jobs import JOBS, JobContext, create_scheduler, missed_jobs, run_job
 from scheduler.runs import JobRuns
 
@@ -66,7 +66,7 @@ async def ctx(app: App, server: FakeTelegramServer) -> AsyncIterator[JobContext]
 async def fire_daily(ctx: JobContext, name: str, first: date, last: date) -> dict[date, int]:
     """Run job `name` once a day from `first` to `last`, each time at the instant its trigger fires.
     Returns the Kyiv dates on which it queued messages, with how many."""
-    trigger = JOBS[name][0](ctx.timezone)
+    trigger = JOBS[name][0](ctx.services.settings.timezone)
     fired: dict[date, int] = {}
     day = first
     while day <= last:
@@ -100,16 +100,16 @@ def test_daily_triggers_keep_kyiv_time_across_both_dst_changes() -> None:
 
 
 def test_the_reconciliation_opens_on_the_quarters_last_working_day() -> None:
-    assert cal.last_working_day(2026, 4) == date(2026, 12, 31)  # Thursday
-    assert cal.last_working_day(2027, 1) == date(2027, 3, 31)  # Wednesday
-    assert cal.last_working_day(2027, 2) == date(2027, 6, 30)
-    assert cal.last_working_day(2027, 3) == date(2027, 9, 30)
-    assert cal.last_working_day(2027, 4) == date(2027, 12, 31)  # Friday
-    assert cal.last_working_day(2028, 3) == date(2028, 9, 29)  # 30 September 2028 is a Saturday
+    assert last_working_day(2026, 4) == date(2026, 12, 31)  # Thursday
+    assert last_working_day(2027, 1) == date(2027, 3, 31)  # Wednesday
+    assert last_working_day(2027, 2) == date(2027, 6, 30)
+    assert last_working_day(2027, 3) == date(2027, 9, 30)
+    assert last_working_day(2027, 4) == date(2027, 12, 31)  # Friday
+    assert last_working_day(2028, 3) == date(2028, 9, 29)  # 30 September 2028 is a Saturday
     # Until the quarter's opening day the previous quarter is the one to reconcile.
-    assert cal.reconciliation_due(date(2027, 3, 30)).quarter == "2026-Q4"
-    assert cal.reconciliation_due(date(2027, 3, 31)) == cal.ReconciliationDue("2027-Q1", date(2027, 3, 31), 0)
-    assert cal.reconciliation_due(date(2027, 4, 3)).reminder == 1
+    assert reconciliation_due(date(2027, 3, 30)).quarter == "2026-Q4"
+    assert reconciliation_due(date(2027, 3, 31)) == ReconciliationDue("2027-Q1", date(2027, 3, 31), 0)
+    assert reconciliation_due(date(2027, 4, 3)).reminder == 1
 
 
 async def test_awareness_days_are_announced_two_weeks_and_one_day_ahead_only(
@@ -136,7 +136,8 @@ async def test_awareness_days_are_announced_two_weeks_and_one_day_ahead_only(
 async def test_council_meetings_are_reminded_a_week_and_a_day_ahead(
     app: App, server: FakeTelegramServer, ctx: JobContext
 ) -> None:
-    ctx.council_meetings = ((2, 10), (11, 3))
+    meetings = app.settings.model_copy(update={"council_meetings": ((2, 10), (11, 3))})
+    ctx.services = dataclasses.replace(app, settings=meetings)
     fired = await fire_daily(ctx, "council_reminders", date(2027, 1, 1), date(2027, 12, 31))
     assert sorted(fired) == [date(2027, 2, 3), date(2027, 2, 9), date(2027, 10, 27), date(2027, 11, 2)]
     assert set(fired.values()) == {2}  # the regional and the district coordinator
@@ -201,7 +202,7 @@ async def test_a_job_missed_while_the_bot_was_down_runs_once_on_start(
             await runs.record(name, now)
     last = await runs.start(list(JOBS), now)
     assert "annual_information" not in last
-    assert missed_jobs(last, now, ctx.timezone) == {"awareness_days"}
+    assert missed_jobs(last, now, app.settings.timezone) == {"awareness_days"}
 
     executed: list[str] = []
     done = asyncio.Event()
@@ -210,7 +211,7 @@ async def test_a_job_missed_while_the_bot_was_down_runs_once_on_start(
         executed.append(event.job_id + ("!" if event.exception else ""))
         done.set()
 
-    scheduler = create_scheduler(ctx, ctx.timezone, runs=runs, last_runs=last)
+    scheduler = create_scheduler(ctx, app.settings.timezone, runs=runs, last_runs=last)
     scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     scheduler.start()
     try:
@@ -221,7 +222,8 @@ async def test_a_job_missed_while_the_bot_was_down_runs_once_on_start(
         scheduler.shutdown(wait=False)
     assert executed == ["awareness_days"]
     assert (await runs.last_runs())["awareness_days"] == now
-    assert missed_jobs(await runs.last_runs(), now, ctx.timezone) == set()  # a restart now runs nothing
+    # A restart now runs nothing.
+    assert missed_jobs(await runs.last_runs(), now, app.settings.timezone) == set()
 
 
 async def test_a_failed_run_is_not_recorded_so_the_next_start_makes_it_up(
@@ -242,7 +244,7 @@ async def test_a_failed_run_is_not_recorded_so_the_next_start_makes_it_up(
         await run_job("awareness_days", ctx, runs)
     assert (await runs.last_runs())["awareness_days"] == before
     later = instant + timedelta(hours=2)
-    assert "awareness_days" in missed_jobs(await runs.last_runs(), later, ctx.timezone)
+    assert "awareness_days" in missed_jobs(await runs.last_runs(), later, app.settings.timezone)
 
     monkeypatch.setitem(JOBS, "awareness_days", (trigger, job))
     assert await run_job("awareness_days", ctx, runs) == 3  # the 16 July announcement, made up

@@ -169,6 +169,8 @@ async def test_the_expiry_job_deletes_a_dialog_left_for_a_day(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """The scheduler's `dialog_expiry` job, at a chosen instant, on the storage the bot uses."""
+    from types import SimpleNamespace
+
     from aiogram.fsm.storage.base import StorageKey
 
     from scheduler.jobs import JOBS
@@ -178,7 +180,7 @@ async def test_the_expiry_job_deletes_a_dialog_left_for_a_day(
     await storage.set_state(StorageKey(bot_id=42, chat_id=5, user_id=5), "RequestForm:phone")
 
     class Context:  # what the job reads of scheduler.jobs.JobContext
-        dialogs = storage
+        services = SimpleNamespace(storage=storage)
         clock = staticmethod(lambda: written + DIALOG_TTL - timedelta(seconds=1))
 
     job = JOBS["dialog_expiry"][1]

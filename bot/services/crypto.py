@@ -54,16 +54,24 @@ class Cipher:
         return hmac.digest(self._hash_key, str(value).encode(), "sha256").hex()
 
 
-def load_or_create_key(configured: str | None, key_file: Path = KEY_FILE) -> str:
-    """ENCRYPTION_KEY if set; else the key file, created (mode 0600) on first start, said once."""
-    if configured:
-        return configured
+def key_in(key_file: Path) -> tuple[str, bool]:
+    """The key kept in `key_file`, and whether it was created just now (mode 0600, never overwritten)."""
     if key_file.exists():
-        return key_file.read_text("ascii").strip()
+        return key_file.read_text("ascii").strip(), False
     key = Fernet.generate_key().decode("ascii")
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fp:
         fp.write(key + "\n")
+    return key, True
+
+
+def load_or_create_key(configured: str | None, key_file: Path = KEY_FILE) -> str:
+    """ENCRYPTION_KEY if set; else the key file, created (mode 0600) on first start, said once."""
+    if configured:
+        return configured
+    key, created = key_in(key_file)
+    if not created:
+        return key
     log.warning(
         "ENCRYPTION_KEY is not set: created the key file %s (readable by its owner only). "
         "Back it up: without it stored case content cannot be read.",

@@ -1,4 +1,4 @@
-"""Data protection operations run by the operator from the command line (SECURITY.md,
+"""Data protection operations the operator runs from the command line (bot/cli/data_ops.py; SECURITY.md,
 "Data protection operations").
 
 - `export_case`: everything stored about one case, decrypted, for a subject access request; audited.
@@ -7,31 +7,25 @@
   key; a second run with the same two keys reads both and finishes (a row already on the new key is
   left as it is). A wrong current key is refused before anything is written.
 
-Never prints or logs a key or any case content: the CLI's messages carry counts only.
+Never logs a key or any case content; what the command line prints carries counts only.
 """
 
 from __future__ import annotations
 
-import getpass
-import json
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.redis_storage import DIALOG_KEYS, redis_client
+from bot.redis_storage import DIALOG_KEYS
 from bot.services.cases import format_code, normalise_code, referrals_and_timeline
 from bot.services.crypto import Cipher
-from bot.settings import Settings
 from db.base import Base
 from db.models import (
     AuditEntry,
@@ -45,7 +39,6 @@ from db.models import (
     User,
 )
 
-NEW_KEY_ENV = "NEW_ENCRYPTION_KEY"
 BATCH_SIZE = 200
 
 # How a column holds its ciphertext: raw token bytes; token as ASCII text (a dialog's data, clear JSON
@@ -352,134 +345,3 @@ async def rotate_key(
         )
         session.add(AuditEntry(at=clock(), action="key.rotate", detail=detail))
     return result
-
-
-# --- command line ---------------------------------------------------------------------------------
-
-
-def current_key(settings: Settings) -> str:
-    """The key in use: ENCRYPTION_KEY, or the key file. Never creates one (that would be a wrong key)."""
-    if settings.encryption_key:
-        return settings.encryption_key
-    if settings.key_file.exists():
-        return settings.key_file.read_text("ascii").strip()
-    raise DataOpsError(
-        f"No key: ENCRYPTION_KEY is not set and there is no key file {settings.key_file} "
-        "(nothing was stored yet?)."
-    )
-
-
-async def _open(settings: Settings) -> tuple[async_sessionmaker[AsyncSession], AsyncEngine]:
-    from db.engine import create_engine, create_sessionmaker
-    from db.migrate import upgrade_to_head
-
-    engine = create_engine(settings.database_url)
-    try:
-        cipher: Cipher | None = Cipher(current_key(settings))
-    except DataOpsError:
-        cipher = None  # nothing stored yet: no migration needs the key
-    await upgrade_to_head(engine, cipher)
-    return create_sessionmaker(engine), engine
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file readable by its owner only (mode 0600, also when it already existed)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fp:
-        os.fchmod(fp.fileno(), 0o600)
-        fp.write(text)
-
-
-async def export_case_cli(settings: Settings, raw_code: str, out: Path | None) -> int:
-    """`python -m bot export-case CODE [--out FILE]`: JSON to stdout or to FILE (mode 0600).
-    Exit 1: no such case; 2: no key, or FILE cannot be written."""
-    try:
-        cipher = Cipher(current_key(settings))
-    except DataOpsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    sessionmaker, engine = await _open(settings)
-    try:
-        export = await export_case(sessionmaker, cipher, raw_code)
-    except DataOpsError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    finally:
-        await engine.dispose()
-    text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
-    if out is None:
-        sys.stdout.write(text)
-        return 0
-    try:
-        _write_private(out, text)
-    except OSError as exc:
-        print(f"Cannot write {out}: {exc.strerror}", file=sys.stderr)
-        return 2
-    print(f"{out}: case {export['code']} (readable by its owner only; the export is in the audit log)")
-    return 0
-
-
-def _staged_key_file(settings: Settings) -> Path:
-    return settings.key_file.with_name(settings.key_file.name + ".new")
-
-
-def _new_key(settings: Settings) -> str:
-    """NEW_ENCRYPTION_KEY; with a key file, a key generated and kept next to it (KEY_FILE.new) until the
-    rotation is done, so a run after a crash finds the same one; else asked for without echo."""
-    given = os.environ.get(NEW_KEY_ENV, "").strip()
-    if given:
-        return given
-    if not settings.encryption_key:
-        staged = _staged_key_file(settings)
-        if staged.exists():
-            return staged.read_text("ascii").strip()
-        key = Fernet.generate_key().decode("ascii")
-        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fp:
-            fp.write(key + "\n")
-        return key
-    if not sys.stdin.isatty():
-        raise DataOpsError(f"Set {NEW_KEY_ENV} to the new Fernet key (it is never printed).")
-    return getpass.getpass("New ENCRYPTION_KEY (not shown): ").strip()
-
-
-async def rotate_key_cli(settings: Settings) -> int:
-    """`python -m bot rotate-key`. Exit 0: done; 1: done, but some values opened with neither key
-    (the key file keeps the old key); 2: refused, nothing changed."""
-    try:
-        old_key = current_key(settings)
-        new_key = _new_key(settings)
-        sessionmaker, engine = await _open(settings)
-        redis = redis_client(settings.redis_url) if settings.redis_url else None
-        try:
-            result = await rotate_key(sessionmaker, old_key, new_key, redis=redis)
-        finally:
-            await engine.dispose()
-            if redis is not None:
-                await redis.aclose()
-    except DataOpsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(
-        f"Re-encrypted {result.rotated} stored value(s) ({result.unchanged} already on the new key); "
-        f"recomputed {result.rehashed} look-up hash(es); ended {result.dialogs_ended} unfinished dialog(s) "
-        "(people in the middle of one start it again)."
-    )
-    if result.unreadable:
-        print(
-            f"{result.unreadable} stored value(s) opened with neither key and were left as they were. "
-            "Keep the old key until you know why; run again with the right current key.",
-            file=sys.stderr,
-        )
-    if settings.encryption_key:
-        print(f"Now set ENCRYPTION_KEY to the new key (the one in {NEW_KEY_ENV} or typed) and start the bot.")
-    elif result.unreadable == 0:
-        staged = _staged_key_file(settings)
-        if staged.exists():
-            os.replace(staged, settings.key_file)
-        else:  # the new key came from NEW_ENCRYPTION_KEY
-            _write_private(settings.key_file, new_key + "\n")
-        print(f"The key file {settings.key_file} now holds the new key; start the bot.")
-    else:
-        print(f"The key file {settings.key_file} still holds the old key.")
-    return 1 if result.unreadable else 0

@@ -10,7 +10,9 @@ checked more than a year ago is sent to the coordinator of its area, who confirm
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -27,6 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.datafiles import load_yaml
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, DirectoryCheck
+
+log = logging.getLogger("dovira")
+
+# With a database other processes write too, how often each reads the checks made by the others.
+RELOAD_SECONDS = 60
 
 
 class Need(StrEnum):
@@ -341,11 +348,14 @@ class DirectoryChecks:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         timezone: str = "Europe/Kyiv",
+        shared: bool = False,
     ) -> None:
+        """`shared`: other processes (replicas) write the same database, so `keep_fresh` reads it again."""
         self._sessionmaker = sessionmaker
         self.directory = directory
         self.clock = clock
         self._zone = ZoneInfo(timezone)
+        self.shared = shared
 
     def today(self) -> date:
         return self.clock().astimezone(self._zone).date()
@@ -383,6 +393,16 @@ class DirectoryChecks:
                 update["address"] = changes.get("address")
                 update["source"] = changes["source"]
         self.directory.apply({k: v for k, v in updates.items() if v})
+
+    async def keep_fresh(self) -> None:
+        """With a shared database, read the checks again every RELOAD_SECONDS until cancelled, so that
+        an entry withdrawn through one replica soon disappears from all of them. Alone: returns at once."""
+        while self.shared:
+            await asyncio.sleep(RELOAD_SECONDS)
+            try:
+                await self.load()
+            except Exception as exc:  # the database is away for a moment: try again next time
+                log.warning("directory checks: reload failed (%s)", type(exc).__name__)
 
     async def last_reminders(self) -> dict[str, date]:
         """Entry id -> the day it was last sent to those in charge of it."""

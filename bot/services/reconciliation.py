@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +37,7 @@ FIELDS = (
 SIDES = ("police", "region")
 MAX_FIGURE = 100_000
 NOTE_LIMIT = 1000
+REMINDER_EVERY = 3  # days, until both sides confirm
 
 
 class ReconciliationError(Exception):
@@ -69,6 +70,39 @@ def quarter_of(day: date) -> str:
 def previous_quarter(day: date) -> str:
     year, q = day.year, (day.month - 1) // 3 + 1
     return f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}"
+
+
+def quarter_key(year: int, quarter: int) -> str:
+    return f"{year}-Q{quarter}"
+
+
+def last_working_day(year: int, quarter: int) -> date:
+    """The quarter's last Monday-to-Friday. Public holidays are working days under martial law
+    (since 24.02.2022), so only weekends are skipped."""
+    first_of_next = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
+    day = first_of_next - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+@dataclass(frozen=True)
+class ReconciliationDue:
+    quarter: str
+    opened_on: date
+    reminder: int  # 0: the opening message; n: the n-th reminder (every 3 days after opening)
+
+
+def reconciliation_due(today: date) -> ReconciliationDue:
+    """The quarter to reconcile now: the latest one whose opening day (its last working day) has
+    come. A bot that was down across a quarter's end opens that quarter on its first run."""
+    quarter = (today.month - 1) // 3 + 1
+    year = today.year
+    opened = last_working_day(year, quarter)
+    if opened > today:
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+        opened = last_working_day(year, quarter)
+    return ReconciliationDue(quarter_key(year, quarter), opened, (today - opened).days // REMINDER_EVERY)
 
 
 def check_figures(figures: dict[str, int]) -> None:
@@ -128,6 +162,10 @@ class ReconciliationService:
 
     def today(self) -> date:
         return local_date(self.clock(), self.timezone)
+
+    def due(self) -> ReconciliationDue:
+        """The quarter to reconcile today (in the service's zone)."""
+        return reconciliation_due(self.today())
 
     async def _quarter(self, session: AsyncSession, oblast: str, quarter: str) -> Reconciliation:
         row = await session.scalar(

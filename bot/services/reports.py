@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
@@ -32,14 +32,6 @@ from bot.services.places import OUTSIDE
 from bot.services.reconciliation import FIELDS as RECONCILIATION_FIELDS
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, Case, Event, MeasureRow, Organisation, PoliceReport, Reconciliation
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from bot.app import App
-    from bot.settings import Settings
 
 KINDS = ("indicators", "events", "cases", "compliance", "reconciliation", "annual")
 SMALL_COUNT = 5  # case counts below this are shown as "<5"
@@ -1016,56 +1008,3 @@ def kind_names(_: Callable[[str], str]) -> dict[str, str]:
         "reconciliation": _("report.kind.reconciliation"),
         "annual": _("report.kind.annual"),
     }
-
-
-# --- building the service -----------------------------------------------------------------------
-def build_report_service(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    directory: Directory,
-    data_dir: Path,
-    *,
-    events: EventService | None = None,
-    clock: Callable[[], datetime] | None = None,
-    timezone: str = "Europe/Kyiv",
-) -> ReportService:
-    """A ReportService from the parts a bot process (App) or a job context already holds."""
-    from bot.services.catalogue import load_catalogue
-
-    programmes = load_catalogue(data_dir, {o.id for o in directory.oblasts})
-    clock = clock or (events.clock if events is not None else (lambda: datetime.now(UTC)))
-    return ReportService(sessionmaker, programmes, directory, clock=clock, events=events, timezone=timezone)
-
-
-def for_app(app: App) -> ReportService:
-    """The bot process's ReportService, built on first use and kept in the dispatcher's data."""
-    service = app.dispatcher.workflow_data.get("reports")
-    if not isinstance(service, ReportService):
-        service = build_report_service(
-            app.sessionmaker,
-            app.directory,
-            app.settings.data_dir,
-            events=app.events,
-            timezone=app.settings.timezone,
-        )
-        app.dispatcher.workflow_data["reports"] = service
-    return service
-
-
-async def open_reports(settings: Settings) -> tuple[ReportService, AsyncEngine]:
-    """A ReportService on the configured database, migrated and with the catalogue in step, the way
-    the bot starts; the caller disposes of the engine."""
-    from bot.services.catalogue import load_catalogue
-    from bot.services.crypto import Cipher, load_or_create_key
-    from bot.services.directory import load_directory
-    from bot.services.events import sync_catalogue
-    from db.engine import create_engine, create_sessionmaker
-    from db.migrate import upgrade_to_head
-
-    directory = load_directory(settings.data_dir)
-    programmes = load_catalogue(settings.data_dir, {o.id for o in directory.oblasts})
-    engine = create_engine(settings.database_url)
-    await upgrade_to_head(engine, Cipher(load_or_create_key(settings.encryption_key, settings.key_file)))
-    sessionmaker = create_sessionmaker(engine)
-    async with sessionmaker() as session, session.begin():
-        await sync_catalogue(session, programmes)
-    return ReportService(sessionmaker, programmes, directory, timezone=settings.timezone), engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -24,10 +25,15 @@ def _run(connection: Connection) -> None:
 
 
 def _run_from_cli() -> None:
-    from bot.settings import load_settings
     from db.engine import create_engine
 
-    url = context.config.get_main_option("sqlalchemy.url") or load_settings().database_url
+    # The database package reads none of the bot's settings: the environment's DATABASE_URL (a .env
+    # file is not read here), else the bot's default (bot/settings.py).
+    url = (
+        context.config.get_main_option("sqlalchemy.url")
+        or os.environ.get("DATABASE_URL", "").strip()
+        or "sqlite+aiosqlite:///./dovira.db"
+    )
 
     async def go() -> None:
         engine = create_engine(url)

@@ -64,10 +64,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices.outgoing import Outgoing
+from bot.notices.shared_rate import SharedRate
 from bot.services.crypto import Cipher
 from bot.telegram_text import CAPTION_LIMIT, visible_length
 from db.models import OutboxMessage
-from scheduler.shared_rate import SharedRate
 
 log = logging.getLogger("dovira")
 
@@ -96,21 +97,6 @@ _ROW_COLUMNS = (
     OUTBOX.c.document.is_not(None),
     OUTBOX.c.photo,
 )
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    recipient: int
-    purpose: str
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-    document_name: str | None = None
-    document: bytes | None = None
-    protect: bool = True
-    photo: str | None = None  # a Telegram file id: the text goes as its caption when it fits
-    # To a citizen: the purpose (it names a case) is kept only as a keyed hash, and the row is deleted
-    # once delivered, so the table never pairs a person with a case.
-    citizen: bool = False
 
 
 @dataclass
@@ -393,6 +379,11 @@ class Outbox:
     def wake(self) -> None:
         """Make the sender loop look at the table now (new messages, or time to stop)."""
         self._wake.set()
+
+    async def close(self) -> None:
+        """Close the shared rate's Redis client, if there is one (the process is stopping)."""
+        if self._shared is not None:
+            await self._shared.close()
 
     async def run(self, bot: Bot, stop: asyncio.Event, *, idle: float = 5.0) -> None:
         """The sender loop: wakes on new messages, otherwise every `idle` seconds. On `stop` (or when
