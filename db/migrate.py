@@ -34,12 +34,28 @@ async def upgrade_to_head(
     mode copies it, drops the old one and renames the copy) would otherwise cascade the drop into every
     table that references it (the users table's drop emptied user_roles). They are checked afterwards."""
 
-    def _upgrade(connection: Connection) -> None:
+    await migrate_to(engine, "upgrade", "head", cipher=cipher, admin_ids=admin_ids)
+
+
+async def migrate_to(
+    engine: AsyncEngine,
+    how: str,
+    revision: str,
+    *,
+    cipher: Any = None,
+    admin_ids: frozenset[int] = frozenset(),
+) -> None:
+    """Alembic's `upgrade` or `downgrade` to `revision` on the engine's own connection, in one
+    transaction, one replica at a time; on SQLite with foreign keys off while tables are rebuilt and
+    checked afterwards (see upgrade_to_head). The stairway test (tests/test_migrations.py) walks every
+    revision with it."""
+
+    def _run(connection: Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         cfg.attributes["cipher"] = cipher
         cfg.attributes["admin_ids"] = admin_ids
-        command.upgrade(cfg, "head")
+        getattr(command, how)(cfg, revision)
 
     sqlite = engine.dialect.name == "sqlite"
     async with engine.connect() as conn:
@@ -49,7 +65,7 @@ async def upgrade_to_head(
         try:
             async with conn.begin():
                 await one_replica_at_a_time(conn)
-                await conn.run_sync(_upgrade)
+                await conn.run_sync(_run)
                 if sqlite:
                     broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
                     if broken:

@@ -11,7 +11,6 @@ import itertools
 from typing import Any
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import models  # noqa: F401  (registers the tables on Base.metadata)
 from db.base import Base
 from db.engine import create_engine, is_sqlite, sqlite_file
-from db.migrate import alembic_config, one_replica_at_a_time, upgrade_to_head
+from db.migrate import alembic_config, migrate_to, upgrade_to_head
 
 # Revisions whose downgrade refuses on purpose, and why. The stairway checks that each still refuses
 # cleanly (nothing changed, still at that revision) and covers the stretches below and above it; any
@@ -49,38 +48,9 @@ def named(script: Script) -> str:
     return f"revision {script.revision} ({title})"
 
 
-async def migrate(engine: AsyncEngine, how: str, revision: str) -> None:
-    """`upgrade` or `downgrade` to `revision`, run as db.migrate.upgrade_to_head runs the upgrade to head:
-    on the engine's own connection, in one transaction, SQLite's foreign keys off while tables are rebuilt
-    and checked afterwards."""
-
-    def _run(connection: Connection) -> None:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = connection
-        getattr(command, how)(cfg, revision)
-
-    sqlite = engine.dialect.name == "sqlite"
-    async with engine.connect() as conn:
-        if sqlite:
-            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            await conn.commit()
-        try:
-            async with conn.begin():
-                await one_replica_at_a_time(conn)
-                await conn.run_sync(_run)
-                if sqlite:
-                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
-                    if broken:
-                        raise RuntimeError(f"{how} to {revision} left broken references: {broken}")
-        finally:
-            if sqlite:
-                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                await conn.commit()
-
-
 async def step(engine: AsyncEngine, how: str, revision: str, script: Script) -> None:
     try:
-        await migrate(engine, how, revision)
+        await migrate_to(engine, how, revision)
     except Exception as exc:
         raise AssertionError(
             f"{named(script)}: {how} to {revision} failed: {type(exc).__name__}: {exc}"
@@ -219,7 +189,7 @@ async def test_stairway_every_revision_up_down_and_up_again(database_url: str) -
 
             if revision in IRREVERSIBLE:
                 try:
-                    await migrate(engine, "downgrade", down or "base")
+                    await migrate_to(engine, "downgrade", down or "base")
                 except NotImplementedError:
                     pass
                 else:
