@@ -234,9 +234,22 @@ async def hang_up_after(settings: Settings, start: bytes) -> tuple[bytes, float]
     reader, writer = await asyncio.open_connection("127.0.0.1", settings.webhook_port)
     began = time.monotonic()
     dripping = asyncio.create_task(drip(writer, start))
+    answer = bytearray()
+
+    async def until_closed() -> None:
+        while True:
+            try:
+                chunk = await reader.read(65536)
+            except ConnectionResetError:  # closed while a dripped byte was on its way: closed all the same
+                return
+            if not chunk:  # EOF: the server closed it
+                return
+            answer.extend(chunk)
+            dripping.cancel()  # answered: stop sending, or the close that follows becomes a reset
+
     try:
-        answer = await asyncio.wait_for(reader.read(), 5)  # to EOF: the server closed it
-        return answer, time.monotonic() - began
+        await asyncio.wait_for(until_closed(), 5)
+        return bytes(answer), time.monotonic() - began
     finally:
         dripping.cancel()
         with suppress(asyncio.CancelledError, ConnectionError):
