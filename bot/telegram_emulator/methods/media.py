@@ -3,7 +3,6 @@ and image formats checked as Telegram checks them) and getFile."""
 
 from __future__ import annotations
 
-import copy
 import mimetypes
 
 from bot.telegram_emulator.methods.messages import MessageMethods
@@ -14,7 +13,6 @@ from bot.telegram_emulator.validation import (
     MAX_PHOTO_BYTES,
     caption_content,
     image_size,
-    parse_mode_of,
     validate_reply_markup,
 )
 
@@ -59,15 +57,7 @@ class MediaMethods(MessageMethods):
         reply_to = self._reply_to(chat, params)
         self._check_flood(chat)
         content["photo"] = sizes
-        stored = self._new_bot_message(
-            chat,
-            content,
-            markup,
-            reply_to=reply_to,
-            raw_text=params.get("caption"),
-            parse_mode=parse_mode_of(params),
-        )
-        return copy.deepcopy(stored.data)
+        return self._post(chat, params, content, markup, reply_to, raw_key="caption")
 
     async def _send_document(self, params: JSON) -> JSON:
         chat = self._resolve_chat(params)
@@ -93,15 +83,7 @@ class MediaMethods(MessageMethods):
         if record.mime_type:
             document["mime_type"] = record.mime_type
         content["document"] = document
-        stored = self._new_bot_message(
-            chat,
-            content,
-            markup,
-            reply_to=reply_to,
-            raw_text=params.get("caption"),
-            parse_mode=parse_mode_of(params),
-        )
-        return copy.deepcopy(stored.data)
+        return self._post(chat, params, content, markup, reply_to, raw_key="caption")
 
     async def _get_file(self, params: JSON) -> JSON:
         file_id = params.get("file_id")

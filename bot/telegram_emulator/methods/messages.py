@@ -91,61 +91,70 @@ class MessageMethods(ServerState):
         preview = params.get("link_preview_options")
         if isinstance(preview, dict) and preview:
             content["link_preview_options"] = preview
+        return self._post(chat, params, content, markup, reply_to, raw_key="text")
+
+    def _post(
+        self,
+        chat: Chat,
+        params: JSON,
+        content: JSON,
+        markup: JSON | None,
+        reply_to: JSON | None,
+        *,
+        raw_key: str,
+    ) -> JSON:
+        """A send method's new message stored (with what the bot wrote in `raw_key`) and answered."""
         stored = self._new_bot_message(
             chat,
             content,
             markup,
             reply_to=reply_to,
-            raw_text=params.get("text"),
+            raw_text=params.get(raw_key),
             parse_mode=parse_mode_of(params),
         )
         return copy.deepcopy(stored.data)
 
     async def _edit_message_text(self, params: JSON) -> JSON:
-        _chat, stored = self._editable_message(params)
+        chat, stored = self._editable_message(params)
         if "text" not in stored.data:
             raise bad("there is no text in the message to edit")
         text, entities = parse_text(params)
-        markup = validate_reply_markup(params.get("reply_markup"), inline_only=True)
-        if (
-            stored.data.get("text") == text
-            and stored.data.get("entities", []) == entities
-            and stored.data.get("reply_markup") == markup
-        ):
-            raise bad(NOT_MODIFIED)
-        self._check_flood(_chat)
-        stored.data["text"] = text
-        if entities:
-            stored.data["entities"] = entities
-        else:
-            stored.data.pop("entities", None)
-        stored.raw_text = params.get("text")
-        stored.parse_mode = parse_mode_of(params)
-        return self._finish_edit(stored, markup)
+        return self._edit_content(chat, stored, params, ("text", "entities"), text, entities)
 
     async def _edit_message_caption(self, params: JSON) -> JSON:
-        _chat, stored = self._editable_message(params)
+        chat, stored = self._editable_message(params)
         if not any(key in stored.data for key in _MEDIA_KEYS):
             raise bad("there is no caption in the message to edit")
         parsed = parse_caption(params)
-        markup = validate_reply_markup(params.get("reply_markup"), inline_only=True)
         caption, entities = parsed if parsed is not None else (None, [])
+        return self._edit_content(chat, stored, params, ("caption", "caption_entities"), caption, entities)
+
+    def _edit_content(
+        self,
+        chat: Chat,
+        stored: StoredMessage,
+        params: JSON,
+        keys: tuple[str, str],
+        value: str | None,
+        entities: list[JSON],
+    ) -> JSON:
+        """The rest of an edit of the text or the caption (`keys`: its field and its entities' field):
+        the keyboard checked, an edit that changes nothing refused as Telegram refuses it."""
+        key, entities_key = keys
+        markup = validate_reply_markup(params.get("reply_markup"), inline_only=True)
         if (
-            stored.data.get("caption") == caption
-            and stored.data.get("caption_entities", []) == entities
+            stored.data.get(key) == value
+            and stored.data.get(entities_key, []) == entities
             and stored.data.get("reply_markup") == markup
         ):
             raise bad(NOT_MODIFIED)
-        self._check_flood(_chat)
-        if caption is None:
-            stored.data.pop("caption", None)
-        else:
-            stored.data["caption"] = caption
-        if entities:
-            stored.data["caption_entities"] = entities
-        else:
-            stored.data.pop("caption_entities", None)
-        stored.raw_text = params.get("caption")
+        self._check_flood(chat)
+        for name, new in ((key, value), (entities_key, entities or None)):
+            if new is None:
+                stored.data.pop(name, None)
+            else:
+                stored.data[name] = new
+        stored.raw_text = params.get(key)
         stored.parse_mode = parse_mode_of(params)
         return self._finish_edit(stored, markup)
 
