@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any, cast
+from typing import Any
 
-from aiogram import Bot
-from aiogram.methods import TelegramMethod
-from aiogram.methods.base import TelegramType
 from hypothesis import strategies as st
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.session import DoviraSession
-from bot.telegram_emulator import server as server_module
-from bot.telegram_emulator.server import Call, FakeTelegramServer, UploadedFile
+from bot.telegram_emulator import FakeTelegramServer, StoredMessage
+from bot.telegram_emulator import InProcessSession as EmulatorSession
 
 # Planted in staff-only content; none may ever reach a chat of someone who is not staff.
 SECRET_CASE = "ZQXSECRETCASE"  # the description of a case filed by another citizen
@@ -156,7 +152,9 @@ DIALOG_BUTTONS = {
 }
 
 
-def dialog_screen(server: Any, chat_id: int, state: str | None) -> tuple[int, list[str]] | None:
+def dialog_screen(
+    server: FakeTelegramServer, chat_id: int, state: str | None
+) -> tuple[int, list[str]] | None:
     """The newest message with buttons of the dialog the person is in (other messages may have come
     since: a menu, a notice); None when not in a dialog or its screen is gone."""
     prefix = DIALOG_BUTTONS.get((state or "").split(":")[0])
@@ -302,120 +300,51 @@ async def broken_invariants(session: AsyncSession) -> list[str]:
     return broken
 
 
-def _chat_messages(server: Any, chat_id: int) -> list[Any]:
-    """The fake server's stored messages of a chat, read in place (its accessors deep-copy the whole
-    history on every call, which is quadratic over a long run)."""
-    chat = server._chats.get(chat_id)
-    if chat is None:
-        return []
-    return [m for m in chat.messages.values() if not m.deleted]
-
-
-def keyboards(server: Any, chat_id: int, recent: int = 20) -> list[tuple[int, list[str]]]:
+def keyboards(server: FakeTelegramServer, chat_id: int, recent: int = 20) -> list[tuple[int, list[str]]]:
     """The bot's `recent` newest visible messages in a chat that have callback buttons, oldest first:
     (message id, callback data)."""
     found: list[tuple[int, list[str]]] = []
-    chat = server._chats.get(chat_id)
-    if chat is None:
-        return found
-    for stored in reversed(chat.messages.values()):
+    for stored in server.iter_messages(chat_id, newest_first=True):
         if len(found) >= recent:
             break
-        if stored.deleted or not stored.from_bot:
+        if not stored.from_bot:
             continue
-        markup = stored.data.get("reply_markup") or {}
-        data = [
-            b["callback_data"]
-            for row in markup.get("inline_keyboard") or []
-            for b in row
-            if b.get("callback_data")
-        ]
+        data = _callback_data(stored)
         if data:
             found.append((stored.message_id, data))
     return found[::-1]
 
 
-def newest_bot_message(server: Any, chat_id: int) -> tuple[int, list[str]] | None:
+def newest_bot_message(server: FakeTelegramServer, chat_id: int) -> tuple[int, list[str]] | None:
     """The bot's newest visible message in a chat: (message id, its callback data, maybe none)."""
-    chat = server._chats.get(chat_id)
-    if chat is None:
-        return None
-    for stored in reversed(chat.messages.values()):
-        if stored.deleted or not stored.from_bot:
-            continue
-        markup = stored.data.get("reply_markup") or {}
-        data = [
-            b["callback_data"]
-            for row in markup.get("inline_keyboard") or []
-            for b in row
-            if b.get("callback_data")
-        ]
-        return stored.message_id, data
+    for stored in server.iter_messages(chat_id, newest_first=True):
+        if stored.from_bot:
+            return stored.message_id, _callback_data(stored)
     return None
 
 
-def bot_message_ids(server: Any, chat_id: int) -> list[int]:
-    return [m.message_id for m in _chat_messages(server, chat_id) if m.from_bot]
+def _callback_data(stored: StoredMessage) -> list[str]:
+    markup = stored.data.get("reply_markup") or {}
+    return [
+        b["callback_data"]
+        for row in markup.get("inline_keyboard") or []
+        for b in row
+        if b.get("callback_data")
+    ]
 
 
-def own_text_message_ids(server: Any, chat_id: int) -> list[int]:
-    return [m.message_id for m in _chat_messages(server, chat_id) if not m.from_bot and "text" in m.data]
+# The fake server's `iter_messages` reads the stored messages in place: its other accessors deep-copy
+# the whole history on every call, which is quadratic over a long run.
+def bot_message_ids(server: FakeTelegramServer, chat_id: int) -> list[int]:
+    return [m.message_id for m in server.iter_messages(chat_id) if m.from_bot]
 
 
-class InProcessSession(DoviraSession):
-    """Dovira's own Bot API session (its request middlewares included) that hands each request to the
-    fake server's method handlers in this process instead of over HTTP: the same form fields, the same
-    checks of Telegram's limits, the same answers and `server.calls` records, about a millisecond less
-    per call. Form fields are built by the session exactly as for HTTP and decoded as the server does."""
+def own_text_message_ids(server: FakeTelegramServer, chat_id: int) -> list[int]:
+    return [m.message_id for m in server.iter_messages(chat_id) if not m.from_bot and "text" in m.data]
 
-    def __init__(self, server: FakeTelegramServer) -> None:
-        super().__init__()
-        self.server = server
 
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        timeout: int | None = None,  # noqa: ASYNC109
-    ) -> TelegramType:
-        server = self.server
-        name = method.__api_method__
-        form = self.build_form_data(bot=bot, method=method)
-        raw: JSON = {}
-        files: dict[str, UploadedFile] = {}
-        for options, _headers, value in form._fields:
-            key = options["name"]
-            if hasattr(value, "__aiter__"):
-                data = b"".join([chunk async for chunk in value])
-                files[key] = UploadedFile(
-                    key, options.get("filename") or key, "application/octet-stream", data
-                )
-            elif isinstance(value, bytes | bytearray):
-                raw[key] = bytes(value).decode("utf-8", "replace")
-            else:
-                raw[key] = value
-        params = {key: server_module._coerce(key, value) for key, value in raw.items()}
-        for key, value in list(params.items()):
-            if isinstance(value, str) and value.startswith("attach://"):
-                attached = files.pop(value.removeprefix("attach://"), None)
-                if attached is not None:
-                    params[key] = attached
-        for key, attached in files.items():
-            params.setdefault(key, attached)
-        for value in params.values():
-            if isinstance(value, UploadedFile):
-                server.uploads.append(value)
-        entry = server._handlers.get(name.lower())
-        status = 200
-        try:
-            if entry is None:
-                raise server_module.TelegramAPIError(404, "Not Found: method not found")
-            server._maybe_fail(entry[0])
-            response: JSON = {"ok": True, "result": await entry[1](params)}
-        except server_module.TelegramAPIError as error:
-            status, response = error.status, error.to_response()
-        server._record(Call(entry[0] if entry else name, params, server.now(), response, status))
-        checked = self.check_response(
-            bot=bot, method=method, status_code=status, content=json.dumps(response)
-        )
-        return cast(TelegramType, checked.result)
+class InProcessSession(EmulatorSession, DoviraSession):
+    """Dovira's own Bot API session (its request middlewares and form building included) that hands each
+    request to the fake server in this process instead of over HTTP, through the server's public
+    in-process transport: the same form fields, decoded and checked as over HTTP, the same answers and
+    `server.calls` records, about a millisecond less per call."""

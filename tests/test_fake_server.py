@@ -18,6 +18,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -33,7 +34,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.telegram_emulator import Call, FakeTelegramServer, UploadedFile, buttons
+from bot.telegram_emulator import Call, FakeTelegramServer, InProcessSession, UploadedFile, buttons
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.same_on_every_backend]  # no database at all
 
@@ -496,3 +497,71 @@ async def test_exported_chats_let_a_new_server_go_on_with_them() -> None:
         assert [m.get("text") for m in second.chat_messages(USER)][:2] == ["hello", "card, edited"]
         second.send_text(USER, "still me")
         assert second.chat_messages(USER)[-1]["from"]["language_code"] == "en"  # the user is kept too
+
+
+async def _the_same_calls(bot: Bot, server: FakeTelegramServer) -> list[tuple[str, int, dict[str, object]]]:
+    """A few calls of every kind (form fields, a keyboard, entities, an upload, refusals, a failure
+    injected), as the server recorded them."""
+    server.send_text(USER, "hi")
+    await bot.send_message(USER, "<b>hi</b> &amp;", parse_mode="HTML", reply_markup=keyboard(("A", "a:1")))
+    await bot.send_photo(USER, BufferedInputFile(tiny_png(), "chart.png"), caption="c")
+    await bot.send_document(USER, BufferedInputFile(b"a,b\n", "report.csv"), caption="<i>x</i>")
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(USER, "x" * 4097)
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(424242, "x")
+    server.fail_next("sendMessage", retry_after=3)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(USER, "x")
+    assert await bot.set_my_commands([BotCommand(command="start", description="Start")])
+    return [(call.method, call.status, _named_at_random(call.params)) for call in server.calls]
+
+
+def _named_at_random(params: dict[str, object]) -> dict[str, object]:
+    """aiogram names each upload's part at random: an upload is compared by all but that name."""
+    return {
+        key: (value.filename, value.content_type, value.data) if isinstance(value, UploadedFile) else value
+        for key, value in params.items()
+    }
+
+
+async def test_in_process_transport_decodes_and_answers_as_http_does() -> None:
+    clock = Clock()
+    async with FakeTelegramServer(now=clock) as over_http, FakeTelegramServer(now=clock) as in_process:
+        http_bot = over_http.create_bot()
+        local_bot = Bot(in_process.token, session=InProcessSession(in_process))
+        try:
+            expected = await _the_same_calls(http_bot, over_http)
+            assert await _the_same_calls(local_bot, in_process) == expected
+        finally:
+            await http_bot.session.close()
+            await local_bot.session.close()
+    upload = next(params["photo"] for method, _status, params in expected if method == "sendPhoto")
+    assert upload == ("chart.png", "application/octet-stream", tiny_png())
+    assert [u.size for u in in_process.uploads] == [u.size for u in over_http.uploads] == [len(tiny_png()), 4]
+
+
+async def test_in_process_transport_without_a_session(server: FakeTelegramServer) -> None:
+    transport = server.transport()
+    server.send_text(USER, "hi")
+    reply = await transport.request("sendmessage", {"chat_id": USER, "text": "hi", "reply_markup": "{}"})
+    assert reply.status == 400 and "inline_keyboard" in json.loads(reply.content)["description"]
+    reply = await transport.request("sendMessage", {"chat_id": str(USER), "text": "hi"})
+    assert reply.status == 200 and json.loads(reply.content)["result"]["text"] == "hi"
+    assert server.calls_to("sendMessage")[-1].params == {"chat_id": USER, "text": "hi"}
+    assert (await transport.request("getMe", token="1:WRONG")).status == 401
+    assert (await transport.request("noSuchMethod")).status == 404
+    server.fail_next("getMe", status=502, html=True)
+    page = await transport.request("getMe")
+    assert page.status == 502 and page.content.startswith("<html>")
+
+
+async def test_in_process_session_times_out_a_hanging_call(server: FakeTelegramServer) -> None:
+    local_bot = Bot(server.token, session=InProcessSession(server, timeout=0.2))
+    try:
+        server.hang_next("getMe")
+        with pytest.raises(TelegramNetworkError, match="Request timeout error"):
+            await local_bot.get_me()
+        assert (await local_bot.get_me()).id == server.bot_user_id
+    finally:
+        await local_bot.session.close()

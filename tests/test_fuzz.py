@@ -110,10 +110,9 @@ class World:
     async def feed(self, make_update: Any) -> None:
         """`make_update()` queues an update on the fake server (as a client would); it is taken
         from there and fed to the dispatcher directly (no polling)."""
-        self.server._updates.clear()
+        self.server.take_updates()
         make_update()
-        updates = list(self.server._updates)
-        self.server._updates.clear()
+        updates = self.server.take_updates()
         for raw in updates:
             if raw.get("my_chat_member"):
                 continue
