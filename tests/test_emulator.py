@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SAME_CLOCK
+
 pytestmark = pytest.mark.same_on_every_backend  # its own SQLite file, or none
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +73,12 @@ class Terminal:
     async def start(cls, folder: Path, command: str) -> Terminal:
         """`command` as the README writes it: leading NAME=value pairs are the environment."""
         words = shlex.split(command)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HOME": str(folder)}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **SAME_CLOCK,
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(folder),
+        }
         while "=" in words[0]:
             name, _, value = words.pop(0).partition("=")
             env[name] = value
