@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("same_on_every_backend"):
             item.add_marker(ran)
 
+
+# pytest loads this file as the module `conftest`; test modules import it as `tests.conftest`. Two copies
+# would keep two OUTBOX_SENT sets: the fixture below fills one, Person reads the other, and a notice arriving
+# before a reply (as on a busy machine) was taken for it. One module under both names.
+if __name__ == "conftest":
+    sys.modules.setdefault("tests.conftest", sys.modules[__name__])
 
 # What the outbox sent, (chat, text): a notice it sends on its own is not the reply to what a person just
 # did, however soon it arrives (on a busy machine it often comes first).
