@@ -28,3 +28,23 @@ async def test_a_notice_the_outbox_sends_is_never_taken_for_the_reply(
     # A real answer still is one.
     menu = await person.say("/start")
     assert "Довіра" in str(menu.get("text"))
+
+
+async def test_an_edit_that_repeats_a_notice_is_still_the_reply(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    """A closed case's view repeats the closure notice word for word; the edit that shows it is still the
+    answer to the press (the outbox only ever sends)."""
+    person = Person(server, 1001)
+    server.add_user(1001)
+    menu = await person.say("/start")
+    choose = "Оберіть мову / Choose a language:"  # what the language button edits the menu into
+    mark = len(server.calls)
+    app = await build_app(bot.settings)
+    try:
+        await app.outbox.enqueue([Outgoing(1001, "harness.test", choose)])
+    finally:
+        await app.close()
+    await server.wait_for_call("sendMessage", lambda c: c.params.get("text") == choose, after=mark)
+    edited = await person.press("English", menu)
+    assert edited["message_id"] == menu["message_id"] and edited.get("text") == choose
