@@ -13,8 +13,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from pydantic import Field
 
+from bot.callbacks import Advice, Language, Menu, Privacy, SelfCheck, Where
 from bot.services.directory import Directory, Need, Oblast
 from bot.services.places import OUTSIDE
 
@@ -32,41 +32,6 @@ NEED_CODES: dict[Need, str] = {
 NEED_BY_CODE = {code: need for need, code in NEED_CODES.items()}
 WHOLE = "*"  # "the whole oblast" / "the whole district"
 ADVICE_TOPICS = ("jobs_abroad", "documents", "online_recruitment", "idps")
-
-
-class Menu(CallbackData, prefix="m"):
-    to: str  # main, danger, hotlines, where, advice, check, privacy, language
-
-
-class Lang(CallbackData, prefix="lang"):
-    code: str
-
-
-class Where(CallbackData, prefix="w"):
-    """One step of "where to get help": empty fields are still to be chosen."""
-
-    o: str = ""  # oblast id
-    d: str = ""  # district id, or WHOLE
-    c: str = ""  # community index within the district, or WHOLE
-    n: str = ""  # need code
-    p: int = Field(default=0, ge=0, lt=10_000)  # results page
-
-
-class Advice(CallbackData, prefix="adv"):
-    topic: str
-
-
-class Check(CallbackData, prefix="sc"):
-    """An answer in the self-check. The answers so far travel in the button (bit i = "yes" to
-    question i), so nothing about them is stored anywhere, and the check survives a restart."""
-
-    q: int  # index of the question answered
-    m: int  # answers to the earlier questions
-    yes: bool
-
-
-class Privacy(CallbackData, prefix="pv"):
-    action: str  # clear, forget, forget_yes; with open requests: forget_withdraw, forget_keep
 
 
 # Keyboards built once and shared by every reply (never changed after they are built); kept here
@@ -150,7 +115,7 @@ def languages(first: str) -> InlineKeyboardMarkup:
     """English first for English clients, Ukrainian first otherwise."""
     order = ["en", "uk"] if first == "en" else ["uk", "en"]
     names = {"uk": "Українська", "en": "English"}
-    return _rows([button(names[code], Lang(code=code)) for code in order], back_to_menu_row())
+    return _rows([button(names[code], Language(code=code)) for code in order], back_to_menu_row())
 
 
 def _outside_rows() -> list[list[InlineKeyboardButton]]:
@@ -238,8 +203,8 @@ def after_advice() -> InlineKeyboardMarkup:
 def check_question(index: int, mask: int) -> InlineKeyboardMarkup:
     return _rows(
         [
-            button(_("button.yes"), Check(q=index, m=mask, yes=True)),
-            button(_("button.no"), Check(q=index, m=mask, yes=False)),
+            button(_("button.yes"), SelfCheck(q=index, m=mask, yes=True)),
+            button(_("button.no"), SelfCheck(q=index, m=mask, yes=False)),
         ],
         [button(_("check.stop"), Menu(to="main"))],
     )

@@ -22,6 +22,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
+from bot.callbacks import AdminInvite, AdminMenu, AdminOrganisation, AdminStaff
 from bot.keyboards import WHOLE, back_to_menu_row, button
 from bot.notices.cases import notify_area
 from bot.notices.outgoing import Queue
@@ -51,36 +52,6 @@ INVITE_HOURS = int(INVITE_TTL.total_seconds() // 3600)
 ROLE_CODES = {"c": Role.COORDINATOR, "s": Role.SPECIALIST, "p": Role.POLICE}
 ROLE_ORDER = (Role.ADMIN, Role.COORDINATOR, Role.POLICE, Role.SPECIALIST)
 POLICE_KIND = "police"
-
-
-class AdminMenu(CallbackData, prefix="ad"):
-    to: str  # menu, org, inv, staff
-
-
-class OrgStep(CallbackData, prefix="ado"):
-    """A step of "add organisation" after the name: kind -> oblast -> district (or WHOLE)."""
-
-    k: int = -1  # index in ORGANISATION_KINDS; -1: choose the kind (again)
-    o: str = ""  # oblast id
-    d: str = ""  # district id, or WHOLE
-
-
-class InviteStep(CallbackData, prefix="adi"):
-    """A step of "create invite"; empty fields are still to be chosen."""
-
-    r: str = ""  # role code (ROLE_CODES)
-    o: str = ""  # oblast id
-    d: str = ""  # district id, or WHOLE (coordinator invites)
-    g: int = 0  # organisation id (specialist and police invites)
-    p: int = 0  # page of the organisation list
-    k: str = ""  # the person's other roles: "r" replaced (the default), "a" kept; "": still to ask
-
-
-class StaffAct(CallbackData, prefix="ads"):
-    a: str = "l"  # l: list, r: ask to remove, y: remove
-    p: int = 0  # page
-    u: int = 0  # users.id
-    r: str = ""  # role value
 
 
 class AddOrganisation(StatesGroup):
@@ -352,7 +323,7 @@ def create_router() -> Router:
             await show(callback, bot, text, _markup(_back_row()))
         elif to == "inv":
             await state.clear()
-            await _invite_step(callback, InviteStep(), bot, profile, staff, directory, lang)
+            await _invite_step(callback, AdminInvite(), bot, profile, staff, directory, lang)
         elif to == "staff":
             await state.clear()
             await _staff_list(callback, 0, bot, profile, staff, directory, lang)
@@ -385,10 +356,10 @@ def create_router() -> Router:
     async def on_org_place_typed(message: Message) -> None:
         await message.answer(_("admin.use_buttons"))
 
-    @router.callback_query(OrgStep.filter())
+    @router.callback_query(AdminOrganisation.filter())
     async def on_org_step(
         callback: CallbackQuery,
-        callback_data: OrgStep,
+        callback_data: AdminOrganisation,
         bot: Bot,
         state: FSMContext,
         profile: UserProfile,
@@ -408,10 +379,10 @@ def create_router() -> Router:
         )
 
     # --- invites -------------------------------------------------------------------------------
-    @router.callback_query(InviteStep.filter())
+    @router.callback_query(AdminInvite.filter())
     async def on_invite_step(
         callback: CallbackQuery,
-        callback_data: InviteStep,
+        callback_data: AdminInvite,
         bot: Bot,
         profile: UserProfile,
         staff: StaffService,
@@ -421,10 +392,10 @@ def create_router() -> Router:
         await _invite_step(callback, callback_data, bot, profile, staff, directory, i18n.current_locale)
 
     # --- staff ---------------------------------------------------------------------------------
-    @router.callback_query(StaffAct.filter())
+    @router.callback_query(AdminStaff.filter())
     async def on_staff_action(
         callback: CallbackQuery,
-        callback_data: StaffAct,
+        callback_data: AdminStaff,
         bot: Bot,
         profile: UserProfile,
         staff: StaffService,
@@ -465,8 +436,8 @@ def create_router() -> Router:
                 role=escape(_capital(role_name(role.role))), scope=scope, tid=telegram_id
             )
             markup = _markup(
-                [button(_("staffadm.button.yes"), StaffAct(a="y", p=act.p, u=user_id, r=role.role))],
-                [button(_("staffadm.button.no"), StaffAct(a="l", p=act.p))],
+                [button(_("staffadm.button.yes"), AdminStaff(a="y", p=act.p, u=user_id, r=role.role))],
+                [button(_("staffadm.button.no"), AdminStaff(a="l", p=act.p))],
             )
             await show(callback, bot, text, markup)
             return
@@ -489,16 +460,16 @@ def create_router() -> Router:
 
 # --- add organisation -------------------------------------------------------------------------
 async def _invite_oblast(
-    callback: CallbackQuery, bot: Bot, step: InviteStep, directory: Directory, lang: str, who: str
-) -> tuple[InviteStep, Oblast] | None:
+    callback: CallbackQuery, bot: Bot, step: AdminInvite, directory: Directory, lang: str, who: str
+) -> tuple[AdminInvite, Oblast] | None:
     """The invite's oblast: asked when there are several (None: a screen was shown instead)."""
     if not step.o:
         if len(directory.oblasts) > 1:
-            rows = [[button(o.name.get(lang), InviteStep(r=step.r, o=o.id))] for o in directory.oblasts]
-            markup = _markup(*rows, [button(_("button.back"), InviteStep())], _back_row())
+            rows = [[button(o.name.get(lang), AdminInvite(r=step.r, o=o.id))] for o in directory.oblasts]
+            markup = _markup(*rows, [button(_("button.back"), AdminInvite())], _back_row())
             await show(callback, bot, _("invite.choose_oblast").format(role=who), markup)
             return None
-        step = InviteStep(r=step.r, o=directory.oblasts[0].id)
+        step = AdminInvite(r=step.r, o=directory.oblasts[0].id)
     oblast = directory.oblast(step.o)
     if oblast is None:
         await stale_button(callback, bot)
@@ -507,13 +478,13 @@ async def _invite_oblast(
 
 
 def _kinds() -> InlineKeyboardMarkup:
-    items = [button(kind_name(k), OrgStep(k=i)) for i, k in enumerate(ORGANISATION_KINDS)]
+    items = [button(kind_name(k), AdminOrganisation(k=i)) for i, k in enumerate(ORGANISATION_KINDS)]
     return _markup(*[items[i : i + 2] for i in range(0, len(items), 2)], _back_row())
 
 
 async def _org_step(
     callback: CallbackQuery,
-    step: OrgStep,
+    step: AdminOrganisation,
     name: str,
     bot: Bot,
     state: FSMContext,
@@ -532,18 +503,20 @@ async def _org_step(
     fields = {"name": escape(name), "kind": escape(kind_name(kind))}
     if not step.o:
         if len(directory.oblasts) > 1:
-            rows = [[button(o.name.get(lang), OrgStep(k=step.k, o=o.id))] for o in directory.oblasts]
-            markup = _markup(*rows, [button(_("button.back"), OrgStep())], _back_row())
+            rows = [
+                [button(o.name.get(lang), AdminOrganisation(k=step.k, o=o.id))] for o in directory.oblasts
+            ]
+            markup = _markup(*rows, [button(_("button.back"), AdminOrganisation())], _back_row())
             await show(callback, bot, _("org.choose_oblast").format(**fields), markup)
             return
-        step = OrgStep(k=step.k, o=directory.oblasts[0].id)
+        step = AdminOrganisation(k=step.k, o=directory.oblasts[0].id)
     oblast = directory.oblast(step.o)
     if oblast is None:
         await stale_button(callback, bot)
         return
     if not step.d:
-        back = OrgStep(k=step.k) if len(directory.oblasts) > 1 else OrgStep()
-        markup = _districts(oblast, lang, lambda d: OrgStep(k=step.k, o=oblast.id, d=d), back)
+        back = AdminOrganisation(k=step.k) if len(directory.oblasts) > 1 else AdminOrganisation()
+        markup = _districts(oblast, lang, lambda d: AdminOrganisation(k=step.k, o=oblast.id, d=d), back)
         await show(callback, bot, _("org.choose_district").format(**fields), markup)
         return
     district = None if step.d == WHOLE else step.d
@@ -555,7 +528,7 @@ async def _org_step(
     invite_role = "p" if kind == POLICE_KIND else "s"
     invite_label = _("org.button.invite_police") if kind == POLICE_KIND else _("org.button.invite_specialist")
     markup = _markup(
-        [button(invite_label, InviteStep(r=invite_role, g=org.id))],
+        [button(invite_label, AdminInvite(r=invite_role, g=org.id))],
         [button(_("org.button.another"), AdminMenu(to="org"))],
         _back_row(),
     )
@@ -579,7 +552,7 @@ def _districts(
 # --- invites ----------------------------------------------------------------------------------
 async def _invite_step(
     callback: CallbackQuery,
-    step: InviteStep,
+    step: AdminInvite,
     bot: Bot,
     profile: UserProfile,
     staff: StaffService,
@@ -592,10 +565,10 @@ async def _invite_step(
         return
     if not step.r:
         if not admin:  # a coordinator invites specialists only: no question to ask
-            step = InviteStep(r="s")
+            step = AdminInvite(r="s")
         else:
             rows = [
-                [button(_capital(role_name(role)), InviteStep(r=code))] for code, role in ROLE_CODES.items()
+                [button(_capital(role_name(role)), AdminInvite(r=code))] for code, role in ROLE_CODES.items()
             ]
             await show(callback, bot, _("invite.choose_role"), _markup(*rows, _back_row()))
             return
@@ -614,7 +587,7 @@ async def _invite_step(
 
 async def _coordinator_scope(
     callback: CallbackQuery,
-    step: InviteStep,
+    step: AdminInvite,
     role: Role,
     bot: Bot,
     profile: UserProfile,
@@ -628,8 +601,8 @@ async def _coordinator_scope(
         return
     step, oblast = found
     if not step.d:
-        back = InviteStep(r=step.r) if len(directory.oblasts) > 1 else InviteStep()
-        markup = _districts(oblast, lang, lambda d: InviteStep(r=step.r, o=oblast.id, d=d), back)
+        back = AdminInvite(r=step.r) if len(directory.oblasts) > 1 else AdminInvite()
+        markup = _districts(oblast, lang, lambda d: AdminInvite(r=step.r, o=oblast.id, d=d), back)
         await show(callback, bot, _("invite.choose_district").format(role=who), markup)
         return
     district = None if step.d == WHOLE else step.d
@@ -655,7 +628,7 @@ async def _organisations_for(
 
 async def _organisation_choice(
     callback: CallbackQuery,
-    step: InviteStep,
+    step: AdminInvite,
     role: Role,
     bot: Bot,
     profile: UserProfile,
@@ -684,9 +657,9 @@ async def _organisation_choice(
     orgs = await _organisations_for(profile, staff, oblast.id if oblast else None)
     if role == Role.POLICE:
         orgs = [o for o in orgs if o.kind == POLICE_KIND]
-    back: InviteStep | None = None
+    back: AdminInvite | None = None
     if admin:
-        back = InviteStep(r=step.r) if len(directory.oblasts) > 1 else InviteStep()
+        back = AdminInvite(r=step.r) if len(directory.oblasts) > 1 else AdminInvite()
     back_rows = [[button(_("button.back"), back)] if back is not None else [], _back_row()]
     if not orgs:
         text = _("invite.no_police_orgs") if role == Role.POLICE else _("invite.no_orgs")
@@ -703,19 +676,19 @@ async def _organisation_choice(
     if pages > 1:
         text += "\n\n" + _("admin.page").format(page=page + 1, pages=pages)
     rows = [
-        [button(f"{first + i}. {_short(o.name)}", InviteStep(r=step.r, o=step.o, g=o.id))]
+        [button(f"{first + i}. {_short(o.name)}", AdminInvite(r=step.r, o=step.o, g=o.id))]
         for i, o in enumerate(shown)
     ]
     nav = _nav_row(
-        InviteStep(r=step.r, o=step.o, p=page - 1) if page > 0 else None,
-        InviteStep(r=step.r, o=step.o, p=page + 1) if page + 1 < pages else None,
+        AdminInvite(r=step.r, o=step.o, p=page - 1) if page > 0 else None,
+        AdminInvite(r=step.r, o=step.o, p=page + 1) if page + 1 < pages else None,
     )
     await show(callback, bot, text, _markup(*rows, nav, *back_rows))
 
 
 async def _make_invite(
     callback: CallbackQuery,
-    step: InviteStep,
+    step: AdminInvite,
     bot: Bot,
     profile: UserProfile,
     staff: StaffService,
@@ -823,13 +796,13 @@ async def _staff_list(
         [
             button(
                 _("staffadm.button.remove").format(n=first + i, role=role_name(role.role), tid=telegram_id),
-                StaffAct(a="r", p=page, u=user_id, r=role.role),
+                AdminStaff(a="r", p=page, u=user_id, r=role.role),
             )
         ]
         for i, (user_id, telegram_id, role) in enumerate(shown)
     ]
     nav = _nav_row(
-        StaffAct(a="l", p=page - 1) if page > 0 else None,
-        StaffAct(a="l", p=page + 1) if page + 1 < pages else None,
+        AdminStaff(a="l", p=page - 1) if page > 0 else None,
+        AdminStaff(a="l", p=page + 1) if page + 1 < pages else None,
     )
     await show(callback, bot, "\n\n".join(parts), _markup(*rows, nav, _back_row()))

@@ -7,7 +7,8 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
-from bot.keyboards import ADVICE_TOPICS, Advice, Menu
+from bot.callbacks import Advice, Menu
+from bot.keyboards import ADVICE_TOPICS
 from handlers.ui import show, stale_button
 
 

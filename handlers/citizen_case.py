@@ -21,8 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import case_keyboards as ck
 from bot import keyboards, render
-from bot.case_keyboards import Cz
-from bot.keyboards import Menu
+from bot.callbacks import Menu, MyRequests
 from bot.notices import cases as notices
 from bot.notices.delivery import compose_with, language_of, relay, tell
 from bot.notices.outgoing import Queue
@@ -63,9 +62,9 @@ def replied_case(message: Message) -> tuple[int | None, str | None]:
         ids = set()
         for row in replied.reply_markup.inline_keyboard:
             for key in row:
-                if key.callback_data and key.callback_data.startswith(Cz.__prefix__ + ":"):
+                if key.callback_data and key.callback_data.startswith(MyRequests.__prefix__ + ":"):
                     try:
-                        ids.add(Cz.unpack(key.callback_data).id)
+                        ids.add(MyRequests.unpack(key.callback_data).id)
                     except (TypeError, ValueError):
                         continue
         ids.discard(0)
@@ -130,21 +129,21 @@ def create_router() -> Router:
         await show(callback, bot, render.citizen_status(case), ck.my_case(case))
 
     @router.callback_query(Menu.filter(F.to == "mycase"))
-    @router.callback_query(Cz.filter(F.a == "list"))
+    @router.callback_query(MyRequests.filter(F.a == "list"))
     async def on_my_cases(callback: CallbackQuery, bot: Bot, cases: CaseService, state: FSMContext) -> None:
         await state.clear()
         mine = await cases.of_citizen(chat_id_of(callback))
         text = _("mycase.list") if mine else _("mycase.none")
         await show(callback, bot, text, ck.my_cases(mine))
 
-    @router.callback_query(Cz.filter(F.a == "view"))
+    @router.callback_query(MyRequests.filter(F.a == "view"))
     async def on_view(
-        callback: CallbackQuery, callback_data: Cz, bot: Bot, cases: CaseService, state: FSMContext
+        callback: CallbackQuery, callback_data: MyRequests, bot: Bot, cases: CaseService, state: FSMContext
     ) -> None:
         await state.clear()
         await show_case(callback, bot, cases, callback_data.id)
 
-    @router.callback_query(Cz.filter(F.a == "code"))
+    @router.callback_query(MyRequests.filter(F.a == "code"))
     async def on_code_button(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
         await state.set_state(MyCase.code)
         await show(callback, bot, _("mycase.ask_code"), keyboards.only_menu())
@@ -162,9 +161,9 @@ def create_router() -> Router:
         await state.clear()
         await message.answer(render.citizen_status(case), reply_markup=keyboards.only_menu())
 
-    @router.callback_query(Cz.filter(F.a == "write"))
+    @router.callback_query(MyRequests.filter(F.a == "write"))
     async def on_write(
-        callback: CallbackQuery, callback_data: Cz, bot: Bot, state: FSMContext, cases: CaseService
+        callback: CallbackQuery, callback_data: MyRequests, bot: Bot, state: FSMContext, cases: CaseService
     ) -> None:
         mine = {c.id: c for c in await cases.of_citizen(chat_id_of(callback))}
         case = mine.get(callback_data.id)
@@ -280,10 +279,10 @@ def create_router() -> Router:
             return
         await confirm(message, answer, ck.my_case(case))
 
-    @router.callback_query(Cz.filter(F.a == "send_draft"))
+    @router.callback_query(MyRequests.filter(F.a == "send_draft"))
     async def on_send_draft(
         callback: CallbackQuery,
-        callback_data: Cz,
+        callback_data: MyRequests,
         bot: Bot,
         state: FSMContext,
         cases: CaseService,
@@ -328,15 +327,15 @@ def create_router() -> Router:
         await state.update_data(drafts=drafts)
         await show(callback, bot, answer, ck.stop_writing(callback_data.id))
 
-    @router.callback_query(Cz.filter(F.a == "endchat"))
-    async def on_end_chat(callback: CallbackQuery, callback_data: Cz, bot: Bot) -> None:
+    @router.callback_query(MyRequests.filter(F.a == "endchat"))
+    async def on_end_chat(callback: CallbackQuery, callback_data: MyRequests, bot: Bot) -> None:
         # Asked first: ending is what a frightened person may tap by mistake.
         await show(callback, bot, _("mycase.end_chat_confirm"), ck.end_chat_confirm(callback_data.id))
 
-    @router.callback_query(Cz.filter(F.a == "endchat_yes"))
+    @router.callback_query(MyRequests.filter(F.a == "endchat_yes"))
     async def on_end_chat_yes(
         callback: CallbackQuery,
-        callback_data: Cz,
+        callback_data: MyRequests,
         bot: Bot,
         cases: CaseService,
         state: FSMContext,
@@ -355,10 +354,10 @@ def create_router() -> Router:
             await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.chat_closed, case))
         await show(callback, bot, _("mycase.chat_closed"), ck.my_case(case))
 
-    @router.callback_query(Cz.filter(F.a == "resume"))
+    @router.callback_query(MyRequests.filter(F.a == "resume"))
     async def on_resume_chat(
         callback: CallbackQuery,
-        callback_data: Cz,
+        callback_data: MyRequests,
         bot: Bot,
         cases: CaseService,
         users: UserService,
@@ -377,14 +376,14 @@ def create_router() -> Router:
             callback, bot, _("mycase.chat_resumed") + "\n\n" + render.citizen_status(case), ck.my_case(case)
         )
 
-    @router.callback_query(Cz.filter(F.a == "withdraw"))
-    async def on_withdraw(callback: CallbackQuery, callback_data: Cz, bot: Bot) -> None:
+    @router.callback_query(MyRequests.filter(F.a == "withdraw"))
+    async def on_withdraw(callback: CallbackQuery, callback_data: MyRequests, bot: Bot) -> None:
         await show(callback, bot, _("mycase.withdraw_confirm"), ck.withdraw_confirm(callback_data.id))
 
-    @router.callback_query(Cz.filter(F.a == "withdraw_yes"))
+    @router.callback_query(MyRequests.filter(F.a == "withdraw_yes"))
     async def on_withdraw_yes(
         callback: CallbackQuery,
-        callback_data: Cz,
+        callback_data: MyRequests,
         bot: Bot,
         cases: CaseService,
         users: UserService,
@@ -404,7 +403,7 @@ def create_router() -> Router:
             await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.case_withdrawn, case))
         await show(callback, bot, _("mycase.withdrawn"), keyboards.only_menu())
 
-    @router.callback_query(Cz.filter())
+    @router.callback_query(MyRequests.filter())
     async def on_stale(callback: CallbackQuery, bot: Bot) -> None:
         await stale_button(callback, bot)
 

@@ -23,8 +23,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import case_keyboards as ck
 from bot import keyboards, render
-from bot.case_keyboards import CONSENTS, Rq
-from bot.keyboards import NEED_BY_CODE, Menu
+from bot.callbacks import Menu, RequestStep
+from bot.case_keyboards import CONSENTS
+from bot.keyboards import NEED_BY_CODE
 from bot.notices.cases import notify_area
 from bot.notices.outgoing import Queue
 from bot.services.cases import (
@@ -226,12 +227,12 @@ def create_router() -> Router:
             callback, bot, _("request.intro") + "\n\n" + _("request.ask_situation"), ck.situations(None)
         )
 
-    @router.callback_query(Rq.filter(F.step == "cancel"))
+    @router.callback_query(RequestStep.filter(F.step == "cancel"))
     async def on_cancel(callback: CallbackQuery, bot: Bot, state: FSMContext) -> None:
         await state.clear()
         await show(callback, bot, _("request.cancelled"), keyboards.main_menu())
 
-    @router.callback_query(StateFilter(RequestForm), Rq.filter(F.step == "back"))
+    @router.callback_query(StateFilter(RequestForm), RequestStep.filter(F.step == "back"))
     async def on_back(
         callback: CallbackQuery,
         bot: Bot,
@@ -255,10 +256,10 @@ def create_router() -> Router:
             await state.update_data(**data["before_edit"])
         await go(callback, bot, state, to, directory, i18n.current_locale)
 
-    @router.callback_query(StateFilter(RequestForm.review), Rq.filter(F.step == "edit"))
+    @router.callback_query(StateFilter(RequestForm.review), RequestStep.filter(F.step == "edit"))
     async def on_edit(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -272,10 +273,10 @@ def create_router() -> Router:
         step = _place_first(directory) if callback_data.v == "place" else callback_data.v
         await go(callback, bot, state, step, directory, i18n.current_locale)
 
-    @router.callback_query(StateFilter(RequestForm.situation), Rq.filter(F.step == "sit"))
+    @router.callback_query(StateFilter(RequestForm.situation), RequestStep.filter(F.step == "sit"))
     async def on_situation(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -289,10 +290,12 @@ def create_router() -> Router:
         )
 
     # "obl" comes from the oblast step, and from the district step when the directory has one oblast.
-    @router.callback_query(StateFilter(RequestForm.oblast, RequestForm.district), Rq.filter(F.step == "obl"))
+    @router.callback_query(
+        StateFilter(RequestForm.oblast, RequestForm.district), RequestStep.filter(F.step == "obl")
+    )
     async def on_oblast(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -317,10 +320,10 @@ def create_router() -> Router:
             community=data.get("community") if kept else None,
         )
 
-    @router.callback_query(StateFilter(RequestForm.district), Rq.filter(F.step == "dis"))
+    @router.callback_query(StateFilter(RequestForm.district), RequestStep.filter(F.step == "dis"))
     async def on_district(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -350,10 +353,10 @@ def create_router() -> Router:
             community=community,
         )
 
-    @router.callback_query(StateFilter(RequestForm.community), Rq.filter(F.step == "com"))
+    @router.callback_query(StateFilter(RequestForm.community), RequestStep.filter(F.step == "com"))
     async def on_community(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -375,10 +378,10 @@ def create_router() -> Router:
             callback, bot, state, "community", directory, i18n.current_locale, community=community or "*"
         )
 
-    @router.callback_query(StateFilter(RequestForm.urgency), Rq.filter(F.step == "urg"))
+    @router.callback_query(StateFilter(RequestForm.urgency), RequestStep.filter(F.step == "urg"))
     async def on_urgency(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -389,10 +392,10 @@ def create_router() -> Router:
             await bot.send_message(chat_id_of(callback), _("danger.text"))
         await answered(callback, bot, state, "urgency", directory, i18n.current_locale, urgent=urgent)
 
-    @router.callback_query(StateFilter(RequestForm.contact), Rq.filter(F.step == "contact"))
+    @router.callback_query(StateFilter(RequestForm.contact), RequestStep.filter(F.step == "contact"))
     async def on_contact(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -421,7 +424,7 @@ def create_router() -> Router:
         question, markup = ask(to, data, directory, i18n.current_locale)
         await message.answer(question, reply_markup=markup)
 
-    @router.callback_query(StateFilter(RequestForm.phone), Rq.filter(F.step == "phone_keep"))
+    @router.callback_query(StateFilter(RequestForm.phone), RequestStep.filter(F.step == "phone_keep"))
     async def on_phone_kept(
         callback: CallbackQuery, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
@@ -431,10 +434,10 @@ def create_router() -> Router:
             return
         await go(callback, bot, state, next_step("phone", data, directory), directory, i18n.current_locale)
 
-    @router.callback_query(StateFilter(RequestForm.consent), Rq.filter(F.step == "consent"))
+    @router.callback_query(StateFilter(RequestForm.consent), RequestStep.filter(F.step == "consent"))
     async def on_consent(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -448,8 +451,10 @@ def create_router() -> Router:
         )
 
     # --- the optional additions --------------------------------------------------------------------
-    @router.callback_query(StateFilter(RequestForm.needs), Rq.filter(F.step == "need"))
-    async def on_need(callback: CallbackQuery, callback_data: Rq, bot: Bot, state: FSMContext) -> None:
+    @router.callback_query(StateFilter(RequestForm.needs), RequestStep.filter(F.step == "need"))
+    async def on_need(
+        callback: CallbackQuery, callback_data: RequestStep, bot: Bot, state: FSMContext
+    ) -> None:
         need = NEED_BY_CODE.get(callback_data.v)
         if need is None:
             await stale_button(callback, bot)
@@ -459,7 +464,7 @@ def create_router() -> Router:
         await state.update_data(needs=chosen)
         await show(callback, bot, _("request.ask_needs"), ck.needs(chosen))
 
-    @router.callback_query(StateFilter(RequestForm.needs), Rq.filter(F.step == "needs_done"))
+    @router.callback_query(StateFilter(RequestForm.needs), RequestStep.filter(F.step == "needs_done"))
     async def on_needs_done(
         callback: CallbackQuery, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
@@ -479,17 +484,17 @@ def create_router() -> Router:
         summary, markup = ask("review", data, directory, i18n.current_locale)
         await message.answer(_("request.noted") + "\n\n" + summary, reply_markup=markup)
 
-    @router.callback_query(StateFilter(RequestForm.description), Rq.filter(F.step == "desc_clear"))
+    @router.callback_query(StateFilter(RequestForm.description), RequestStep.filter(F.step == "desc_clear"))
     async def on_description_cleared(
         callback: CallbackQuery, bot: Bot, state: FSMContext, directory: Directory, i18n: I18n
     ) -> None:
         await state.update_data(description=None)
         await go(callback, bot, state, "review", directory, i18n.current_locale)
 
-    @router.callback_query(StateFilter(RequestForm.sex), Rq.filter(F.step == "sex"))
+    @router.callback_query(StateFilter(RequestForm.sex), RequestStep.filter(F.step == "sex"))
     async def on_sex(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -498,10 +503,10 @@ def create_router() -> Router:
         value = callback_data.v if callback_data.v in SEXES else "-"
         await answered(callback, bot, state, "sex", directory, i18n.current_locale, sex=value)
 
-    @router.callback_query(StateFilter(RequestForm.age), Rq.filter(F.step == "age"))
+    @router.callback_query(StateFilter(RequestForm.age), RequestStep.filter(F.step == "age"))
     async def on_age(
         callback: CallbackQuery,
-        callback_data: Rq,
+        callback_data: RequestStep,
         bot: Bot,
         state: FSMContext,
         directory: Directory,
@@ -511,7 +516,7 @@ def create_router() -> Router:
         await answered(callback, bot, state, "age", directory, i18n.current_locale, age_group=value)
 
     # --- sending -----------------------------------------------------------------------------------
-    @router.callback_query(StateFilter(RequestForm.review), Rq.filter(F.step == "send"))
+    @router.callback_query(StateFilter(RequestForm.review), RequestStep.filter(F.step == "send"))
     async def on_send(
         callback: CallbackQuery,
         bot: Bot,
@@ -567,7 +572,7 @@ def create_router() -> Router:
         question, markup = ask(_name(raw_state), await state.get_data(), directory, i18n.current_locale)
         await message.answer(_("request.use_buttons") + "\n\n" + question, reply_markup=markup)
 
-    @router.callback_query(Rq.filter())
+    @router.callback_query(RequestStep.filter())
     async def on_stale(callback: CallbackQuery, bot: Bot) -> None:
         await stale_button(callback, bot)
 

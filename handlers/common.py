@@ -10,7 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
-from bot.keyboards import Lang, Menu
+from bot.callbacks import Language, Menu
 from bot.services.directory import Directory
 from bot.services.staff import INVITE_PREFIX
 from bot.services.users import UserProfile, UserService
@@ -70,10 +70,10 @@ def create_router() -> Router:
         # The current language is the person's choice, else their client's: offer it first.
         await show(callback, bot, _("language.choose"), keyboards.languages(i18n.current_locale))
 
-    @router.callback_query(Lang.filter())
+    @router.callback_query(Language.filter())
     async def on_language_chosen(
         callback: CallbackQuery,
-        callback_data: Lang,
+        callback_data: Language,
         bot: Bot,
         users: UserService,
         i18n: I18n,

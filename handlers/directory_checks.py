@@ -22,7 +22,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
-from bot.case_keyboards import Dc, directory_check
+from bot.callbacks import EntryChecks
+from bot.case_keyboards import directory_check
 from bot.keyboards import button
 from bot.services.directory import (
     ADDRESS_LIMIT,
@@ -56,7 +57,7 @@ def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 
 def _cancel_row(entry_id: str) -> list[InlineKeyboardButton]:
-    return [button(_("directory.button.cancel"), Dc(a="cancel", e=entry_id))]
+    return [button(_("directory.button.cancel"), EntryChecks(a="cancel", e=entry_id))]
 
 
 def _phones_text(phones: tuple[str, ...] | list[str]) -> str:
@@ -71,9 +72,9 @@ def create_router() -> Router:
     ) -> None:
         await state.set_state(EntryFix.phones)
         await state.set_data({"entry": entry.id})
-        rows = [[button(_("directory.button.keep"), Dc(a="keep", e=entry.id))]]
+        rows = [[button(_("directory.button.keep"), EntryChecks(a="keep", e=entry.id))]]
         if entry.phones:
-            rows.append([button(_("directory.button.no_phone"), Dc(a="nophone", e=entry.id))])
+            rows.append([button(_("directory.button.no_phone"), EntryChecks(a="nophone", e=entry.id))])
         text = _("directory.ask_phones").format(
             name=escape(entry.name.get(lang)), phones=_phones_text(entry.phones), limit=PHONES_LIMIT
         )
@@ -84,9 +85,9 @@ def create_router() -> Router:
         text = _("directory.ask_address").format(address=current)
         if entry.address_private:
             text += "\n" + _("directory.address_hidden")
-        rows = [[button(_("directory.button.keep"), Dc(a="keep", e=entry.id))]]
+        rows = [[button(_("directory.button.keep"), EntryChecks(a="keep", e=entry.id))]]
         if entry.address:
-            rows.append([button(_("directory.button.no_address"), Dc(a="noaddr", e=entry.id))])
+            rows.append([button(_("directory.button.no_address"), EntryChecks(a="noaddr", e=entry.id))])
         return text, _markup(*rows, _cancel_row(entry.id))
 
     def source_step(entry: Entry) -> tuple[str, InlineKeyboardMarkup]:
@@ -107,7 +108,7 @@ def create_router() -> Router:
         )
         text = _("directory.preview") + "\n\n" + render.entry_check_card(corrected, directory, lang)
         markup = _markup(
-            [button(_("directory.button.save"), Dc(a="save", e=entry.id))], _cancel_row(entry.id)
+            [button(_("directory.button.save"), EntryChecks(a="save", e=entry.id))], _cancel_row(entry.id)
         )
         return render.fit(text), markup
 
@@ -125,10 +126,10 @@ def create_router() -> Router:
         await state.set_state(EntryFix.confirm)
         return preview(entry, data, directory, lang, today)
 
-    @router.callback_query(Dc.filter())
+    @router.callback_query(EntryChecks.filter())
     async def on_button(
         callback: CallbackQuery,
-        callback_data: Dc,
+        callback_data: EntryChecks,
         bot: Bot,
         state: FSMContext,
         raw_state: str | None,
@@ -151,7 +152,7 @@ def create_router() -> Router:
                     bot,
                     _("directory.cancelled"),
                     _markup(
-                        [button(_("directory.button.back"), Dc(a="open", e=entry_id))],
+                        [button(_("directory.button.back"), EntryChecks(a="open", e=entry_id))],
                         keyboards.back_to_menu_row(),
                     ),
                 )
@@ -183,15 +184,15 @@ def create_router() -> Router:
                     bot,
                     text,
                     _markup(
-                        [button(_("directory.button.withdraw_yes"), Dc(a="wdy", e=entry.id))],
-                        [button(_("directory.button.back"), Dc(a="open", e=entry.id))],
+                        [button(_("directory.button.withdraw_yes"), EntryChecks(a="wdy", e=entry.id))],
+                        [button(_("directory.button.back"), EntryChecks(a="open", e=entry.id))],
                     ),
                 )
             elif a == "wdy":
                 entry = await directory_checks.withdraw(profile.staff_id, profile.staff, entry.id)
                 text = _("directory.withdrawn").format(name=escape(entry.name.get(lang)))
                 markup = _markup(
-                    [button(_("directory.button.restore"), Dc(a="rs", e=entry.id))],
+                    [button(_("directory.button.restore"), EntryChecks(a="rs", e=entry.id))],
                     keyboards.back_to_menu_row(),
                 )
                 await show(callback, bot, text, markup)

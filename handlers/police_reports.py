@@ -8,7 +8,6 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -16,6 +15,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
+from bot.callbacks import PoliceReports
 from bot.keyboards import button
 from bot.services.directory import Directory
 from bot.services.police_reports import (
@@ -34,11 +34,6 @@ from bot.services.users import UserProfile
 from handlers.ui import show, stale_button
 
 
-class Pr(CallbackData, prefix="pr"):
-    a: str
-    v: str = ""
-
-
 class SignalForm(StatesGroup):
     choosing = State()
     description = State()
@@ -49,7 +44,7 @@ def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 
 def _cancel() -> list[InlineKeyboardButton]:
-    return [button(_("event.cancel"), Pr(a="cancel"))]
+    return [button(_("event.cancel"), PoliceReports(a="cancel"))]
 
 
 def create_router() -> Router:
@@ -65,17 +60,17 @@ def create_router() -> Router:
         lines += [
             f"{i}. {_(f'signal.{s[0]}')}; {_(f'exploitation.{s[1]}')}" for i, s in enumerate(signals, 1)
         ]
-        rows = [[button(_("police.add_signal"), Pr(a="signal"))]]
+        rows = [[button(_("police.add_signal"), PoliceReports(a="signal"))]]
         if signals:
-            rows.append([button(_("police.submit"), Pr(a="submit"))])
+            rows.append([button(_("police.submit"), PoliceReports(a="submit"))])
         elif not data.get("filed"):
-            rows.append([button(_("police.nil"), Pr(a="nil"))])
+            rows.append([button(_("police.nil"), PoliceReports(a="nil"))])
         return "\n".join(lines), _markup(*rows, _cancel())
 
-    @router.callback_query(Pr.filter())
+    @router.callback_query(PoliceReports.filter())
     async def on_button(
         callback: CallbackQuery,
-        callback_data: Pr,
+        callback_data: PoliceReports,
         bot: Bot,
         state: FSMContext,
         profile: UserProfile,
@@ -113,7 +108,7 @@ def create_router() -> Router:
                 for _i in range(11):
                     recent.append(previous_month(date.fromisoformat(f"{recent[-1]}-01")))
                 items = [
-                    button(("• " if m == month else "") + render.month(m), Pr(a="compliance", v=m))
+                    button(("• " if m == month else "") + render.month(m), PoliceReports(a="compliance", v=m))
                     for m in recent
                 ]
                 await show(
@@ -136,8 +131,8 @@ def create_router() -> Router:
                     _("police.choose_month"),
                     _markup(
                         [
-                            button(render.month(prev), Pr(a="month", v=prev)),
-                            button(render.month(current), Pr(a="month", v=current)),
+                            button(render.month(prev), PoliceReports(a="month", v=prev)),
+                            button(render.month(current), PoliceReports(a="month", v=current)),
                         ],
                         _cancel(),
                     ),
@@ -162,7 +157,8 @@ def create_router() -> Router:
                     bot,
                     _("police.ask_kind"),
                     _markup(
-                        *[[button(_(f"signal.{k}"), Pr(a="kind", v=k))] for k in SIGNAL_KINDS], _cancel()
+                        *[[button(_(f"signal.{k}"), PoliceReports(a="kind", v=k))] for k in SIGNAL_KINDS],
+                        _cancel(),
                     ),
                 )
             elif a == "kind" and v in SIGNAL_KINDS:
@@ -172,7 +168,10 @@ def create_router() -> Router:
                     bot,
                     _("police.ask_exploitation"),
                     _markup(
-                        *[[button(_(f"exploitation.{e}"), Pr(a="expl", v=e))] for e in EXPLOITATION_TYPES],
+                        *[
+                            [button(_(f"exploitation.{e}"), PoliceReports(a="expl", v=e))]
+                            for e in EXPLOITATION_TYPES
+                        ],
                         _cancel(),
                     ),
                 )
@@ -180,7 +179,7 @@ def create_router() -> Router:
                 await state.update_data(exploitation=v)
                 place = directory.oblast(police.reporting_organisation(profile.staff).oblast or "")
                 items = [
-                    button(d.name.get(lang), Pr(a="district", v=d.id))
+                    button(d.name.get(lang), PoliceReports(a="district", v=d.id))
                     for d in (place.districts if place else ())
                 ]
                 await show(
@@ -189,7 +188,7 @@ def create_router() -> Router:
                     _("police.ask_district"),
                     _markup(
                         *[items[i : i + 2] for i in range(0, len(items), 2)],
-                        [button(_("event.whole_oblast"), Pr(a="district", v="*"))],
+                        [button(_("event.whole_oblast"), PoliceReports(a="district", v="*"))],
                         _cancel(),
                     ),
                 )

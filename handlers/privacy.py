@@ -13,7 +13,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
-from bot.keyboards import Menu, Privacy
+from bot.callbacks import Menu, Privacy
 from bot.notices import cases as notices
 from bot.notices.delivery import compose_with, tell
 from bot.notices.outgoing import Queue

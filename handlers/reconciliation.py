@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
-from bot.case_keyboards import Rc
+from bot.callbacks import Reconciliations
 from bot.keyboards import button
 from bot.notices import reconciliation as notices
 from bot.notices.delivery import compose_with, tell
@@ -57,12 +57,14 @@ def _quarter_screen(view: QuarterView, side: str) -> tuple[str, InlineKeyboardMa
     rows: list[list[InlineKeyboardButton]] = []
     if not view.reconciled:
         mine = getattr(view, side)
-        rows.append([button(_("reconcile.correct" if mine else "reconcile.enter"), Rc(a="enter", q=q))])
+        rows.append(
+            [button(_("reconcile.correct" if mine else "reconcile.enter"), Reconciliations(a="enter", q=q))]
+        )
         if view.discrepancies:
-            rows.append([button(_("reconcile.explain"), Rc(a="explain", q=q))])
+            rows.append([button(_("reconcile.explain"), Reconciliations(a="explain", q=q))])
         if view.police and view.region and not getattr(view, f"{side}_confirmed"):
-            rows.append([button(_("reconcile.confirm"), Rc(a="confirm", q=q))])
-    rows.append([button(_("reconcile.history"), Rc(a="history"))])
+            rows.append([button(_("reconcile.confirm"), Reconciliations(a="confirm", q=q))])
+    rows.append([button(_("reconcile.history"), Reconciliations(a="history"))])
     return text, _markup(*rows, keyboards.back_to_menu_row())
 
 
@@ -78,8 +80,10 @@ def _ask_figure(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     rows = []
     previous = (data.get("previous") or {}).get(name)
     if previous is not None:
-        rows.append([button(_("reconcile.keep").format(value=previous), Rc(a="keep", q=data["quarter"]))])
-    rows.append([button(_("reconcile.cancel"), Rc(a="cancel", q=data["quarter"]))])
+        rows.append(
+            [button(_("reconcile.keep").format(value=previous), Reconciliations(a="keep", q=data["quarter"]))]
+        )
+    rows.append([button(_("reconcile.cancel"), Reconciliations(a="cancel", q=data["quarter"]))])
     return text, _markup(*rows)
 
 
@@ -88,13 +92,15 @@ def _summary(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     q, values = data["quarter"], data["values"]
     lines = [_("reconcile.review").format(quarter=render.quarter(q))]
     lines += [f"{_(f'reconcile.field.{f}')}: <b>{values[f]}</b>" for f in FIELDS]
-    again = [button(_("reconcile.again"), Rc(a="enter", q=q))]
-    cancel = [button(_("reconcile.cancel"), Rc(a="cancel", q=q))]
+    again = [button(_("reconcile.again"), Reconciliations(a="enter", q=q))]
+    cancel = [button(_("reconcile.cancel"), Reconciliations(a="cancel", q=q))]
     try:
         check_figures(values)
     except ReconciliationError as exc:
         return "\n".join([*lines, "", "⚠️ " + _(str(exc))]), _markup(again, cancel)
-    return "\n".join(lines), _markup([button(_("reconcile.save"), Rc(a="save", q=q))], again, cancel)
+    return "\n".join(lines), _markup(
+        [button(_("reconcile.save"), Reconciliations(a="save", q=q))], again, cancel
+    )
 
 
 async def _tell_other_side(
@@ -126,10 +132,10 @@ async def _tell_other_side(
 def create_router() -> Router:
     router = Router(name="reconciliation")
 
-    @router.callback_query(Rc.filter())
+    @router.callback_query(Reconciliations.filter())
     async def on_button(
         callback: CallbackQuery,
-        callback_data: Rc,
+        callback_data: Reconciliations,
         bot: Bot,
         state: FSMContext,
         profile: UserProfile,
@@ -155,7 +161,9 @@ def create_router() -> Router:
                 items = []
                 for view in history[:8]:
                     lines.append(f"{render.quarter(view.quarter)}: {render.reconciliation_state(view, side)}")
-                    items.append(button(render.quarter(view.quarter), Rc(a="view", q=view.quarter)))
+                    items.append(
+                        button(render.quarter(view.quarter), Reconciliations(a="view", q=view.quarter))
+                    )
                 if not history:
                     lines.append(_("reconcile.history_empty"))
                 await show(
@@ -181,7 +189,7 @@ def create_router() -> Router:
                     callback,
                     bot,
                     _("reconcile.ask_note").format(limit=NOTE_LIMIT),
-                    _markup([button(_("reconcile.cancel"), Rc(a="cancel", q=q))]),
+                    _markup([button(_("reconcile.cancel"), Reconciliations(a="cancel", q=q))]),
                 )
             elif a == "cancel":
                 await state.clear()
@@ -223,7 +231,7 @@ def create_router() -> Router:
                 callback.from_user.id,
                 _(str(exc)),
                 reply_markup=_markup(
-                    [button(_("reconcile.open"), Rc(a="view", q=callback_data.q))],
+                    [button(_("reconcile.open"), Reconciliations(a="view", q=callback_data.q))],
                     keyboards.back_to_menu_row(),
                 ),
             )
@@ -273,7 +281,7 @@ def create_router() -> Router:
         if not note or len(note) > NOTE_LIMIT:
             await message.answer(
                 _("reconcile.note_length").format(limit=NOTE_LIMIT, length=len(note)),
-                reply_markup=_markup([button(_("reconcile.cancel"), Rc(a="cancel", q=q))]),
+                reply_markup=_markup([button(_("reconcile.cancel"), Reconciliations(a="cancel", q=q))]),
             )
             return
         try:
@@ -295,7 +303,7 @@ def create_router() -> Router:
         q = (await state.get_data()).get("quarter", "")
         await message.answer(
             _("reconcile.text_expected"),
-            reply_markup=_markup([button(_("reconcile.cancel"), Rc(a="cancel", q=q))]),
+            reply_markup=_markup([button(_("reconcile.cancel"), Reconciliations(a="cancel", q=q))]),
         )
 
     return router

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
-from bot.case_keyboards import Rp
+from bot.callbacks import Reports
 from bot.keyboards import button
 from bot.services.report_files import chart_title, to_csv, to_png, to_text, to_xlsx
 from bot.services.reports import KINDS, ReportError, ReportService, kind_names
@@ -62,7 +62,7 @@ def _programmes(reports: ReportService, profile: UserProfile, lang: str) -> tupl
             if len(programme.years) > 1
             else programme.years[0]
         )
-        rows.append([button(f"{place}, {years}", Rp(a="p", p=programme.id))])
+        rows.append([button(f"{place}, {years}", Reports(a="p", p=programme.id))])
     return _("report.choose_programme"), _markup(*rows, keyboards.back_to_menu_row())
 
 
@@ -81,10 +81,10 @@ def create_router() -> Router:
             return
         await message.answer(text, reply_markup=markup)
 
-    @router.callback_query(Rp.filter())
+    @router.callback_query(Reports.filter())
     async def on_button(
         callback: CallbackQuery,
-        callback_data: Rp,
+        callback_data: Reports,
         bot: Bot,
         profile: UserProfile,
         reports: ReportService,
@@ -102,9 +102,9 @@ def create_router() -> Router:
             whole, districts = reports.districts_for(profile.staff, programme.id)
             if not whole and not districts:
                 raise AccessDenied("report.programme")
-            back = [button(_("report.another"), Rp(a="s"))]
+            back = [button(_("report.another"), Reports(a="s"))]
             if data.a == "p":
-                years = [button(str(y), Rp(a="y", p=programme.id, y=y)) for y in programme.years]
+                years = [button(str(y), Reports(a="y", p=programme.id, y=y)) for y in programme.years]
                 await show(
                     callback,
                     bot,
@@ -118,7 +118,7 @@ def create_router() -> Router:
             kinds = [k for k in KINDS if whole or k != "reconciliation"]
             if data.a == "y":
                 items = [
-                    button(names[k], Rp(a="k", p=programme.id, y=data.y, k=KIND_CODES[k])) for k in kinds
+                    button(names[k], Reports(a="k", p=programme.id, y=data.y, k=KIND_CODES[k])) for k in kinds
                 ]
                 await show(
                     callback,
@@ -136,7 +136,7 @@ def create_router() -> Router:
             if data.a == "k" and whole and kind != "reconciliation":
                 oblast = reports.directory.oblast(programme.oblast)
                 items = [
-                    button(d.name.get(lang), Rp(a="r", p=programme.id, y=data.y, k=data.k, d=i))
+                    button(d.name.get(lang), Reports(a="r", p=programme.id, y=data.y, k=data.k, d=i))
                     for i, d in enumerate(oblast.districts if oblast else ())
                 ]
                 await show(
@@ -144,7 +144,11 @@ def create_router() -> Router:
                     bot,
                     _("report.choose_district"),
                     _markup(
-                        [button(_("report.whole_oblast"), Rp(a="r", p=programme.id, y=data.y, k=data.k))],
+                        [
+                            button(
+                                _("report.whole_oblast"), Reports(a="r", p=programme.id, y=data.y, k=data.k)
+                            )
+                        ],
                         *_pairs(items),
                         back,
                     ),
@@ -161,9 +165,12 @@ def create_router() -> Router:
                 await show(callback, bot, to_text(report))
                 files = [
                     button(
-                        _("report.xlsx"), Rp(a="f", p=programme.id, y=data.y, k=data.k, d=data.d, f="xlsx")
+                        _("report.xlsx"),
+                        Reports(a="f", p=programme.id, y=data.y, k=data.k, d=data.d, f="xlsx"),
                     ),
-                    button(_("report.csv"), Rp(a="f", p=programme.id, y=data.y, k=data.k, d=data.d, f="csv")),
+                    button(
+                        _("report.csv"), Reports(a="f", p=programme.id, y=data.y, k=data.k, d=data.d, f="csv")
+                    ),
                 ]
                 await bot.send_photo(
                     chat_id_of(callback),
@@ -206,7 +213,7 @@ def create_router() -> Router:
             await bot.send_message(
                 chat_id_of(callback),
                 _(str(exc)),
-                reply_markup=_markup([button(_("report.another"), Rp(a="s"))]),
+                reply_markup=_markup([button(_("report.another"), Reports(a="s"))]),
             )
 
     return router

@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
-from bot.keyboards import Check, Menu
+from bot.callbacks import Menu, SelfCheck
 from bot.services import selfcheck
 from handlers.ui import show, stale_button
 
@@ -28,8 +28,8 @@ def create_router() -> Router:
         text = _("selfcheck.intro") + "\n\n" + _question(0)
         await show(callback, bot, text, keyboards.check_question(0, 0))
 
-    @router.callback_query(Check.filter())
-    async def on_answer(callback: CallbackQuery, callback_data: Check, bot: Bot) -> None:
+    @router.callback_query(SelfCheck.filter())
+    async def on_answer(callback: CallbackQuery, callback_data: SelfCheck, bot: Bot) -> None:
         index, mask = callback_data.q, callback_data.m
         if not selfcheck.valid_progress(index, mask):
             await stale_button(callback, bot)

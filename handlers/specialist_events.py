@@ -11,7 +11,6 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -19,6 +18,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
+from bot.callbacks import Events
 from bot.keyboards import button
 from bot.services.catalogue import EventType
 from bot.services.directory import Directory
@@ -41,11 +41,6 @@ MAX_ATTACHMENT = 20 * 1024 * 1024  # what a bot can download from Telegram
 MEASURES_SHOWN = 6
 
 
-class Ev(CallbackData, prefix="ev"):
-    a: str
-    v: str = ""
-
-
 class EventForm(StatesGroup):
     kind = State()
     measure = State()
@@ -66,11 +61,11 @@ def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 
 def _cancel() -> list[InlineKeyboardButton]:
-    return [button(_("event.cancel"), Ev(a="cancel"))]
+    return [button(_("event.cancel"), Events(a="cancel"))]
 
 
 def _kinds() -> InlineKeyboardMarkup:
-    items = [button(_(f"event_type.{t.value}"), Ev(a="kind", v=t.value)) for t in EventType]
+    items = [button(_(f"event_type.{t.value}"), Events(a="kind", v=t.value)) for t in EventType]
     return _markup(*[items[i : i + 2] for i in range(0, len(items), 2)], _cancel())
 
 
@@ -116,10 +111,10 @@ def create_router() -> Router:
         organisation = next((r.organisation_id for r in profile.staff if r.organisation_id), None)
         measures = (await events.measures(oblast, kind, query, organisation))[:MEASURES_SHOWN]
         rows = [
-            [button(f"{m.task_number}.{m.number} {m.title}"[:60], Ev(a="measure", v=str(m.id)))]
+            [button(f"{m.task_number}.{m.number} {m.title}"[:60], Events(a="measure", v=str(m.id)))]
             for m in measures
         ]
-        markup = _markup(*rows, [button(_("event.search"), Ev(a="search"))], _cancel())
+        markup = _markup(*rows, [button(_("event.search"), Events(a="search"))], _cancel())
         text = _("event.ask_measure") if measures else _("event.no_measures")
         if isinstance(target, CallbackQuery):
             await show(target, bot, text, markup)
@@ -135,10 +130,10 @@ def create_router() -> Router:
 
     def extras_markup(data: dict[str, Any]) -> InlineKeyboardMarkup:
         return _markup(
-            [button(_("event.add_breakdown"), Ev(a="breakdown"))],
-            [button(_("event.add_cost"), Ev(a="cost"))],
-            [button(_("event.add_attachment"), Ev(a="attach"))],
-            [button(_("event.save"), Ev(a="save"))],
+            [button(_("event.add_breakdown"), Events(a="breakdown"))],
+            [button(_("event.add_cost"), Events(a="cost"))],
+            [button(_("event.add_attachment"), Events(a="attach"))],
+            [button(_("event.save"), Events(a="save"))],
             _cancel(),
         )
 
@@ -186,10 +181,10 @@ def create_router() -> Router:
         await state.set_state(EventForm.kind)
         await message.answer(_("event.ask_type"), reply_markup=_kinds())
 
-    @router.callback_query(Ev.filter())
+    @router.callback_query(Events.filter())
     async def on_event_button(
         callback: CallbackQuery,
-        callback_data: Ev,
+        callback_data: Events,
         bot: Bot,
         state: FSMContext,
         profile: UserProfile,
@@ -237,10 +232,10 @@ def create_router() -> Router:
                 _("event.ask_date"),
                 _markup(
                     [
-                        button(_("event.today"), Ev(a="date", v="0")),
-                        button(_("event.yesterday"), Ev(a="date", v="1")),
+                        button(_("event.today"), Events(a="date", v="0")),
+                        button(_("event.yesterday"), Events(a="date", v="1")),
                     ],
-                    [button(_("event.other_date"), Ev(a="date", v="other"))],
+                    [button(_("event.other_date"), Events(a="date", v="other"))],
                     _cancel(),
                 ),
             )
@@ -301,8 +296,8 @@ def create_router() -> Router:
                 bot,
                 _("event.withdraw_confirm"),
                 _markup(
-                    [button(_("event.withdraw_yes"), Ev(a="withdraw_yes", v=v))],
-                    [button(_("event.withdraw_no"), Ev(a="view", v=v))],
+                    [button(_("event.withdraw_yes"), Events(a="withdraw_yes", v=v))],
+                    [button(_("event.withdraw_no"), Events(a="view", v=v))],
                 ),
             )
         elif a == "withdraw_yes" and _db_id(v) is not None:
@@ -341,10 +336,10 @@ def create_router() -> Router:
         place = directory.oblast(oblast)
         districts = list(place.districts) if place else []
         districts.sort(key=lambda d: d.id != own_district)  # the specialist's own district first
-        items = [button(d.name.get(lang), Ev(a="district", v=d.id)) for d in districts]
+        items = [button(d.name.get(lang), Events(a="district", v=d.id)) for d in districts]
         markup = _markup(
             *[items[i : i + 2] for i in range(0, len(items), 2)],
-            [button(_("event.whole_oblast"), Ev(a="district", v="*"))],
+            [button(_("event.whole_oblast"), Events(a="district", v="*"))],
             _cancel(),
         )
         if isinstance(target, CallbackQuery):
@@ -393,8 +388,8 @@ def create_router() -> Router:
             bot,
             _("event.saved") + "\n\n" + summary(data, directory, lang),
             _markup(
-                [button(_("event.another"), Ev(a="start")), button(_("event.mine"), Ev(a="mine"))],
-                [button(_("event.view"), Ev(a="view", v=str(event_id)))],
+                [button(_("event.another"), Events(a="start")), button(_("event.mine"), Events(a="mine"))],
+                [button(_("event.view"), Events(a="view", v=str(event_id)))],
                 keyboards.back_to_menu_row(),
             ),
         )
@@ -407,7 +402,7 @@ def create_router() -> Router:
             [
                 button(
                     f"{d:%d.%m} · {_(f'event_type.{k}')} · {n}" + (" ✖" if s != "active" else ""),
-                    Ev(a="view", v=str(i)),
+                    Events(a="view", v=str(i)),
                 )
             ]
             for i, d, k, n, s in items[:20]
@@ -416,7 +411,7 @@ def create_router() -> Router:
             callback,
             bot,
             _("event.mine_title") if items else _("event.none"),
-            _markup(*rows, [button(_("event.another"), Ev(a="start"))], keyboards.back_to_menu_row()),
+            _markup(*rows, [button(_("event.another"), Events(a="start"))], keyboards.back_to_menu_row()),
         )
 
     async def view_event(
@@ -448,11 +443,11 @@ def create_router() -> Router:
         if active:
             rows.append(
                 [
-                    button(_("event.fix"), Ev(a="fix", v=str(event_id))),
-                    button(_("event.withdraw"), Ev(a="withdraw", v=str(event_id))),
+                    button(_("event.fix"), Events(a="fix", v=str(event_id))),
+                    button(_("event.withdraw"), Events(a="withdraw", v=str(event_id))),
                 ]
             )
-        rows.append([button(_("event.mine"), Ev(a="mine"))])
+        rows.append([button(_("event.mine"), Events(a="mine"))])
         await show(callback, bot, "\n".join(lines), _markup(*rows), alert=alert)
 
     @router.message(StateFilter(EventForm.search), F.text)
@@ -534,7 +529,7 @@ def create_router() -> Router:
         await message.answer(
             _("event.ask_funding"),
             reply_markup=_markup(
-                *[[button(_(f"funding.{f}"), Ev(a="funding", v=f))] for f in FUNDING_SOURCES], _cancel()
+                *[[button(_(f"funding.{f}"), Events(a="funding", v=f))] for f in FUNDING_SOURCES], _cancel()
             ),
         )
 

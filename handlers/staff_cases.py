@@ -18,8 +18,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import case_keyboards as ck
 from bot import keyboards, render
-from bot.case_keyboards import DECLINE_REASONS, Cs, Rf, Rm
-from bot.keyboards import Menu
+from bot.callbacks import Cases, Menu, ReferralChat, Referrals
+from bot.case_keyboards import DECLINE_REASONS
 from bot.notices import cases as notices
 from bot.notices.delivery import compose_with, language_of, relay, tell, tell_citizen
 from bot.notices.outgoing import Queue
@@ -110,10 +110,10 @@ def create_router() -> Router:
         await show(callback, bot, _("staff.workspace"), ck.workspace())
 
     # --- coordinators --------------------------------------------------------------------------
-    @router.callback_query(Cs.filter())
+    @router.callback_query(Cases.filter())
     async def on_case_action(
         callback: CallbackQuery,
-        callback_data: Cs,
+        callback_data: Cases,
         bot: Bot,
         state: FSMContext,
         profile: UserProfile,
@@ -404,10 +404,10 @@ def create_router() -> Router:
         await message.answer(_("relay.text_or_photo"), reply_markup=ck.stop_staff_writing(case_id))
 
     # --- organisations: specialists, police liaison ---------------------------------------------
-    @router.callback_query(Rf.filter())
+    @router.callback_query(Referrals.filter())
     async def on_referral_action(
         callback: CallbackQuery,
-        callback_data: Rf,
+        callback_data: Referrals,
         bot: Bot,
         profile: UserProfile,
         cases: CaseService,
@@ -474,10 +474,10 @@ def create_router() -> Router:
             await refuse(callback, bot, cases, profile, denial)
 
     # --- a referral's two sides write to each other: the case's owner and the organisation ----------
-    @router.callback_query(Rm.filter(F.a.in_({"org", "coord"})))
+    @router.callback_query(ReferralChat.filter(F.a.in_({"org", "coord"})))
     async def on_referral_write(
         callback: CallbackQuery,
-        callback_data: Rm,
+        callback_data: ReferralChat,
         bot: Bot,
         state: FSMContext,
         profile: UserProfile,
@@ -505,7 +505,7 @@ def create_router() -> Router:
             chat_id_of(callback), _(prompt).format(**said), reply_markup=ck.stop_referral_writing()
         )
 
-    @router.callback_query(Rm.filter(F.a == "stop"))
+    @router.callback_query(ReferralChat.filter(F.a == "stop"))
     async def on_referral_write_stop(
         callback: CallbackQuery, bot: Bot, state: FSMContext, profile: UserProfile
     ) -> None:

@@ -11,7 +11,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
-from bot.keyboards import NEED_BY_CODE, WHOLE, Menu, Where
+from bot.callbacks import Menu, Where
+from bot.keyboards import NEED_BY_CODE, WHOLE
 from bot.services.directory import Directory
 from bot.services.places import ABROAD, is_outside
 from handlers.ui import show, stale_button

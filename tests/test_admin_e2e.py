@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks import AdminInvite, AdminMenu, AdminOrganisation, AdminStaff
 from bot.services.staff import Role, StaffRole, StaffService
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import AuditEntry, Invite, Organisation, User, UserRole
-from handlers.admin import AdminMenu, InviteStep, OrgStep, StaffAct
 from tests.conftest import ADMIN_ID, Person, RunningBot, is_person, person_key
 from tests.test_citizen_e2e import text_of
 
@@ -127,7 +127,7 @@ async def test_admin_adds_an_organisation(bot: RunningBot, server: FakeTelegramS
         ("Богодухівський районний центр <соціальних> служб", "social_services", "kharkiv", BOHODUKHIV)
     ]
     # The finished dialog's buttons are stale: pressing one again adds nothing.
-    again = await forge(admin, OrgStep(k=0, o="kharkiv", d=BOHODUKHIV).pack(), done)
+    again = await forge(admin, AdminOrganisation(k=0, o="kharkiv", d=BOHODUKHIV).pack(), done)
     assert "застаріла" in text_of(again)
     assert await count(bot.settings, Organisation) == 1
     assert "organisation.add" in await audit_actions(bot.settings, ADMIN_ID)
@@ -238,11 +238,11 @@ async def test_coordinator_invites_specialists_of_their_district_only(
 
     # Forged: a coordinator invite, a police invite, specialists of an organisation outside the district.
     for data in (
-        InviteStep(r="c", o="kharkiv", d=BOHODUKHIV).pack(),
-        InviteStep(r="c", o="kharkiv", d="*").pack(),
-        InviteStep(r="p", g=ours).pack(),
-        InviteStep(r="s", g=theirs).pack(),
-        InviteStep(r="s", g=regional).pack(),
+        AdminInvite(r="c", o="kharkiv", d=BOHODUKHIV).pack(),
+        AdminInvite(r="c", o="kharkiv", d="*").pack(),
+        AdminInvite(r="p", g=ours).pack(),
+        AdminInvite(r="s", g=theirs).pack(),
+        AdminInvite(r="s", g=regional).pack(),
         AdminMenu(to="org").pack(),
     ):
         refused = await forge(coordinator, data, menu)
@@ -257,7 +257,9 @@ async def test_coordinator_invites_specialists_of_their_district_only(
     admin_list = await admin.press("Працівники", await admin.say("/admin"))
     assert str(coordinator.id) in text_of(admin_list)
     coordinator_uid = await user_id(bot.settings, coordinator.id)
-    refused = await forge(coordinator, StaffAct(a="y", u=coordinator_uid, r="coordinator").pack(), staff_list)
+    refused = await forge(
+        coordinator, AdminStaff(a="y", u=coordinator_uid, r="coordinator").pack(), staff_list
+    )
     assert "вже немає" in text_of(refused)
     assert await count(bot.settings, UserRole) == 2
 
@@ -275,11 +277,11 @@ async def test_citizen_gets_refusals_and_they_are_audited(
         AdminMenu(to="menu").pack(),
         AdminMenu(to="org").pack(),
         AdminMenu(to="staff").pack(),
-        OrgStep(k=0, o="kharkiv", d="*").pack(),
-        InviteStep(r="c", o="kharkiv", d=BOHODUKHIV).pack(),
-        InviteStep(r="s", g=org).pack(),
-        StaffAct(a="l").pack(),
-        StaffAct(a="y", u=1, r="admin").pack(),
+        AdminOrganisation(k=0, o="kharkiv", d="*").pack(),
+        AdminInvite(r="c", o="kharkiv", d=BOHODUKHIV).pack(),
+        AdminInvite(r="s", g=org).pack(),
+        AdminStaff(a="l").pack(),
+        AdminStaff(a="y", u=1, r="admin").pack(),
     ]
     for data in forged:
         mark = len(server.calls)

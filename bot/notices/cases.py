@@ -9,8 +9,8 @@ from html import escape
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot import callbacks, render
 from bot import case_keyboards as ck
-from bot import render
 from bot.notices.delivery import Composed, relayed, tell
 from bot.notices.outgoing import Outgoing, Queue
 from bot.services.cases import CaseCard, CaseService, CaseSummary, ReferralThread, ReferralView
@@ -87,7 +87,7 @@ def reassigned_to_you(case: CaseSummary, directory: Directory, lang: str, actor:
         code=render.code(case.code), oblast=escape(oblast), actor=actor
     )
     text += "\n\n" + render.case_summary(case, directory, lang)
-    return text, ck.one_button(_("staff.open"), ck.Cs(a="open", id=case.id))
+    return text, ck.one_button(_("staff.open"), callbacks.Cases(a="open", id=case.id))
 
 
 def reassigned_away(case: CaseSummary, directory: Directory, lang: str, actor: int, to: int) -> Composed:
@@ -107,7 +107,7 @@ def break_glass(card: CaseCard, directory: Directory, lang: str, actor: int, rea
         actor=actor,
         reason=escape(" ".join(reason.split())),
     )
-    return text, ck.one_button(_("staff.open"), ck.Cs(a="open", id=card.summary.id))
+    return text, ck.one_button(_("staff.open"), callbacks.Cases(a="open", id=card.summary.id))
 
 
 def earlier_message(
@@ -139,7 +139,7 @@ def case_withdrawn(case: CaseSummary) -> Composed:
 # --- to organisations and back ----------------------------------------------------------------------
 def _referral(key: str, case: CaseSummary, directory: Directory, lang: str) -> Composed:
     text = _(key) + "\n\n" + render.case_summary(case, directory, lang)
-    return text, ck.one_button(_("referral.list"), ck.Rf(a="list"))
+    return text, ck.one_button(_("referral.list"), callbacks.Referrals(a="list"))
 
 
 def referral_new(case: CaseSummary, directory: Directory, lang: str) -> Composed:

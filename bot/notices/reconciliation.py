@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
+from bot import callbacks, render
 from bot import case_keyboards as ck
-from bot import render
 from bot.notices.delivery import Composed
 from bot.services.reconciliation import QuarterView, other_side
 
 
 def _open_button(quarter: str) -> ck.InlineKeyboardMarkup:
-    return ck.one_button(_("reconcile.open"), ck.Rc(a="view", q=quarter))
+    return ck.one_button(_("reconcile.open"), callbacks.Reconciliations(a="view", q=quarter))
 
 
 def reminder(view: QuarterView, side: str, reminder: int) -> Composed:

@@ -7,15 +7,15 @@ from datetime import date
 
 from aiogram.utils.i18n import gettext as _
 
+from bot import callbacks, render
 from bot import case_keyboards as ck
-from bot import render
 from bot.notices.delivery import Composed
 from bot.notices.outgoing import Outgoing
 from bot.services.catalogue import Programme
 
 
 def _log_event_button() -> ck.InlineKeyboardMarkup:
-    return ck.one_button(_("event.log"), ck.EvStart(a="start"))
+    return ck.one_button(_("event.log"), callbacks.Events(a="start"))
 
 
 def council(when: date, lead: int) -> Composed:

@@ -1,6 +1,6 @@
 """Job-offer risk self-check, built on the signs of trafficking the Ministry of Social Policy lists.
 
-The answers so far travel in the buttons' callback data (keyboards.Check), so they are stored nowhere.
+The answers so far travel in the buttons' callback data (callbacks.SelfCheck), so they are stored nowhere.
 """
 
 from __future__ import annotations

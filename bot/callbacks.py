@@ -1,0 +1,178 @@
+"""The callback data of every button the bot shows: the wire format between a keyboard and the handler that
+takes its press, one class per flow, one prefix per class (tests/test_callbacks.py).
+
+They live together, not beside each flow's handlers, because the notices (bot/notices/, sent by the
+scheduler too) put the flows' buttons in messages and may not import handlers (docs/ARCHITECTURE.md).
+Callback data can be forged by any client: a value that does not parse makes the press a stale button, and
+every id is looked up and every access checked again by the services, never trusted from the button.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# A forged id or page out of range does not even parse: the press falls to the stale-button answer.
+DbId = Annotated[int, Field(ge=0, lt=2**31)]
+Page = Annotated[int, Field(ge=0, lt=10_000)]
+QuarterKey = Annotated[str, Field(pattern=r"^(20\d\d-Q[1-4])?$")]
+
+
+# --- The citizen menu and its flows ---
+class Menu(CallbackData, prefix="m"):
+    to: str  # main, danger, hotlines, where, advice, check, privacy, language
+
+
+class Language(CallbackData, prefix="lang"):
+    code: str
+
+
+class Where(CallbackData, prefix="w"):
+    """One step of "where to get help": empty fields are still to be chosen."""
+
+    o: str = ""  # oblast id
+    d: str = ""  # district id, or WHOLE
+    c: str = ""  # community index within the district, or WHOLE
+    n: str = ""  # need code
+    p: int = Field(default=0, ge=0, lt=10_000)  # results page
+
+
+class Advice(CallbackData, prefix="adv"):
+    topic: str
+
+
+class SelfCheck(CallbackData, prefix="sc"):
+    """An answer in the self-check. The answers so far travel in the button (bit i = "yes" to
+    question i), so nothing about them is stored anywhere, and the check survives a restart."""
+
+    q: int  # index of the question answered
+    m: int  # answers to the earlier questions
+    yes: bool
+
+
+class Privacy(CallbackData, prefix="pv"):
+    action: str  # clear, forget, forget_yes; with open requests: forget_withdraw, forget_keep
+
+
+# --- A help request and the citizen's own requests ---
+class RequestStep(CallbackData, prefix="rq"):
+    """A choice in the help request dialog: step and value."""
+
+    step: str
+    v: str = ""
+
+
+class MyRequests(CallbackData, prefix="cz"):
+    """A citizen's action on their own case."""
+
+    # view, write, endchat (asks), endchat_yes, resume, withdraw, withdraw_yes, code, list;
+    # send_draft (the message `m` typed at the menu goes to this case)
+    a: str
+    id: DbId = 0
+    m: DbId = 0
+
+
+# --- Case work: coordinators and organisations ---
+class Cases(CallbackData, prefix="cs"):
+    """A coordinator's action on a case."""
+
+    # open, accept, refer, refer_to, progress, close, close_with, write, vs, vs_set, list;
+    # bg (break-glass: asks for the reason), reassign (the choice), reassign_to (v: the user id)
+    a: str
+    id: DbId = 0
+    v: str = ""
+    p: Page = 0
+
+
+class Referrals(CallbackData, prefix="rf"):
+    """An organisation's action on a referral."""
+
+    a: str  # open, accept, decline, decline_with, list
+    id: DbId = 0
+    v: str = ""
+    p: Page = 0
+
+
+class ReferralChat(CallbackData, prefix="rm"):
+    """Writing between a case's coordinator and the organisation a referral went to."""
+
+    a: str  # org (the coordinator writes to the organisation), coord (the organisation answers), stop
+    id: DbId = 0  # the referral
+
+
+# --- Events and police notifications ---
+class Events(CallbackData, prefix="ev"):
+    """The way into event logging (handled in handlers/specialist_events.py, same prefix there)."""
+
+    a: str
+    v: str = ""
+
+
+class PoliceReports(CallbackData, prefix="pr"):
+    """Monthly police notifications (handled in handlers/police_reports.py, same prefix there)."""
+
+    a: str
+    v: str = ""
+
+
+# --- Reports, the quarterly reconciliation, directory checks ---
+class Reports(CallbackData, prefix="rp"):
+    """Reports (handled in handlers/reports.py): action, programme, year, kind, district, file format.
+
+    Kinds travel as one letter and districts as an index into the oblast's list, to stay within
+    Telegram's 64 bytes with the longest programme id."""
+
+    a: Annotated[str, Field(pattern=r"^[a-z]{1,2}$")]  # s(tart) p(rogramme) y(ear) k(ind) r(eport) f(ile)
+    p: Annotated[str, Field(pattern=r"^[a-z0-9-]{0,40}$")] = ""
+    y: Annotated[int, Field(ge=0, le=2100)] = 0
+    k: Annotated[str, Field(pattern=r"^[a-z]?$")] = ""
+    d: Annotated[int, Field(ge=-1, lt=100)] = -1  # -1: the whole oblast
+    f: Annotated[str, Field(pattern=r"^(|xlsx|csv)$")] = ""
+
+
+class Reconciliations(CallbackData, prefix="rc"):
+    """The quarterly reconciliation with the police (handled in handlers/reconciliation.py)."""
+
+    a: str  # view, enter, keep, explain, confirm, save, history, cancel
+    q: QuarterKey = ""
+
+
+class EntryChecks(CallbackData, prefix="dc"):
+    """A coordinator's check of a directory entry (handled in handlers/directory_checks.py): a = ok, fix,
+    wd, wdy (withdraw), rs (restore), open, keep, nophone, noaddr, save, cancel; e = the entry id."""
+
+    a: str
+    e: str = ""
+
+
+# --- Administration ---
+class AdminMenu(CallbackData, prefix="ad"):
+    to: str  # menu, org, inv, staff
+
+
+class AdminOrganisation(CallbackData, prefix="ado"):
+    """A step of "add organisation" after the name: kind -> oblast -> district (or WHOLE)."""
+
+    k: int = -1  # index in ORGANISATION_KINDS; -1: choose the kind (again)
+    o: str = ""  # oblast id
+    d: str = ""  # district id, or WHOLE
+
+
+class AdminInvite(CallbackData, prefix="adi"):
+    """A step of "create invite"; empty fields are still to be chosen."""
+
+    r: str = ""  # role code (ROLE_CODES)
+    o: str = ""  # oblast id
+    d: str = ""  # district id, or WHOLE (coordinator invites)
+    g: int = 0  # organisation id (specialist and police invites)
+    p: int = 0  # page of the organisation list
+    k: str = ""  # the person's other roles: "r" replaced (the default), "a" kept; "": still to ask
+
+
+class AdminStaff(CallbackData, prefix="ads"):
+    a: str = "l"  # l: list, r: ask to remove, y: remove
+    p: int = 0  # page
+    u: int = 0  # users.id
+    r: str = ""  # role value
