@@ -6,13 +6,11 @@ services (cases.py, staff.py) from the person's roles, not from the button.
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import (
     Cases,
-    EntryChecks,
     Events,
     MyRequests,
     PoliceReports,
@@ -228,22 +226,6 @@ def my_cases(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
     return _markup(*rows, [button(_("mycase.enter_code"), MyRequests(a="code"))], back_to_menu_row())
 
 
-def my_case(case: CaseSummary) -> InlineKeyboardMarkup:
-    rows: list[list[InlineKeyboardButton]] = []
-    if case.status != Status.CLOSED:
-        if case.relay_open:
-            # Before anyone accepted, what the person writes is added to the request, for whoever takes it.
-            label = _("mycase.add") if case.status == Status.NEW else _("mycase.write")
-            rows.append([button(label, MyRequests(a="write", id=case.id))])
-            rows.append([button(_("mycase.end_chat"), MyRequests(a="endchat", id=case.id))])
-        else:
-            rows.append([button(_("mycase.resume_chat"), MyRequests(a="resume", id=case.id))])
-        rows.append([button(_("mycase.withdraw"), MyRequests(a="withdraw", id=case.id))])
-    rows.append([button(_("menu.my_request"), MyRequests(a="list"))])
-    rows.append(back_to_menu_row())
-    return _markup(*rows)
-
-
 def withdraw_confirm(case_id: int) -> InlineKeyboardMarkup:
     return _markup(
         [button(_("mycase.withdraw_yes"), MyRequests(a="withdraw_yes", id=case_id))],
@@ -283,19 +265,6 @@ def send_draft(cases: list[CaseSummary], message_id: int) -> InlineKeyboardMarku
 
 
 # --- staff -------------------------------------------------------------------------------------
-def one_button(label: str, data: CallbackData) -> InlineKeyboardMarkup:
-    return _markup([button(label, data)])
-
-
-def new_case_notice(case_id: int) -> InlineKeyboardMarkup:
-    return _markup(
-        [
-            button(_("staff.accept"), Cases(a="accept", id=case_id)),
-            button(_("staff.open"), Cases(a="open", id=case_id)),
-        ]
-    )
-
-
 def case_actions(
     case: CaseSummary, mine: bool, *, break_glass: bool = False, reassign: bool = False
 ) -> InlineKeyboardMarkup:
@@ -401,27 +370,6 @@ def decline_reasons(referral_id: int) -> InlineKeyboardMarkup:
     return _markup(*rows, [button(_("button.back"), Referrals(a="open", id=referral_id))])
 
 
-def reply_to_citizen(case_id: int) -> InlineKeyboardMarkup:
-    return _markup(
-        [
-            button(_("staff.reply"), Cases(a="write", id=case_id)),
-            button(_("staff.open"), Cases(a="open", id=case_id)),
-        ]
-    )
-
-
-def referral_answered(case_id: int, referral_id: int) -> InlineKeyboardMarkup:
-    """Under an organisation's answer to a referral: writing goes to that organisation, not the person."""
-    return _markup(
-        [button(_("referrals.write_to_organisation"), ReferralChat(a="org", id=referral_id))],
-        [button(_("staff.open"), Cases(a="open", id=case_id))],
-    )
-
-
-def reply_to_coordinator(referral_id: int) -> InlineKeyboardMarkup:
-    return _markup([button(_("referrals.reply_to_coordinator"), ReferralChat(a="coord", id=referral_id))])
-
-
 @per_locale
 def stop_referral_writing() -> InlineKeyboardMarkup:
     return _markup([button(_("referrals.stop"), ReferralChat(a="stop"))])
@@ -445,15 +393,4 @@ def workspace() -> InlineKeyboardMarkup:
         [button(_("report.button"), Reports(a="s"))],
         [button(_("reconcile.menu"), Reconciliations(a="view"))],
         back_to_menu_row(),
-    )
-
-
-def directory_check(entry_id: str) -> InlineKeyboardMarkup:
-    """Under a directory entry sent to be checked: still correct, correct it, or withdraw it."""
-    return _markup(
-        [button(_("directory.button.ok"), EntryChecks(a="ok", e=entry_id))],
-        [
-            button(_("directory.button.fix"), EntryChecks(a="fix", e=entry_id)),
-            button(_("directory.button.withdraw"), EntryChecks(a="wd", e=entry_id)),
-        ],
     )

@@ -59,8 +59,14 @@ def per_locale(build: Callable[[], InlineKeyboardMarkup]) -> Callable[[], Inline
     return current
 
 
-def _rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+def markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    """A keyboard of the rows given; an empty row (a button that does not apply) is left out."""
     return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
+
+
+def pairs(buttons: list[InlineKeyboardButton], size: int = 2) -> list[list[InlineKeyboardButton]]:
+    """Buttons `size` to a row."""
+    return [buttons[i : i + size] for i in range(0, len(buttons), size)]
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -84,13 +90,13 @@ def _main_rows() -> list[list[InlineKeyboardButton]]:
 
 @per_locale
 def main_menu() -> InlineKeyboardMarkup:
-    return _rows(*_main_rows())
+    return markup(*_main_rows())
 
 
 @per_locale
 def staff_main_menu() -> InlineKeyboardMarkup:
     """The same menu with the way into the staff workspace; citizens never see it."""
-    return _rows(*_main_rows(), [button(_("menu.staff"), Menu(to="staff"))])
+    return markup(*_main_rows(), [button(_("menu.staff"), Menu(to="staff"))])
 
 
 def menu_for(is_staff: bool) -> InlineKeyboardMarkup:
@@ -99,12 +105,12 @@ def menu_for(is_staff: bool) -> InlineKeyboardMarkup:
 
 @per_locale
 def only_menu() -> InlineKeyboardMarkup:
-    return _rows(back_to_menu_row())
+    return markup(back_to_menu_row())
 
 
 @per_locale
 def after_danger() -> InlineKeyboardMarkup:
-    return _rows(
+    return markup(
         [button(_("menu.hotlines"), Menu(to="hotlines"))],
         [button(_("menu.where"), Menu(to="where"))],
         back_to_menu_row(),
@@ -115,7 +121,7 @@ def languages(first: str) -> InlineKeyboardMarkup:
     """English first for English clients, Ukrainian first otherwise."""
     order = ["en", "uk"] if first == "en" else ["uk", "en"]
     names = {"uk": "Українська", "en": "English"}
-    return _rows([button(names[code], Language(code=code)) for code in order], back_to_menu_row())
+    return markup([button(names[code], Language(code=code)) for code in order], back_to_menu_row())
 
 
 def _outside_rows() -> list[list[InlineKeyboardButton]]:
@@ -125,7 +131,7 @@ def _outside_rows() -> list[list[InlineKeyboardButton]]:
 
 def oblasts(oblast_list: tuple[Oblast, ...], language: str) -> InlineKeyboardMarkup:
     rows = [[button(o.name.get(language), Where(o=o.id))] for o in oblast_list]
-    return _rows(*rows, *_outside_rows(), back_to_menu_row())
+    return markup(*rows, *_outside_rows(), back_to_menu_row())
 
 
 def districts(directory: Directory, oblast: Oblast, language: str) -> InlineKeyboardMarkup:
@@ -136,12 +142,12 @@ def districts(directory: Directory, oblast: Oblast, language: str) -> InlineKeyb
     else:  # the oblast step is skipped: its other choices are here
         rows.extend(_outside_rows())
     rows.append(back_to_menu_row())
-    return _rows(*rows)
+    return markup(*rows)
 
 
 @per_locale
 def after_outside_help() -> InlineKeyboardMarkup:
-    return _rows(
+    return markup(
         [button(_("button.back"), Where())],
         [button(_("menu.request"), Menu(to="request"))],
         back_to_menu_row(),
@@ -158,7 +164,7 @@ def communities(directory: Directory, step: Where, language: str) -> InlineKeybo
     rows.append([button(_("where.whole_district"), Where(o=step.o, d=step.d, c=WHOLE))])
     rows.append([button(_("button.back"), Where(o=step.o))])
     rows.append(back_to_menu_row())
-    return _rows(*rows)
+    return markup(*rows)
 
 
 def needs(step: Where) -> InlineKeyboardMarkup:
@@ -169,7 +175,7 @@ def needs(step: Where) -> InlineKeyboardMarkup:
     rows = [items[i : i + 2] for i in range(0, len(items), 2)]
     rows.append([button(_("button.back"), Where(o=step.o, d="" if step.c in ("", WHOLE) else step.d))])
     rows.append(back_to_menu_row())
-    return _rows(*rows)
+    return markup(*rows)
 
 
 def results(step: Where, page: int, pages: int) -> InlineKeyboardMarkup:
@@ -178,7 +184,7 @@ def results(step: Where, page: int, pages: int) -> InlineKeyboardMarkup:
         nav.append(button(_("button.prev"), Where(o=step.o, d=step.d, c=step.c, n=step.n, p=page - 1)))
     if page + 1 < pages:
         nav.append(button(_("button.next"), Where(o=step.o, d=step.d, c=step.c, n=step.n, p=page + 1)))
-    return _rows(
+    return markup(
         nav,
         [button(_("where.other_need"), Where(o=step.o, d=step.d, c=step.c))],
         [button(_("menu.danger"), Menu(to="danger"))],
@@ -188,7 +194,7 @@ def results(step: Where, page: int, pages: int) -> InlineKeyboardMarkup:
 
 @per_locale
 def advice_topics() -> InlineKeyboardMarkup:
-    return _rows(
+    return markup(
         *[[button(_(f"advice.button.{t}"), Advice(topic=t))] for t in ADVICE_TOPICS],
         [button(_("menu.check"), Menu(to="check"))],
         back_to_menu_row(),
@@ -197,11 +203,11 @@ def advice_topics() -> InlineKeyboardMarkup:
 
 @per_locale
 def after_advice() -> InlineKeyboardMarkup:
-    return _rows([button(_("advice.other"), Menu(to="advice"))], back_to_menu_row())
+    return markup([button(_("advice.other"), Menu(to="advice"))], back_to_menu_row())
 
 
 def check_question(index: int, mask: int) -> InlineKeyboardMarkup:
-    return _rows(
+    return markup(
         [
             button(_("button.yes"), SelfCheck(q=index, m=mask, yes=True)),
             button(_("button.no"), SelfCheck(q=index, m=mask, yes=False)),
@@ -212,7 +218,7 @@ def check_question(index: int, mask: int) -> InlineKeyboardMarkup:
 
 @per_locale
 def check_result() -> InlineKeyboardMarkup:
-    return _rows(
+    return markup(
         [button(_("menu.hotlines"), Menu(to="hotlines"))],
         [button(_("menu.where"), Menu(to="where"))],
         [button(_("menu.advice"), Menu(to="advice"))],
@@ -222,7 +228,7 @@ def check_result() -> InlineKeyboardMarkup:
 
 @per_locale
 def privacy() -> InlineKeyboardMarkup:
-    return _rows(
+    return markup(
         [button(_("privacy.clear"), Privacy(action="clear"))],
         [button(_("privacy.forget"), Privacy(action="forget"))],
         back_to_menu_row(),
@@ -231,7 +237,7 @@ def privacy() -> InlineKeyboardMarkup:
 
 @per_locale
 def forget_confirm() -> InlineKeyboardMarkup:
-    return _rows(
+    return markup(
         [button(_("privacy.forget_yes"), Privacy(action="forget_yes"))],
         [button(_("privacy.forget_no"), Menu(to="main"))],
     )
@@ -240,7 +246,7 @@ def forget_confirm() -> InlineKeyboardMarkup:
 @per_locale
 def forget_open_requests() -> InlineKeyboardMarkup:
     """/forget with open requests: withdraw them and erase their content, or keep them open."""
-    return _rows(
+    return markup(
         [button(_("forget.button.withdraw"), Privacy(action="forget_withdraw"))],
         [button(_("forget.button.keep"), Privacy(action="forget_keep"))],
         [button(_("forget.button.cancel"), Menu(to="main"))],
@@ -249,4 +255,4 @@ def forget_open_requests() -> InlineKeyboardMarkup:
 
 @per_locale
 def after_forget() -> InlineKeyboardMarkup:
-    return _rows([button(_("privacy.clear"), Privacy(action="clear"))], back_to_menu_row())
+    return markup([button(_("privacy.clear"), Privacy(action="clear"))], back_to_menu_row())

@@ -23,6 +23,7 @@ from bot import case_keyboards as ck
 from bot import keyboards, render
 from bot.callbacks import Menu, MyRequests
 from bot.notices import cases as notices
+from bot.notices import keyboards as notice_keyboards
 from bot.notices.delivery import compose_with, language_of, relay, tell
 from bot.notices.outgoing import Queue
 from bot.services.cases import CaseError, CaseService, CaseSummary, Status, TooLong, normalise_code
@@ -126,7 +127,7 @@ def create_router() -> Router:
         if case is None:
             await stale_button(callback, bot)
             return
-        await show(callback, bot, render.citizen_status(case), ck.my_case(case))
+        await show(callback, bot, render.citizen_status(case), notice_keyboards.my_case(case))
 
     @router.callback_query(Menu.filter(F.to == "mycase"))
     @router.callback_query(MyRequests.filter(F.a == "list"))
@@ -231,7 +232,7 @@ def create_router() -> Router:
     async def on_voice_reply(message: Message, cases: CaseService) -> None:
         """A voice swipe-reply to a message about a request: not passed on, and the person is told why."""
         case = await replied_request(message, cases)
-        markup = ck.my_case(case) if case is not None else keyboards.main_menu()
+        markup = notice_keyboards.my_case(case) if case is not None else keyboards.main_menu()
         await message.answer(_("relay.no_voice"), reply_markup=markup)
 
     @router.message(
@@ -257,7 +258,7 @@ def create_router() -> Router:
             await answer_unrecognised(message, state, cases)
             return
         if not await throttles.relay_messages.allow(message.chat.id):
-            await message.answer(_("security.relay_limit"), reply_markup=ck.my_case(case))
+            await message.answer(_("security.relay_limit"), reply_markup=notice_keyboards.my_case(case))
             return
         try:
             answer = await pass_on(
@@ -275,9 +276,9 @@ def create_router() -> Router:
                 settings=settings,
             )
         except CaseError as exc:
-            await message.answer(refusal_text(exc), reply_markup=ck.my_case(case))
+            await message.answer(refusal_text(exc), reply_markup=notice_keyboards.my_case(case))
             return
-        await confirm(message, answer, ck.my_case(case))
+        await confirm(message, answer, notice_keyboards.my_case(case))
 
     @router.callback_query(MyRequests.filter(F.a == "send_draft"))
     async def on_send_draft(
@@ -352,7 +353,7 @@ def create_router() -> Router:
         if owner is not None:
             purpose = f"case.chat_closed:{case.id}:{callback.id}"
             await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.chat_closed, case))
-        await show(callback, bot, _("mycase.chat_closed"), ck.my_case(case))
+        await show(callback, bot, _("mycase.chat_closed"), notice_keyboards.my_case(case))
 
     @router.callback_query(MyRequests.filter(F.a == "resume"))
     async def on_resume_chat(
@@ -373,7 +374,10 @@ def create_router() -> Router:
             purpose = f"case.chat_resumed:{case.id}:{callback.id}"
             await tell(outbox, users, i18n, [owner], purpose, compose_with(notices.chat_resumed, case))
         await show(
-            callback, bot, _("mycase.chat_resumed") + "\n\n" + render.citizen_status(case), ck.my_case(case)
+            callback,
+            bot,
+            _("mycase.chat_resumed") + "\n\n" + render.citizen_status(case),
+            notice_keyboards.my_case(case),
         )
 
     @router.callback_query(MyRequests.filter(F.a == "withdraw"))

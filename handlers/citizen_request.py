@@ -26,6 +26,7 @@ from bot import keyboards, render
 from bot.callbacks import Menu, RequestStep
 from bot.case_keyboards import CONSENTS
 from bot.keyboards import NEED_BY_CODE
+from bot.notices import keyboards as notice_keyboards
 from bot.notices.cases import notify_area
 from bot.notices.outgoing import Queue
 from bot.services.cases import (
@@ -551,7 +552,7 @@ def create_router() -> Router:
             callback,
             bot,
             _("request.sent").format(code=escape(render.code(case.code))),
-            ck.my_case(case),
+            notice_keyboards.my_case(case),
         )
         await notify_area(outbox, i18n, users, cases, directory, settings.admin_ids, [case], "case.new")
 

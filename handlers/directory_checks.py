@@ -23,8 +23,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards, render
 from bot.callbacks import EntryChecks
-from bot.case_keyboards import directory_check
 from bot.keyboards import button
+from bot.notices.keyboards import directory_check
 from bot.services.directory import (
     ADDRESS_LIMIT,
     PHONES_LIMIT,

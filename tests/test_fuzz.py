@@ -50,8 +50,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from bot import case_keyboards as ck
 from bot.app import App, build_app, create_bot
+from bot.notices import keyboards as notice_keyboards
 from bot.notices import outbox as outbox_module
 from bot.notices.outgoing import Outgoing
 from bot.services.cases import Status
@@ -313,8 +313,15 @@ async def _stage_referral(world: World, user_ids: dict[int, int], run: int) -> N
         purpose = f"stage:{referral}:{run}"
         await app.outbox.enqueue(
             [
-                Outgoing(COORDINATOR, purpose, "answered", ck.referral_answered(case_id, referral)),
-                Outgoing(SPECIALIST, purpose, "from the coordinator", ck.reply_to_coordinator(referral)),
+                Outgoing(
+                    COORDINATOR, purpose, "answered", notice_keyboards.referral_answered(case_id, referral)
+                ),
+                Outgoing(
+                    SPECIALIST,
+                    purpose,
+                    "from the coordinator",
+                    notice_keyboards.reply_to_coordinator(referral),
+                ),
             ]
         )
 

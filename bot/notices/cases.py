@@ -10,7 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import callbacks, render
-from bot import case_keyboards as ck
+from bot.notices import keyboards as notice_keyboards
 from bot.notices.delivery import Composed, relayed, tell
 from bot.notices.outgoing import Outgoing, Queue
 from bot.services.cases import CaseCard, CaseService, CaseSummary, ReferralThread, ReferralView
@@ -30,7 +30,7 @@ def new_case(
     """A case to take (new, reminded, escalated, released): the minimum data, with buttons to accept or
     open it while it is new (admins, who cannot take cases, get it without)."""
     text = _(f"notice.{kind}") + "\n\n" + render.case_summary(case, directory, lang)
-    markup = ck.new_case_notice(case.id) if with_buttons and case.status == "new" else None
+    markup = notice_keyboards.new_case_notice(case.id) if with_buttons and case.status == "new" else None
     return text, markup
 
 
@@ -87,7 +87,7 @@ def reassigned_to_you(case: CaseSummary, directory: Directory, lang: str, actor:
         code=render.code(case.code), oblast=escape(oblast), actor=actor
     )
     text += "\n\n" + render.case_summary(case, directory, lang)
-    return text, ck.one_button(_("staff.open"), callbacks.Cases(a="open", id=case.id))
+    return text, notice_keyboards.one_button(_("staff.open"), callbacks.Cases(a="open", id=case.id))
 
 
 def reassigned_away(case: CaseSummary, directory: Directory, lang: str, actor: int, to: int) -> Composed:
@@ -107,7 +107,7 @@ def break_glass(card: CaseCard, directory: Directory, lang: str, actor: int, rea
         actor=actor,
         reason=escape(" ".join(reason.split())),
     )
-    return text, ck.one_button(_("staff.open"), callbacks.Cases(a="open", id=card.summary.id))
+    return text, notice_keyboards.one_button(_("staff.open"), callbacks.Cases(a="open", id=card.summary.id))
 
 
 def earlier_message(
@@ -121,7 +121,7 @@ def earlier_message(
 
 def relay_to_staff(case: CaseSummary) -> Composed:
     """The header and buttons of a person's message passed on to the case's owner."""
-    return _("relay.to_staff").format(code=render.code(case.code)), ck.reply_to_citizen(case.id)
+    return _("relay.to_staff").format(code=render.code(case.code)), notice_keyboards.reply_to_citizen(case.id)
 
 
 def chat_closed(case: CaseSummary) -> Composed:
@@ -139,7 +139,7 @@ def case_withdrawn(case: CaseSummary) -> Composed:
 # --- to organisations and back ----------------------------------------------------------------------
 def _referral(key: str, case: CaseSummary, directory: Directory, lang: str) -> Composed:
     text = _(key) + "\n\n" + render.case_summary(case, directory, lang)
-    return text, ck.one_button(_("referral.list"), callbacks.Referrals(a="list"))
+    return text, notice_keyboards.one_button(_("referral.list"), callbacks.Referrals(a="list"))
 
 
 def referral_new(case: CaseSummary, directory: Directory, lang: str) -> Composed:
@@ -159,7 +159,7 @@ def referral_answer(view: ReferralView, decline_reason: str | None) -> Composed:
     else:
         reason = _(f"referrals.reason.{decline_reason}")
         note = _("notice.referral.declined").format(reason=reason, **said)
-    return note, ck.referral_answered(view.case.id, view.id)
+    return note, notice_keyboards.referral_answered(view.case.id, view.id)
 
 
 def referral_message(thread: ReferralThread, text: str, *, to_organisation: bool) -> Composed:
@@ -168,10 +168,10 @@ def referral_message(thread: ReferralThread, text: str, *, to_organisation: bool
     code = render.code(thread.case.code)
     if to_organisation:
         header = _("referrals.from_coordinator").format(code=code)
-        markup = ck.reply_to_coordinator(thread.referral_id)
+        markup = notice_keyboards.reply_to_coordinator(thread.referral_id)
     else:
         header = _("referrals.from_organisation").format(organisation=escape(thread.organisation), code=code)
-        markup = ck.referral_answered(thread.case.id, thread.referral_id)
+        markup = notice_keyboards.referral_answered(thread.case.id, thread.referral_id)
     return header + "\n\n" + escape(text), markup
 
 
@@ -184,13 +184,13 @@ def referral_revoked(case: CaseSummary) -> Composed:
 def citizen_accepted(case: CaseSummary) -> Composed:
     text = _("notice.citizen.accepted").format(code=render.code(case.code))
     text += "\n" + "\n".join(render.conversation_lines(case))
-    return text, ck.my_case(case)
+    return text, notice_keyboards.my_case(case)
 
 
 def citizen_status(case: CaseSummary) -> Composed:
-    return render.citizen_status(case), ck.my_case(case)
+    return render.citizen_status(case), notice_keyboards.my_case(case)
 
 
 def relay_to_citizen(case: CaseSummary) -> Composed:
     """The header and buttons of the owner's message passed on to the person."""
-    return _("relay.to_citizen").format(code=render.code(case.code)), ck.my_case(case)
+    return _("relay.to_citizen").format(code=render.code(case.code)), notice_keyboards.my_case(case)

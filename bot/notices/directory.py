@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot import case_keyboards as ck
 from bot import render
+from bot.notices import keyboards as notice_keyboards
 from bot.notices.delivery import Composed
 from bot.services.directory import Directory, Entry
 
@@ -15,4 +15,4 @@ from bot.services.directory import Directory, Entry
 def stale_entry(entry: Entry, directory: Directory, lang: str) -> Composed:
     intro = _("directory.reminder").format(date=entry.checked_on.strftime("%d.%m.%Y"))
     text = render.fit(intro + "\n\n" + render.entry_check_card(entry, directory, lang))
-    return text, ck.directory_check(entry.id)
+    return text, notice_keyboards.directory_check(entry.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot import callbacks, render
-from bot import case_keyboards as ck
+from bot.notices import keyboards as notice_keyboards
 from bot.notices.delivery import Composed
 from bot.notices.outgoing import Outgoing
 from bot.services.directory import Directory, Oblast
@@ -15,7 +15,7 @@ from bot.services.police_reports import OrgStatus, digest_docx
 
 def reminder(month: str, due_day: int) -> Composed:
     text = _("police.reminder").format(month=render.month(month), day=due_day)
-    return text, ck.one_button(_("police.file"), callbacks.PoliceReports(a="start"))
+    return text, notice_keyboards.one_button(_("police.file"), callbacks.PoliceReports(a="start"))
 
 
 def digest(
@@ -29,7 +29,7 @@ def digest(
 ) -> Outgoing:
     """Last month's digest with the letter attached (DOCX) and a button to acknowledge it."""
     text, lines = render.police_digest(statuses, month, oblast.name.get(lang), directory, lang)
-    markup = ck.one_button(
+    markup = notice_keyboards.one_button(
         _("police.acknowledge"), callbacks.PoliceReports(a="ack", v=f"{oblast.id}|{month}")
     )
     return Outgoing(

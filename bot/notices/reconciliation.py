@@ -4,16 +4,17 @@ locale."""
 
 from __future__ import annotations
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot import callbacks, render
-from bot import case_keyboards as ck
+from bot.notices import keyboards as notice_keyboards
 from bot.notices.delivery import Composed
 from bot.services.reconciliation import QuarterView, other_side
 
 
-def _open_button(quarter: str) -> ck.InlineKeyboardMarkup:
-    return ck.one_button(_("reconcile.open"), callbacks.Reconciliations(a="view", q=quarter))
+def _open_button(quarter: str) -> InlineKeyboardMarkup:
+    return notice_keyboards.one_button(_("reconcile.open"), callbacks.Reconciliations(a="view", q=quarter))
 
 
 def reminder(view: QuarterView, side: str, reminder: int) -> Composed:

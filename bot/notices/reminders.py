@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot import callbacks, render
-from bot import case_keyboards as ck
+from bot.notices import keyboards as notice_keyboards
 from bot.notices.delivery import Composed
 from bot.notices.outgoing import Outgoing
 from bot.services.catalogue import Programme
 
 
-def _log_event_button() -> ck.InlineKeyboardMarkup:
-    return ck.one_button(_("event.log"), callbacks.Events(a="start"))
+def _log_event_button() -> InlineKeyboardMarkup:
+    return notice_keyboards.one_button(_("event.log"), callbacks.Events(a="start"))
 
 
 def council(when: date, lead: int) -> Composed:
