@@ -9,6 +9,7 @@ every id is looked up and every access checked again by the services, never trus
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
@@ -148,31 +149,44 @@ class EntryChecks(CallbackData, prefix="dc"):
 
 
 # --- Administration ---
+class AdminSection(StrEnum):
+    MENU = "menu"
+    ORGANISATION = "org"
+    INVITE = "inv"
+    STAFF = "staff"
+
+
 class AdminMenu(CallbackData, prefix="ad"):
-    to: str  # menu, org, inv, staff
+    action: AdminSection
 
 
 class AdminOrganisation(CallbackData, prefix="ado"):
     """A step of "add organisation" after the name: kind -> oblast -> district (or WHOLE)."""
 
-    k: int = -1  # index in ORGANISATION_KINDS; -1: choose the kind (again)
-    o: str = ""  # oblast id
-    d: str = ""  # district id, or WHOLE
+    kind: int = -1  # index in ORGANISATION_KINDS; -1: choose the kind (again)
+    oblast: str = ""  # oblast id
+    district: str = ""  # district id, or WHOLE
 
 
 class AdminInvite(CallbackData, prefix="adi"):
     """A step of "create invite"; empty fields are still to be chosen."""
 
-    r: str = ""  # role code (ROLE_CODES)
-    o: str = ""  # oblast id
-    d: str = ""  # district id, or WHOLE (coordinator invites)
-    g: int = 0  # organisation id (specialist and police invites)
-    p: int = 0  # page of the organisation list
-    k: str = ""  # the person's other roles: "r" replaced (the default), "a" kept; "": still to ask
+    role: str = ""  # role code (ROLE_CODES)
+    oblast: str = ""  # oblast id
+    district: str = ""  # district id, or WHOLE (coordinator invites)
+    org: int = 0  # organisation id (specialist and police invites)
+    page: int = 0  # page of the organisation list
+    keep: str = ""  # the person's other roles: "r" replaced (the default), "a" kept; "": still to ask
+
+
+class StaffListAction(StrEnum):
+    LIST = "l"
+    ASK_REMOVE = "r"
+    REMOVE = "y"
 
 
 class AdminStaff(CallbackData, prefix="ads"):
-    a: str = "l"  # l: list, r: ask to remove, y: remove
-    p: int = 0  # page
-    u: int = 0  # users.id
-    r: str = ""  # role value
+    action: StaffListAction = StaffListAction.LIST
+    page: int = 0
+    user: int = 0  # users.id
+    role: str = ""  # role value

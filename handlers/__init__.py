@@ -8,7 +8,6 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
-    admin,
     advice,
     citizen_case,
     citizen_request,
@@ -24,6 +23,7 @@ from handlers import (
     staff_cases,
     where,
 )
+from handlers.staff import admin
 
 
 def build_routers() -> list[Router]:

@@ -18,11 +18,11 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards
 from bot.services.staff import Role, StaffService
 from bot.services.users import UserProfile, UserService
-from handlers.admin import AddOrganisation
 from handlers.directory_checks import EntryFix
 from handlers.police_reports import SignalForm
 from handlers.reconciliation import ReconcileForm
 from handlers.specialist_events import LOGGING_ROLES, EventForm
+from handlers.staff.admin.states import AddOrganisation
 from handlers.staff_cases import ReferralWriting, StaffWriting
 
 ANY_STAFF = frozenset(r.value for r in Role)

@@ -127,7 +127,7 @@ async def test_admin_adds_an_organisation(bot: RunningBot, server: FakeTelegramS
         ("Богодухівський районний центр <соціальних> служб", "social_services", "kharkiv", BOHODUKHIV)
     ]
     # The finished dialog's buttons are stale: pressing one again adds nothing.
-    again = await forge(admin, AdminOrganisation(k=0, o="kharkiv", d=BOHODUKHIV).pack(), done)
+    again = await forge(admin, AdminOrganisation(kind=0, oblast="kharkiv", district=BOHODUKHIV).pack(), done)
     assert "застаріла" in text_of(again)
     assert await count(bot.settings, Organisation) == 1
     assert "organisation.add" in await audit_actions(bot.settings, ADMIN_ID)
@@ -238,12 +238,12 @@ async def test_coordinator_invites_specialists_of_their_district_only(
 
     # Forged: a coordinator invite, a police invite, specialists of an organisation outside the district.
     for data in (
-        AdminInvite(r="c", o="kharkiv", d=BOHODUKHIV).pack(),
-        AdminInvite(r="c", o="kharkiv", d="*").pack(),
-        AdminInvite(r="p", g=ours).pack(),
-        AdminInvite(r="s", g=theirs).pack(),
-        AdminInvite(r="s", g=regional).pack(),
-        AdminMenu(to="org").pack(),
+        AdminInvite(role="c", oblast="kharkiv", district=BOHODUKHIV).pack(),
+        AdminInvite(role="c", oblast="kharkiv", district="*").pack(),
+        AdminInvite(role="p", org=ours).pack(),
+        AdminInvite(role="s", org=theirs).pack(),
+        AdminInvite(role="s", org=regional).pack(),
+        AdminMenu(action="org").pack(),
     ):
         refused = await forge(coordinator, data, menu)
         assert "немає прав" in text_of(refused), data
@@ -258,7 +258,7 @@ async def test_coordinator_invites_specialists_of_their_district_only(
     assert str(coordinator.id) in text_of(admin_list)
     coordinator_uid = await user_id(bot.settings, coordinator.id)
     refused = await forge(
-        coordinator, AdminStaff(a="y", u=coordinator_uid, r="coordinator").pack(), staff_list
+        coordinator, AdminStaff(action="y", user=coordinator_uid, role="coordinator").pack(), staff_list
     )
     assert "вже немає" in text_of(refused)
     assert await count(bot.settings, UserRole) == 2
@@ -274,14 +274,14 @@ async def test_citizen_gets_refusals_and_they_are_audited(
     assert "лише для працівників" in text_of(refusal)
     assert person.labels(refusal)[0] == MENU_FIRST_BUTTON
     forged = [
-        AdminMenu(to="menu").pack(),
-        AdminMenu(to="org").pack(),
-        AdminMenu(to="staff").pack(),
-        AdminOrganisation(k=0, o="kharkiv", d="*").pack(),
-        AdminInvite(r="c", o="kharkiv", d=BOHODUKHIV).pack(),
-        AdminInvite(r="s", g=org).pack(),
-        AdminStaff(a="l").pack(),
-        AdminStaff(a="y", u=1, r="admin").pack(),
+        AdminMenu(action="menu").pack(),
+        AdminMenu(action="org").pack(),
+        AdminMenu(action="staff").pack(),
+        AdminOrganisation(kind=0, oblast="kharkiv", district="*").pack(),
+        AdminInvite(role="c", oblast="kharkiv", district=BOHODUKHIV).pack(),
+        AdminInvite(role="s", org=org).pack(),
+        AdminStaff(action="l").pack(),
+        AdminStaff(action="y", user=1, role="admin").pack(),
     ]
     for data in forged:
         mark = len(server.calls)
