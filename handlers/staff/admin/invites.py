@@ -35,17 +35,18 @@ from bot.settings import Settings
 from handlers.staff.admin import keyboards as kb
 from handlers.staff.admin.access import MANAGERS, ButtonGate, is_admin, refuse
 from handlers.staff.admin.keyboards import ROLE_CODES
-from handlers.staff.admin.names import INVITE_HOURS, POLICE_KIND, org_scope, role_name, scope_text
+from handlers.staff.admin.names import (
+    INVITE_HOURS,
+    PAGE_SIZE,
+    POLICE_KIND,
+    org_scope,
+    pages_of,
+    role_name,
+    scope_text,
+)
 from handlers.ui import show, stale_button
 
-PAGE_SIZE = 8
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a Telegram deep-link parameter may hold
-
-
-def pages_of(count: int, page: int) -> tuple[int, int]:
-    """The page shown (within range) and the number of pages, PAGE_SIZE to a page."""
-    pages = max(1, -(-count // PAGE_SIZE))
-    return min(max(page, 0), pages - 1), pages
 
 
 # --- redeeming: by someone who is not staff yet -----------------------------------------------

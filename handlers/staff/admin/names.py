@@ -1,4 +1,5 @@
-"""How the admin screens name kinds, roles, places and scopes (HTML-escaped where they go into a text)."""
+"""How the admin screens name kinds, roles, places and scopes (HTML-escaped where they go into a text),
+and how they page a list."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.services.directory import Directory
 from bot.services.staff import INVITE_TTL, OrganisationView, Role, StaffRole
 
+PAGE_SIZE = 8  # organisations or staff to a page
 LABEL_MAX = 48  # characters of an organisation name on a button
 INVITE_HOURS = int(INVITE_TTL.total_seconds() // 3600)
 ROLE_ORDER = (Role.ADMIN, Role.COORDINATOR, Role.POLICE, Role.SPECIALIST)
@@ -45,6 +47,12 @@ def role_name(role: str) -> str:
 
 def role_rank(role: str) -> int:
     return ROLE_ORDER.index(Role(role)) if role in ROLE_ORDER else len(ROLE_ORDER)
+
+
+def pages_of(count: int, page: int) -> tuple[int, int]:
+    """The page shown (within range) and the number of pages, PAGE_SIZE to a page."""
+    pages = max(1, -(-count // PAGE_SIZE))
+    return min(max(page, 0), pages - 1), pages
 
 
 def capital(text: str) -> str:

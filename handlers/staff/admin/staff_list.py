@@ -19,8 +19,7 @@ from bot.services.users import UserProfile, UserService
 from bot.settings import Settings
 from handlers.staff.admin import keyboards as kb
 from handlers.staff.admin.access import MANAGERS, ButtonGate, refuse
-from handlers.staff.admin.invites import PAGE_SIZE, pages_of
-from handlers.staff.admin.names import capital, role_name, role_rank, scope_text
+from handlers.staff.admin.names import PAGE_SIZE, capital, pages_of, role_name, role_rank, scope_text
 from handlers.ui import show
 
 StaffEntry = tuple[int, int, StaffRole]  # users.id, Telegram id, the role
