@@ -22,8 +22,22 @@ QuarterKey = Annotated[str, Field(pattern=r"^(20\d\d-Q[1-4])?$")]
 
 
 # --- The citizen menu and its flows ---
+class MenuItem(StrEnum):
+    MAIN = "main"
+    DANGER = "danger"
+    HOTLINES = "hotlines"
+    REQUEST = "request"
+    MY_REQUESTS = "mycase"
+    WHERE = "where"
+    ADVICE = "advice"
+    CHECK = "check"
+    PRIVACY = "privacy"
+    LANGUAGE = "language"
+    STAFF = "staff"
+
+
 class Menu(CallbackData, prefix="m"):
-    to: str  # main, danger, hotlines, where, advice, check, privacy, language
+    to: MenuItem  # the item of the main menu (or a button leading to one)
 
 
 class Language(CallbackData, prefix="lang"):
@@ -33,11 +47,11 @@ class Language(CallbackData, prefix="lang"):
 class Where(CallbackData, prefix="w"):
     """One step of "where to get help": empty fields are still to be chosen."""
 
-    o: str = ""  # oblast id
-    d: str = ""  # district id, or WHOLE
-    c: str = ""  # community index within the district, or WHOLE
-    n: str = ""  # need code
-    p: int = Field(default=0, ge=0, lt=10_000)  # results page
+    oblast: str = ""  # oblast id
+    district: str = ""  # district id, or WHOLE
+    community: str = ""  # community index within the district, or WHOLE
+    need: str = ""  # need code
+    page: int = Field(default=0, ge=0, lt=10_000)  # results page
 
 
 class Advice(CallbackData, prefix="adv"):
@@ -48,13 +62,22 @@ class SelfCheck(CallbackData, prefix="sc"):
     """An answer in the self-check. The answers so far travel in the button (bit i = "yes" to
     question i), so nothing about them is stored anywhere, and the check survives a restart."""
 
-    q: int  # index of the question answered
-    m: int  # answers to the earlier questions
+    question: int  # index of the question answered
+    answers: int  # answers to the earlier questions
     yes: bool
 
 
+class PrivacyAction(StrEnum):
+    CLEAR = "clear"
+    FORGET = "forget"
+    FORGET_YES = "forget_yes"
+    # With open requests: withdraw them (and erase their content), or keep them open.
+    FORGET_WITHDRAW = "forget_withdraw"
+    FORGET_KEEP = "forget_keep"
+
+
 class Privacy(CallbackData, prefix="pv"):
-    action: str  # clear, forget, forget_yes; with open requests: forget_withdraw, forget_keep
+    action: PrivacyAction
 
 
 # --- A help request and the citizen's own requests ---
@@ -65,14 +88,25 @@ class RequestStep(CallbackData, prefix="rq"):
     v: str = ""
 
 
+class MyRequestAction(StrEnum):
+    LIST = "list"
+    VIEW = "view"
+    CODE = "code"  # look a request up by its code
+    WRITE = "write"
+    END_CHAT = "endchat"  # asks first
+    END_CHAT_YES = "endchat_yes"
+    RESUME = "resume"
+    WITHDRAW = "withdraw"  # asks first
+    WITHDRAW_YES = "withdraw_yes"
+    SEND_DRAFT = "send_draft"  # the message `draft` typed at the menu goes to this case
+
+
 class MyRequests(CallbackData, prefix="cz"):
     """A citizen's action on their own case."""
 
-    # view, write, endchat (asks), endchat_yes, resume, withdraw, withdraw_yes, code, list;
-    # send_draft (the message `m` typed at the menu goes to this case)
-    a: str
+    action: MyRequestAction
     id: DbId = 0
-    m: DbId = 0
+    draft: DbId = 0  # the id of the message typed at the menu (send_draft)
 
 
 # --- Case work: coordinators and organisations ---

@@ -214,49 +214,19 @@ def age(current: str | None) -> InlineKeyboardMarkup:
 
 
 # --- the citizen's own case --------------------------------------------------------------------
-def my_cases(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            button(
-                f"{c.code[:4]}-{c.code[4:]} · {_(f'status.{c.status.value}')}", MyRequests(a="view", id=c.id)
-            )
-        ]
-        for c in cases
-    ]
-    return _markup(*rows, [button(_("mycase.enter_code"), MyRequests(a="code"))], back_to_menu_row())
-
-
-def withdraw_confirm(case_id: int) -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_("mycase.withdraw_yes"), MyRequests(a="withdraw_yes", id=case_id))],
-        [button(_("mycase.withdraw_no"), MyRequests(a="view", id=case_id))],
-    )
-
-
-def end_chat_confirm(case_id: int) -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_("mycase.end_chat_yes"), MyRequests(a="endchat_yes", id=case_id))],
-        [button(_("mycase.end_chat_no"), MyRequests(a="view", id=case_id))],
-    )
-
-
-def stop_writing(case_id: int) -> InlineKeyboardMarkup:
-    return _markup([button(_("relay.back_to_request"), MyRequests(a="view", id=case_id))])
-
-
 def send_draft(cases: list[CaseSummary], message_id: int) -> InlineKeyboardMarkup:
     """A message typed at the menu by someone with an open request: one tap sends that message there (a
     button per request when there are several), or the menu."""
     if len(cases) == 1:
         # Before anyone accepted there is no coordinator to send it to: it is added to the request.
         label = _("draft.add") if cases[0].status == Status.NEW else _("draft.send")
-        rows = [[button(label, MyRequests(a="send_draft", id=cases[0].id, m=message_id))]]
+        rows = [[button(label, MyRequests(action="send_draft", id=cases[0].id, draft=message_id))]]
     else:
         rows = [
             [
                 button(
                     _("draft.send_to").format(code=f"{c.code[:4]}-{c.code[4:]}"),
-                    MyRequests(a="send_draft", id=c.id, m=message_id),
+                    MyRequests(action="send_draft", id=c.id, draft=message_id),
                 )
             ]
             for c in cases

@@ -8,21 +8,16 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
-    advice,
-    citizen_case,
     citizen_request,
-    common,
     directory_checks,
     fallback,
     police_reports,
-    privacy,
     reconciliation,
     reports,
-    selfcheck,
     specialist_events,
     staff_cases,
-    where,
 )
+from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
 from handlers.staff import admin
 
 
@@ -31,12 +26,12 @@ def build_routers() -> list[Router]:
     # filters; the citizen /start leaves `/start inv_<token>` to admin). fallback last: it answers
     # whatever no other router took.
     return [
-        common.create_router(),
+        menu.create_router(),
         admin.create_router(),
         # /forget must work in the middle of any dialog: before the routers that hold dialog states.
         privacy.create_router(),
         citizen_request.create_router(),
-        citizen_case.create_router(),
+        my_requests.create_router(),
         staff_cases.create_router(),
         specialist_events.create_router(),
         police_reports.create_router(),

@@ -63,11 +63,11 @@ def my_case(case: CaseSummary) -> InlineKeyboardMarkup:
         if case.relay_open:
             # Before anyone accepted, what the person writes is added to the request, for whoever takes it.
             label = _("mycase.add") if case.status == Status.NEW else _("mycase.write")
-            rows.append([button(label, MyRequests(a="write", id=case.id))])
-            rows.append([button(_("mycase.end_chat"), MyRequests(a="endchat", id=case.id))])
+            rows.append([button(label, MyRequests(action="write", id=case.id))])
+            rows.append([button(_("mycase.end_chat"), MyRequests(action="endchat", id=case.id))])
         else:
-            rows.append([button(_("mycase.resume_chat"), MyRequests(a="resume", id=case.id))])
-        rows.append([button(_("mycase.withdraw"), MyRequests(a="withdraw", id=case.id))])
-    rows.append([button(_("menu.my_request"), MyRequests(a="list"))])
+            rows.append([button(_("mycase.resume_chat"), MyRequests(action="resume", id=case.id))])
+        rows.append([button(_("mycase.withdraw"), MyRequests(action="withdraw", id=case.id))])
+    rows.append([button(_("menu.my_request"), MyRequests(action="list"))])
     rows.append(back_to_menu_row())
     return markup(*rows)
