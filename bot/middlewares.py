@@ -154,6 +154,8 @@ def sqlite_dir(database_url: str) -> Path | None:
 
 # Wrappers every Bot API call passes through: a frame there says nothing about who made the call.
 _PLUMBING = ("bot/middlewares.py", "bot/session.py")
+# Frames of our code are named from the checkout's top (handlers/citizen/menu.py): flows sit in packages.
+_TOP = str(Path(__file__).resolve().parent.parent) + "/"
 
 
 def _our_frame(exc: BaseException) -> str:
@@ -165,7 +167,11 @@ def _our_frame(exc: BaseException) -> str:
         filename = tb.tb_frame.f_code.co_filename
         # Generated code ("<string>", SQLAlchemy's event wrappers) has no folder: skip it too.
         if "/" in filename and "site-packages" not in filename and "/lib/python" not in filename:
-            place = "/".join(filename.rsplit("/", 2)[-2:])
+            place = (
+                filename.removeprefix(_TOP)
+                if filename.startswith(_TOP)
+                else "/".join(filename.rsplit("/", 2)[-2:])
+            )
             if place not in _PLUMBING:
                 where = f"{place}:{tb.tb_lineno}"
         tb = tb.tb_next

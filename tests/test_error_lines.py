@@ -26,6 +26,6 @@ async def test_a_failed_bot_api_call_names_the_method_and_the_handler(
     assert len(lines) == 1, lines
     line = lines[0]
     assert "message update" in line and "citizen-common/on_help" in line, line
-    assert "Bot API sendMessage" in line and "handlers/common.py" in line, line
+    assert "Bot API sendMessage" in line and "handlers/citizen/menu.py" in line, line
     assert "bot/middlewares.py" not in line and "/help" not in line, line
     assert not any(r.exc_info for r in caplog.records)  # one line, no traceback
