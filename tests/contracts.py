@@ -7,7 +7,7 @@ line says so: `A -> C (via B)`). A chain stops counting at a module the contract
 
     graph = import_graph(Path("."))
     for line in check(graph):
-        print(line)  # "handlers.staff.admin.menu -> scheduler.outbox", "handlers.ui -> db.models (via bot.storage)"
+        print(line)  # "handlers.ui -> scheduler.outbox", "handlers.ui -> db.models (via bot.storage)"
 
 Not seen: imports built at run time (`importlib.import_module(name)`); the packages use none.
 """

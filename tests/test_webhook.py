@@ -172,7 +172,10 @@ async def test_with_the_secret_malformed_or_deeply_nested_json_is_400_with_one_l
             async with http.post(local(webhook_bot), data=body, headers=headers) as answer:
                 assert answer.status == 400, what
                 assert (await answer.json())["ok"] is False
-            lines = [r.getMessage() for r in caplog.records if r.name == "dovira"]
+            # The webhook's own lines: the replica's start-up (its leader election) may log meanwhile.
+            lines = [
+                r.getMessage() for r in caplog.records if r.name == "dovira" and "webhook" in r.getMessage()
+            ]
             assert len(lines) == 1 and "(400)" in lines[0], (what, lines)
             no_traceback(caplog)
             assert "my-secret-words" not in caplog.text
@@ -181,9 +184,9 @@ async def test_with_the_secret_malformed_or_deeply_nested_json_is_400_with_one_l
         caplog.clear()
         async with http.post(local(webhook_bot), json={"update_id": "x"}, headers=headers) as answer:
             assert answer.status == 200 and (await answer.json())["ok"] is False
-        assert [r.getMessage() for r in caplog.records if r.name == "dovira"] == [
-            "webhook: dropped JSON that is not an Update"
-        ]
+        assert [
+            r.getMessage() for r in caplog.records if r.name == "dovira" and "webhook" in r.getMessage()
+        ] == ["webhook: dropped JSON that is not an Update"]
         big = b'{"update_id": 1, "x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
         async with http.post(local(webhook_bot), data=big, headers=headers) as answer:
             assert answer.status == 413
