@@ -153,18 +153,27 @@ class PoliceReports(CallbackData, prefix="pr"):
 
 
 # --- Reports, the quarterly reconciliation, directory checks ---
+class ReportAction(StrEnum):
+    START = "s"  # the programmes
+    PROGRAMME = "p"  # its years
+    YEAR = "y"  # the kinds of report
+    KIND = "k"  # the districts (a regional coordinator), or the report itself
+    REPORT = "r"  # the report for the chosen district (or the whole oblast)
+    FILE = "f"  # the report as a file
+
+
 class Reports(CallbackData, prefix="rp"):
-    """Reports (handled in handlers/reports.py): action, programme, year, kind, district, file format.
+    """Reports (handlers/staff/reports/): action, programme, year, kind, district, file format.
 
     Kinds travel as one letter and districts as an index into the oblast's list, to stay within
     Telegram's 64 bytes with the longest programme id."""
 
-    a: Annotated[str, Field(pattern=r"^[a-z]{1,2}$")]  # s(tart) p(rogramme) y(ear) k(ind) r(eport) f(ile)
-    p: Annotated[str, Field(pattern=r"^[a-z0-9-]{0,40}$")] = ""
-    y: Annotated[int, Field(ge=0, le=2100)] = 0
-    k: Annotated[str, Field(pattern=r"^[a-z]?$")] = ""
-    d: Annotated[int, Field(ge=-1, lt=100)] = -1  # -1: the whole oblast
-    f: Annotated[str, Field(pattern=r"^(|xlsx|csv)$")] = ""
+    action: ReportAction
+    programme: Annotated[str, Field(pattern=r"^[a-z0-9-]{0,40}$")] = ""
+    year: Annotated[int, Field(ge=0, le=2100)] = 0
+    kind: Annotated[str, Field(pattern=r"^[a-z]?$")] = ""
+    district: Annotated[int, Field(ge=-1, lt=100)] = -1  # -1: the whole oblast
+    file_format: Annotated[str, Field(pattern=r"^(|xlsx|csv)$")] = ""
 
 
 class Reconciliations(CallbackData, prefix="rc"):

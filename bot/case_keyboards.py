@@ -17,6 +17,7 @@ from bot.callbacks import (
     Reconciliations,
     ReferralChat,
     Referrals,
+    ReportAction,
     Reports,
     RequestStep,
 )
@@ -360,7 +361,7 @@ def workspace() -> InlineKeyboardMarkup:
             button(_("police.file"), PoliceReports(a="start")),
             button(_("police.compliance"), PoliceReports(a="compliance")),
         ],
-        [button(_("report.button"), Reports(a="s"))],
+        [button(_("report.button"), Reports(action=ReportAction.START))],
         [button(_("reconcile.menu"), Reconciliations(a="view"))],
         back_to_menu_row(),
     )

@@ -13,12 +13,12 @@ from handlers import (
     fallback,
     police_reports,
     reconciliation,
-    reports,
     specialist_events,
     staff_cases,
 )
 from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
 from handlers.staff import admin
+from handlers.staff import reports as staff_reports
 
 
 def build_routers() -> list[Router]:
@@ -35,7 +35,7 @@ def build_routers() -> list[Router]:
         staff_cases.create_router(),
         specialist_events.create_router(),
         police_reports.create_router(),
-        reports.create_router(),
+        staff_reports.create_router(),
         reconciliation.create_router(),
         directory_checks.create_router(),
         where.create_router(),

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.callbacks import Reports
+from bot.callbacks import ReportAction, Reports
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
@@ -112,7 +112,7 @@ async def test_a_coordinator_gets_the_report_its_chart_and_the_xlsx(
     assert await audited(bot.settings) == 3  # the report, the XLSX and the CSV
 
     # A forged button for a year outside the programme: a clear answer, nothing produced.
-    forged = Reports(a="r", p=PROGRAMME, y=2019, k="i").pack()
+    forged = Reports(action=ReportAction.REPORT, programme=PROGRAMME, year=2019, kind="i").pack()
     await coordinator.press_data(forged, photo["message_id"])
     refusal = await server.wait_until(
         lambda: next(
@@ -126,7 +126,10 @@ async def test_a_coordinator_gets_the_report_its_chart_and_the_xlsx(
 async def test_a_citizen_gets_no_reports(bot: RunningBot, server: FakeTelegramServer, person: Person) -> None:
     reply = await person.say("/report")
     assert "координаторам" in text_of(reply)
-    answer = await person.press_data(Reports(a="r", p=PROGRAMME, y=2024, k="c").pack(), reply["message_id"])
+    answer = await person.press_data(
+        Reports(action=ReportAction.REPORT, programme=PROGRAMME, year=2024, kind="c").pack(),
+        reply["message_id"],
+    )
     assert "координаторам" in str(answer.params.get("text"))
     stale = await person.press_data("rp:r:../../etc:2024:c:-1:", reply["message_id"])  # does not parse
     assert stale.params.get("text")
@@ -152,8 +155,8 @@ async def test_a_district_coordinator_gets_their_district_without_asking(
 
     # A forged button for the whole oblast, or another district, is refused.
     for forged in (
-        Reports(a="r", p=PROGRAMME, y=2024, k="e", d=0),
-        Reports(a="r", p=PROGRAMME, y=2024, k="r"),
+        Reports(action=ReportAction.REPORT, programme=PROGRAMME, year=2024, kind="e", district=0),
+        Reports(action=ReportAction.REPORT, programme=PROGRAMME, year=2024, kind="r"),
     ):
         answer = await coordinator.press_data(forged.pack(), step["message_id"])
         assert "координаторам" in str(answer.params.get("text"))

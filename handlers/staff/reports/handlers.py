@@ -1,0 +1,195 @@
+"""One handler per step of a report. Every choice is checked again by ReportService (role, scope, year,
+district), never trusted from the button; a refusal or a report that cannot be made is answered by the
+router's middleware (handlers/staff/reports/__init__.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from aiogram import Bot
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot import keyboards
+from bot.callbacks import Reports
+from bot.services.catalogue import Programme
+from bot.services.report_files import chart_title, to_csv, to_png, to_text, to_xlsx
+from bot.services.reports import KINDS, ReportError, ReportService, kind_names
+from bot.services.staff import AccessDenied, StaffService
+from bot.services.users import UserProfile
+from handlers.staff.reports import keyboards as kb
+from handlers.ui import chat_id_of, show, stale_button
+
+# Kinds travel as one letter (bot/callbacks.py Reports).
+KIND_CODES = {
+    "indicators": "i",
+    "events": "e",
+    "cases": "c",
+    "compliance": "n",
+    "reconciliation": "r",
+    "annual": "a",
+}
+KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+CAPTION_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A programme the person may report on, and whether they see the whole oblast."""
+
+    programme: Programme
+    whole: bool
+
+    def kinds(self) -> list[str]:
+        # The reconciliation with the police is the regional coordinator's.
+        return [k for k in KINDS if self.whole or k != "reconciliation"]
+
+
+def _programmes(reports: ReportService, profile: UserProfile, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    programmes = reports.programmes_for(profile.staff)
+    if not programmes:
+        raise AccessDenied("report.start")
+    choices = []
+    for programme in programmes:
+        oblast = reports.directory.oblast(programme.oblast)
+        place = oblast.name.get(lang) if oblast else programme.oblast
+        first, last = min(programme.years), max(programme.years)
+        choices.append((f"{place}, {first}–{last}" if first != last else f"{place}, {first}", programme))
+    return _("report.choose_programme"), kb.programmes(choices)
+
+
+def _choice(data: Reports, reports: ReportService, profile: UserProfile, *, year: bool = True) -> Choice:
+    programme = reports.programme(data.programme)
+    whole, districts = reports.districts_for(profile.staff, programme.id)
+    if not whole and not districts:
+        raise AccessDenied("report.programme")
+    if year and data.year not in programme.years:
+        raise ReportError("report.bad_year")
+    return Choice(programme, whole)
+
+
+def _kind(data: Reports, choice: Choice) -> str | None:
+    """The kind asked for; None for a letter no kind has (a stale button)."""
+    kind = KIND_BY_CODE.get(data.kind)
+    if kind is not None and kind not in choice.kinds():  # the reconciliation, asked by a district coordinator
+        raise AccessDenied("report." + kind)
+    return kind
+
+
+def _district(data: Reports, reports: ReportService, choice: Choice) -> str | None:
+    """The district's id, or None for the whole oblast."""
+    oblast = reports.directory.oblast(choice.programme.oblast)
+    if data.district >= 0 and (oblast is None or data.district >= len(oblast.districts)):
+        raise ReportError("report.bad_district")
+    return oblast.districts[data.district].id if oblast is not None and data.district >= 0 else None
+
+
+async def on_command(
+    message: Message, profile: UserProfile, reports: ReportService, staff: StaffService, i18n: I18n
+) -> None:
+    try:
+        text, markup = _programmes(reports, profile, i18n.current_locale)
+    except AccessDenied:
+        await staff.audit(profile.id, "denied.report", actor_key=profile.key)
+        await message.answer(_("report.denied"), reply_markup=keyboards.menu_for(profile.is_staff))
+        return
+    await message.answer(text, reply_markup=markup)
+
+
+async def on_start(
+    callback: CallbackQuery, bot: Bot, profile: UserProfile, reports: ReportService, i18n: I18n
+) -> None:
+    text, markup = _programmes(reports, profile, i18n.current_locale)
+    await show(callback, bot, text, markup)
+
+
+async def on_programme(
+    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    i18n: I18n,
+) -> None:  # fmt: skip
+    choice = _choice(callback_data, reports, profile, year=False)
+    title = escape(choice.programme.title.get(i18n.current_locale))
+    await show(callback, bot, _("report.choose_year").format(programme=title), kb.years(choice.programme))
+
+
+async def on_year(
+    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService
+) -> None:
+    choice = _choice(callback_data, reports, profile)
+    codes = {k: KIND_CODES[k] for k in choice.kinds()}
+    markup = kb.kinds(choice.programme, callback_data.year, kind_names(_), codes)
+    await show(callback, bot, _("report.choose_kind").format(year=callback_data.year), markup)
+
+
+async def on_kind(
+    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    i18n: I18n,
+) -> None:  # fmt: skip
+    """A regional coordinator chooses the district next; anyone else gets the report."""
+    choice = _choice(callback_data, reports, profile)
+    kind = _kind(callback_data, choice)
+    if kind is None:
+        await stale_button(callback, bot)
+    elif choice.whole and kind != "reconciliation":
+        lang = i18n.current_locale
+        oblast = reports.directory.oblast(choice.programme.oblast)
+        markup = kb.districts(choice.programme, callback_data.year, callback_data.kind, oblast, lang)
+        await show(callback, bot, _("report.choose_district"), markup)
+    else:
+        await _send_report(callback, callback_data, bot, profile, reports, i18n, choice, kind)
+
+
+async def on_report(
+    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    i18n: I18n,
+) -> None:  # fmt: skip
+    choice = _choice(callback_data, reports, profile)
+    kind = _kind(callback_data, choice)
+    if kind is None:
+        await stale_button(callback, bot)
+        return
+    await _send_report(callback, callback_data, bot, profile, reports, i18n, choice, kind)
+
+
+async def _send_report(
+    callback: CallbackQuery, data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    i18n: I18n, choice: Choice, kind: str,
+) -> None:  # fmt: skip
+    """The report as a message, then its chart with the file buttons."""
+    district = _district(data, reports, choice)
+    lang = i18n.current_locale
+    report = await reports.produce(profile.staff_id, profile.staff, kind, choice.programme.id, data.year,
+                                   district, lang)  # fmt: skip
+    await show(callback, bot, to_text(report))
+    await bot.send_photo(
+        chat_id_of(callback),
+        BufferedInputFile(to_png(report), report.file_name("png")),
+        caption=chart_title(report)[:CAPTION_LIMIT],
+        parse_mode=None,
+        reply_markup=kb.files(data),
+    )
+
+
+async def on_file(
+    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    i18n: I18n,
+) -> None:  # fmt: skip
+    data = callback_data
+    choice = _choice(data, reports, profile)
+    kind = _kind(data, choice)
+    district = _district(data, reports, choice) if kind is not None else None
+    if kind is None or data.file_format not in ("xlsx", "csv"):
+        await stale_button(callback, bot)
+        return
+    report = await reports.produce(profile.staff_id, profile.staff, kind, choice.programme.id, data.year,
+                                   district, i18n.current_locale, purpose=data.file_format)  # fmt: skip
+    body = to_xlsx(report) if data.file_format == "xlsx" else to_csv(report)
+    await callback.answer()
+    await bot.send_document(
+        chat_id_of(callback),
+        BufferedInputFile(body, report.file_name(data.file_format)),
+        caption=report.title[:CAPTION_LIMIT],
+        parse_mode=None,
+    )
