@@ -176,11 +176,22 @@ class Reports(CallbackData, prefix="rp"):
     file_format: Annotated[str, Field(pattern=r"^(|xlsx|csv)$")] = ""
 
 
-class Reconciliations(CallbackData, prefix="rc"):
-    """The quarterly reconciliation with the police (handled in handlers/reconciliation.py)."""
+class ReconciliationAction(StrEnum):
+    VIEW = "view"
+    ENTER = "enter"  # this side's figures, one at a time
+    KEEP = "keep"  # the figure entered before
+    EXPLAIN = "explain"  # a note on the discrepancies
+    CONFIRM = "confirm"
+    SAVE = "save"
+    HISTORY = "history"
+    CANCEL = "cancel"
 
-    a: str  # view, enter, keep, explain, confirm, save, history, cancel
-    q: QuarterKey = ""
+
+class Reconciliations(CallbackData, prefix="rc"):
+    """The quarterly reconciliation with the police (handlers/staff/reconciliation/)."""
+
+    action: ReconciliationAction
+    quarter: QuarterKey = ""  # empty: the quarter due
 
 
 class EntryChecks(CallbackData, prefix="dc"):

@@ -14,6 +14,7 @@ from bot.callbacks import (
     Events,
     MyRequests,
     PoliceReports,
+    ReconciliationAction,
     Reconciliations,
     ReferralChat,
     Referrals,
@@ -362,6 +363,6 @@ def workspace() -> InlineKeyboardMarkup:
             button(_("police.compliance"), PoliceReports(a="compliance")),
         ],
         [button(_("report.button"), Reports(action=ReportAction.START))],
-        [button(_("reconcile.menu"), Reconciliations(a="view"))],
+        [button(_("reconcile.menu"), Reconciliations(action=ReconciliationAction.VIEW))],
         back_to_menu_row(),
     )

@@ -12,12 +12,11 @@ from handlers import (
     directory_checks,
     fallback,
     police_reports,
-    reconciliation,
     specialist_events,
     staff_cases,
 )
 from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
-from handlers.staff import admin
+from handlers.staff import admin, reconciliation
 from handlers.staff import reports as staff_reports
 
 

@@ -20,9 +20,9 @@ from bot.services.staff import Role, StaffService
 from bot.services.users import UserProfile, UserService
 from handlers.directory_checks import EntryFix
 from handlers.police_reports import SignalForm
-from handlers.reconciliation import ReconcileForm
 from handlers.specialist_events import LOGGING_ROLES, EventForm
 from handlers.staff.admin.states import AddOrganisation
+from handlers.staff.reconciliation.states import ReconcileForm
 from handlers.staff_cases import ReferralWriting, StaffWriting
 
 ANY_STAFF = frozenset(r.value for r in Role)

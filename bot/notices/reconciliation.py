@@ -14,7 +14,10 @@ from bot.services.reconciliation import QuarterView, other_side
 
 
 def _open_button(quarter: str) -> InlineKeyboardMarkup:
-    return notice_keyboards.one_button(_("reconcile.open"), callbacks.Reconciliations(a="view", q=quarter))
+    return notice_keyboards.one_button(
+        _("reconcile.open"),
+        callbacks.Reconciliations(action=callbacks.ReconciliationAction.VIEW, quarter=quarter),
+    )
 
 
 def reminder(view: QuarterView, side: str, reminder: int) -> Composed:

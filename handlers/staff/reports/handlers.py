@@ -106,9 +106,13 @@ async def on_start(
 
 
 async def on_programme(
-    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    callback: CallbackQuery,
+    callback_data: Reports,
+    bot: Bot,
+    profile: UserProfile,
+    reports: ReportService,
     i18n: I18n,
-) -> None:  # fmt: skip
+) -> None:
     choice = _choice(callback_data, reports, profile, year=False)
     title = escape(choice.programme.title.get(i18n.current_locale))
     await show(callback, bot, _("report.choose_year").format(programme=title), kb.years(choice.programme))
@@ -124,9 +128,13 @@ async def on_year(
 
 
 async def on_kind(
-    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    callback: CallbackQuery,
+    callback_data: Reports,
+    bot: Bot,
+    profile: UserProfile,
+    reports: ReportService,
     i18n: I18n,
-) -> None:  # fmt: skip
+) -> None:
     """A regional coordinator chooses the district next; anyone else gets the report."""
     choice = _choice(callback_data, reports, profile)
     kind = _kind(callback_data, choice)
@@ -142,9 +150,13 @@ async def on_kind(
 
 
 async def on_report(
-    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    callback: CallbackQuery,
+    callback_data: Reports,
+    bot: Bot,
+    profile: UserProfile,
+    reports: ReportService,
     i18n: I18n,
-) -> None:  # fmt: skip
+) -> None:
     choice = _choice(callback_data, reports, profile)
     kind = _kind(callback_data, choice)
     if kind is None:
@@ -154,14 +166,21 @@ async def on_report(
 
 
 async def _send_report(
-    callback: CallbackQuery, data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
-    i18n: I18n, choice: Choice, kind: str,
-) -> None:  # fmt: skip
+    callback: CallbackQuery,
+    data: Reports,
+    bot: Bot,
+    profile: UserProfile,
+    reports: ReportService,
+    i18n: I18n,
+    choice: Choice,
+    kind: str,
+) -> None:
     """The report as a message, then its chart with the file buttons."""
     district = _district(data, reports, choice)
     lang = i18n.current_locale
-    report = await reports.produce(profile.staff_id, profile.staff, kind, choice.programme.id, data.year,
-                                   district, lang)  # fmt: skip
+    report = await reports.produce(
+        profile.staff_id, profile.staff, kind, choice.programme.id, data.year, district, lang
+    )
     await show(callback, bot, to_text(report))
     await bot.send_photo(
         chat_id_of(callback),
@@ -173,9 +192,13 @@ async def _send_report(
 
 
 async def on_file(
-    callback: CallbackQuery, callback_data: Reports, bot: Bot, profile: UserProfile, reports: ReportService,
+    callback: CallbackQuery,
+    callback_data: Reports,
+    bot: Bot,
+    profile: UserProfile,
+    reports: ReportService,
     i18n: I18n,
-) -> None:  # fmt: skip
+) -> None:
     data = callback_data
     choice = _choice(data, reports, profile)
     kind = _kind(data, choice)
@@ -183,8 +206,17 @@ async def on_file(
     if kind is None or data.file_format not in ("xlsx", "csv"):
         await stale_button(callback, bot)
         return
-    report = await reports.produce(profile.staff_id, profile.staff, kind, choice.programme.id, data.year,
-                                   district, i18n.current_locale, purpose=data.file_format)  # fmt: skip
+    lang = i18n.current_locale
+    report = await reports.produce(
+        profile.staff_id,
+        profile.staff,
+        kind,
+        choice.programme.id,
+        data.year,
+        district,
+        lang,
+        purpose=data.file_format,
+    )
     body = to_xlsx(report) if data.file_format == "xlsx" else to_csv(report)
     await callback.answer()
     await bot.send_document(
