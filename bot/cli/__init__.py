@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bot.cli import report
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.startup import TokenRefused
 
 
@@ -48,28 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.middlewares import sqlite_dir
 
         database_dir = sqlite_dir(settings.database_url)
-        if args.command == "catalogue":
-            from bot.cli import catalogue
-
-            return catalogue.check(settings.data_dir)
-        if args.command == "report":
-            return asyncio.run(report.report(settings, args))
-        if args.command in ("export-case", "rotate-key"):
-            from bot.cli import data_ops
-
-            if args.command == "export-case":
-                return asyncio.run(data_ops.export(settings, args.code, args.out))
-            return asyncio.run(data_ops.rotate(settings))
-        if args.command == "emulate":
-            _configure_logging(quiet=True)  # the terminal is the chat: keep it readable
-            from bot.emulate import emulate as run_emulator
-
-            return asyncio.run(run_emulator(settings, user_id=args.user))
-        token = settings.require_token()
-        _configure_logging(quiet=False)
-        from bot.app import run
-
-        asyncio.run(run(settings, token=token))
+        return _run_command(settings, args)
     except SettingsError as exc:
         print(f"Dovira cannot start: {exc}", file=sys.stderr)
         return 2
@@ -89,6 +68,39 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def _run_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Every command but `check` (which needs no settings), with its exit status; `run`, or no command,
+    starts the bot."""
+    if args.command == "catalogue":
+        from bot.cli import catalogue
+
+        return catalogue.check(settings.data_dir)
+    if args.command == "report":
+        return asyncio.run(report.report(settings, args))
+    if args.command in ("export-case", "rotate-key"):
+        from bot.cli import data_ops
+
+        if args.command == "export-case":
+            return asyncio.run(data_ops.export(settings, args.code, args.out))
+        return asyncio.run(data_ops.rotate(settings))
+    if args.command == "emulate":
+        _configure_logging(quiet=True)  # the terminal is the chat: keep it readable
+        from bot.emulate import emulate as run_emulator
+
+        return asyncio.run(run_emulator(settings, user_id=args.user))
+    return _run_bot(settings)
+
+
+def _run_bot(settings: Settings) -> int:
+    """The bot itself, until it is stopped."""
+    token = settings.require_token()
+    _configure_logging(quiet=False)
+    from bot.app import run
+
+    asyncio.run(run(settings, token=token))
     return 0
 
 
