@@ -14,11 +14,10 @@ from handlers import (
     police_reports,
     reconciliation,
     reports,
-    specialist_events,
     staff_cases,
 )
 from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
-from handlers.staff import admin
+from handlers.staff import admin, events
 
 
 def build_routers() -> list[Router]:
@@ -33,7 +32,7 @@ def build_routers() -> list[Router]:
         citizen_request.create_router(),
         my_requests.create_router(),
         staff_cases.create_router(),
-        specialist_events.create_router(),
+        events.create_router(),
         police_reports.create_router(),
         reports.create_router(),
         reconciliation.create_router(),

@@ -22,7 +22,6 @@ NOT_YET_MOVED = {
     "handlers/police_reports.py",
     "handlers/reconciliation.py",
     "handlers/reports.py",
-    "handlers/specialist_events.py",
     "handlers/staff_cases.py",
 }
 
