@@ -138,11 +138,32 @@ class ReferralChat(CallbackData, prefix="rm"):
 
 
 # --- Events and police notifications ---
-class Events(CallbackData, prefix="ev"):
-    """The way into event logging (handled in handlers/specialist_events.py, same prefix there)."""
+class EventAction(StrEnum):
+    START = "start"
+    CANCEL = "cancel"
+    KIND = "kind"  # value: the event type
+    SEARCH = "search"  # type words to find the measure
+    MEASURE = "measure"  # value: the measure id
+    DATE = "date"  # value: days ago ("0", "1"), or "other" (typed)
+    DISTRICT = "district"  # value: the district id, or "*" (the whole oblast)
+    BREAKDOWN = "breakdown"
+    COST = "cost"
+    FUNDING = "funding"  # value: the funding source
+    ATTACH = "attach"
+    SAVE = "save"
+    MINE = "mine"  # the author's own events
+    SCOPE = "scope"  # the events in a coordinator's area
+    VIEW = "view"  # value: the event id (so are the three below)
+    WITHDRAW = "withdraw"  # asks first
+    WITHDRAW_YES = "withdraw_yes"
+    FIX = "fix"
 
-    a: str
-    v: str = ""
+
+class Events(CallbackData, prefix="ev"):
+    """Logging a programme event and the author's own events (handled in handlers/staff/events/)."""
+
+    action: EventAction
+    value: str = ""
 
 
 class PoliceReports(CallbackData, prefix="pr"):

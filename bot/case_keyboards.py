@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import (
     Cases,
+    EventAction,
     Events,
     MyRequests,
     PoliceReports,
@@ -356,8 +357,11 @@ def workspace() -> InlineKeyboardMarkup:
     return _markup(
         [button(_("staff.cases"), Cases(a="list"))],
         [button(_("staff.referrals"), Referrals(a="list"))],
-        [button(_("event.log"), Events(a="start")), button(_("event.mine"), Events(a="mine"))],
-        [button(_("event.scope"), Events(a="scope"))],
+        [
+            button(_("event.log"), Events(action=EventAction.START)),
+            button(_("event.mine"), Events(action=EventAction.MINE)),
+        ],
+        [button(_("event.scope"), Events(action=EventAction.SCOPE))],
         [
             button(_("police.file"), PoliceReports(a="start")),
             button(_("police.compliance"), PoliceReports(a="compliance")),

@@ -12,11 +12,10 @@ from handlers import (
     directory_checks,
     fallback,
     police_reports,
-    specialist_events,
     staff_cases,
 )
 from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
-from handlers.staff import admin, reconciliation
+from handlers.staff import admin, events, reconciliation
 from handlers.staff import reports as staff_reports
 
 
@@ -32,7 +31,7 @@ def build_routers() -> list[Router]:
         citizen_request.create_router(),
         my_requests.create_router(),
         staff_cases.create_router(),
-        specialist_events.create_router(),
+        events.create_router(),
         police_reports.create_router(),
         staff_reports.create_router(),
         reconciliation.create_router(),

@@ -20,8 +20,9 @@ from bot.services.staff import Role, StaffService
 from bot.services.users import UserProfile, UserService
 from handlers.directory_checks import EntryFix
 from handlers.police_reports import SignalForm
-from handlers.specialist_events import LOGGING_ROLES, EventForm
 from handlers.staff.admin.states import AddOrganisation
+from handlers.staff.events.access import LOGGING_ROLES
+from handlers.staff.events.states import EventForm
 from handlers.staff.reconciliation.states import ReconcileForm
 from handlers.staff_cases import ReferralWriting, StaffWriting
 
@@ -29,7 +30,7 @@ ANY_STAFF = frozenset(r.value for r in Role)
 
 # Which roles may be in each staff dialog (the finer scope is the services' to check).
 DIALOG_ROLES: dict[type[StatesGroup], frozenset[str]] = {
-    EventForm: frozenset(LOGGING_ROLES),
+    EventForm: LOGGING_ROLES,
     SignalForm: frozenset({Role.SPECIALIST.value}),
     ReconcileForm: frozenset({Role.POLICE.value, Role.COORDINATOR.value}),
     EntryFix: frozenset({Role.COORDINATOR.value, Role.ADMIN.value}),

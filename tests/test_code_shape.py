@@ -20,7 +20,6 @@ NOT_YET_MOVED = {
     "handlers/citizen_request.py",
     "handlers/directory_checks.py",
     "handlers/police_reports.py",
-    "handlers/specialist_events.py",
     "handlers/staff_cases.py",
 }
 

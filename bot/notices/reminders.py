@@ -16,7 +16,7 @@ from bot.services.catalogue import Programme
 
 
 def _log_event_button() -> InlineKeyboardMarkup:
-    return notice_keyboards.one_button(_("event.log"), callbacks.Events(a="start"))
+    return notice_keyboards.one_button(_("event.log"), callbacks.Events(action=callbacks.EventAction.START))
 
 
 def council(when: date, lead: int) -> Composed:
