@@ -14,6 +14,7 @@ from bot.callbacks import (
     EventAction,
     Events,
     MyRequests,
+    PoliceAction,
     PoliceReports,
     Reconciliations,
     ReferralChat,
@@ -361,8 +362,8 @@ def workspace() -> InlineKeyboardMarkup:
         ],
         [button(_("event.scope"), Events(action=EventAction.SCOPE))],
         [
-            button(_("police.file"), PoliceReports(a="start")),
-            button(_("police.compliance"), PoliceReports(a="compliance")),
+            button(_("police.file"), PoliceReports(action=PoliceAction.START)),
+            button(_("police.compliance"), PoliceReports(action=PoliceAction.COMPLIANCE)),
         ],
         [button(_("report.button"), Reports(a="s"))],
         [button(_("reconcile.menu"), Reconciliations(a="view"))],

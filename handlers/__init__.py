@@ -11,13 +11,12 @@ from handlers import (
     citizen_request,
     directory_checks,
     fallback,
-    police_reports,
     reconciliation,
     reports,
     staff_cases,
 )
 from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
-from handlers.staff import admin, events
+from handlers.staff import admin, events, police
 
 
 def build_routers() -> list[Router]:
@@ -33,7 +32,7 @@ def build_routers() -> list[Router]:
         my_requests.create_router(),
         staff_cases.create_router(),
         events.create_router(),
-        police_reports.create_router(),
+        police.create_router(),
         reports.create_router(),
         reconciliation.create_router(),
         directory_checks.create_router(),
