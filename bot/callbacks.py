@@ -166,11 +166,28 @@ class Events(CallbackData, prefix="ev"):
     value: str = ""
 
 
-class PoliceReports(CallbackData, prefix="pr"):
-    """Monthly police notifications (handled in handlers/police_reports.py, same prefix there)."""
+class PoliceAction(StrEnum):
+    # A specialist files the month for their organisation:
+    START = "start"  # choose the month
+    MONTH = "month"  # value: the month (YYYY-MM)
+    CANCEL = "cancel"
+    SIGNAL = "signal"  # add a signal: its kind, then the exploitation, the district, the description
+    KIND = "kind"  # value: the signal's kind
+    EXPLOITATION = "expl"  # value: the type of exploitation
+    DISTRICT = "district"  # value: the district id, or "*" (the whole oblast)
+    NIL = "nil"  # nothing detected
+    SUBMIT = "submit"
+    # The police liaison acknowledges the digest (value: "<oblast>|<month>"); coordinators see who filed
+    # (value: the month).
+    ACK = "ack"
+    COMPLIANCE = "compliance"
 
-    a: str
-    v: str = ""
+
+class PoliceReports(CallbackData, prefix="pr"):
+    """Monthly police notifications (handled in handlers/staff/police/)."""
+
+    action: PoliceAction
+    value: str = ""
 
 
 # --- Reports, the quarterly reconciliation, directory checks ---

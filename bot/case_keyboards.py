@@ -14,6 +14,7 @@ from bot.callbacks import (
     EventAction,
     Events,
     MyRequests,
+    PoliceAction,
     PoliceReports,
     ReconciliationAction,
     Reconciliations,
@@ -363,8 +364,8 @@ def workspace() -> InlineKeyboardMarkup:
         ],
         [button(_("event.scope"), Events(action=EventAction.SCOPE))],
         [
-            button(_("police.file"), PoliceReports(a="start")),
-            button(_("police.compliance"), PoliceReports(a="compliance")),
+            button(_("police.file"), PoliceReports(action=PoliceAction.START)),
+            button(_("police.compliance"), PoliceReports(action=PoliceAction.COMPLIANCE)),
         ],
         [button(_("report.button"), Reports(action=ReportAction.START))],
         [button(_("reconcile.menu"), Reconciliations(action=ReconciliationAction.VIEW))],

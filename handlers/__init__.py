@@ -11,11 +11,10 @@ from handlers import (
     citizen_request,
     directory_checks,
     fallback,
-    police_reports,
     staff_cases,
 )
 from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
-from handlers.staff import admin, events, reconciliation
+from handlers.staff import admin, events, police, reconciliation
 from handlers.staff import reports as staff_reports
 
 
@@ -32,7 +31,7 @@ def build_routers() -> list[Router]:
         my_requests.create_router(),
         staff_cases.create_router(),
         events.create_router(),
-        police_reports.create_router(),
+        police.create_router(),
         staff_reports.create_router(),
         reconciliation.create_router(),
         directory_checks.create_router(),

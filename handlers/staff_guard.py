@@ -19,10 +19,10 @@ from bot import keyboards
 from bot.services.staff import Role, StaffService
 from bot.services.users import UserProfile, UserService
 from handlers.directory_checks import EntryFix
-from handlers.police_reports import SignalForm
 from handlers.staff.admin.states import AddOrganisation
 from handlers.staff.events.access import LOGGING_ROLES
 from handlers.staff.events.states import EventForm
+from handlers.staff.police.states import SignalForm
 from handlers.staff.reconciliation.states import ReconcileForm
 from handlers.staff_cases import ReferralWriting, StaffWriting
 

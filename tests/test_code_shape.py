@@ -19,7 +19,6 @@ MAX_LINES = 40
 NOT_YET_MOVED = {
     "handlers/citizen_request.py",
     "handlers/directory_checks.py",
-    "handlers/police_reports.py",
     "handlers/staff_cases.py",
 }
 

@@ -15,7 +15,8 @@ from bot.services.police_reports import OrgStatus, digest_docx
 
 def reminder(month: str, due_day: int) -> Composed:
     text = _("police.reminder").format(month=render.month(month), day=due_day)
-    return text, notice_keyboards.one_button(_("police.file"), callbacks.PoliceReports(a="start"))
+    file = callbacks.PoliceReports(action=callbacks.PoliceAction.START)
+    return text, notice_keyboards.one_button(_("police.file"), file)
 
 
 def digest(
@@ -29,9 +30,8 @@ def digest(
 ) -> Outgoing:
     """Last month's digest with the letter attached (DOCX) and a button to acknowledge it."""
     text, lines = render.police_digest(statuses, month, oblast.name.get(lang), directory, lang)
-    markup = notice_keyboards.one_button(
-        _("police.acknowledge"), callbacks.PoliceReports(a="ack", v=f"{oblast.id}|{month}")
-    )
+    ack = callbacks.PoliceReports(action=callbacks.PoliceAction.ACK, value=f"{oblast.id}|{month}")
+    markup = notice_keyboards.one_button(_("police.acknowledge"), ack)
     return Outgoing(
         recipient,
         purpose,

@@ -58,6 +58,14 @@ def previous_month(day: date) -> str:
     return month_key(date(day.year - 1, 12, 1) if day.month == 1 else date(day.year, day.month - 1, 1))
 
 
+def recent_months(day: date, count: int) -> list[str]:
+    """The month of `day` and the `count - 1` before it, newest first."""
+    months = [month_key(day)]
+    while len(months) < count:
+        months.append(previous_month(date.fromisoformat(f"{months[-1]}-01")))
+    return months
+
+
 def parse_month(text: str) -> str | None:
     try:
         year, month = (int(p) for p in text.split("-"))
