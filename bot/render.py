@@ -186,17 +186,28 @@ def filed_ago(filed: datetime, now: datetime | None = None) -> str:
 def case_card(card: CaseCard, directory: Directory, lang: str) -> str:
     """What this coordinator may read: the content for the case's owner (and once, by break-glass),
     the minimum data for anyone else. What the person typed is escaped."""
-    parts = [case_summary(card.summary, directory, lang) + "\n" + filed_ago(card.summary.created_at)]
-    if not card.content_shown:
-        if card.age_group:
-            parts.append(_("access.age_group") + " " + card.age_group)
-        if card.summary.outcome:
-            parts.append(_("case.outcome") + " " + _(f"outcome.{card.summary.outcome}"))
-        note = _("access.minimum_only")
-        if card.summary.status == "new":
-            note += " " + _("access.accept_to_see")
-        parts.append("<i>" + note + "</i>")
-        return fit("\n\n".join(parts))
+    head = case_summary(card.summary, directory, lang) + "\n" + filed_ago(card.summary.created_at)
+    rest = _card_content(card) if card.content_shown else _card_minimum(card)
+    return fit("\n\n".join([head, *rest]))
+
+
+def _card_minimum(card: CaseCard) -> list[str]:
+    """The card's parts after the summary for a coordinator who may not read the content."""
+    parts = []
+    if card.age_group:
+        parts.append(_("access.age_group") + " " + card.age_group)
+    if card.summary.outcome:
+        parts.append(_("case.outcome") + " " + _(f"outcome.{card.summary.outcome}"))
+    note = _("access.minimum_only")
+    if card.summary.status == "new":
+        note += " " + _("access.accept_to_see")
+    parts.append("<i>" + note + "</i>")
+    return parts
+
+
+def _card_content(card: CaseCard) -> list[str]:
+    """The card's parts after the summary for a coordinator who may read the content."""
+    parts = []
     if card.summary.outcome:
         parts.append(_("case.outcome") + " " + _(f"outcome.{card.summary.outcome}"))
     parts.append(_("case.description") + "\n" + (escape(card.description) if card.description else "—"))
@@ -226,18 +237,23 @@ def case_card(card: CaseCard, directory: Directory, lang: str) -> str:
             )
         )
     if card.messages:
-        lines = []
-        for at, from_citizen, text, has_photo in card.messages:
-            who = _("case.from_citizen") if from_citizen else _("case.from_staff")
-            body = escape(text) if text else ""
-            lines.append(f"{at:%d.%m %H:%M} {who}: {body}{' 📷' if has_photo else ''}")
-        parts.append(_("case.messages") + "\n" + "\n".join(lines))
+        parts.append(_card_messages(card))
     parts.append(
         _("case.timeline")
         + "\n"
         + "\n".join(f"{at:%d.%m %H:%M} {_(f'event.{kind}')}" for at, kind, _detail in card.timeline[-8:])
     )
-    return fit("\n\n".join(parts))
+    return parts
+
+
+def _card_messages(card: CaseCard) -> str:
+    """The conversation with the person, one line a message (what they wrote escaped)."""
+    lines = []
+    for at, from_citizen, text, has_photo in card.messages:
+        who = _("case.from_citizen") if from_citizen else _("case.from_staff")
+        body = escape(text) if text else ""
+        lines.append(f"{at:%d.%m %H:%M} {who}: {body}{' 📷' if has_photo else ''}")
+    return _("case.messages") + "\n" + "\n".join(lines)
 
 
 def citizen_status(case: CaseSummary) -> str:

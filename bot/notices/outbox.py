@@ -51,7 +51,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -404,72 +404,88 @@ class Outbox:
 
         The next few messages are claimed (one commit) while the ones before them go out, so the
         database never holds the sending up; the limiter decides when each request starts."""
-        mine: set[asyncio.Task[str]] = set()
-        claimed: collections.deque[_Row] = collections.deque()  # committed "sending", not yet started
-        claiming: asyncio.Task[list[_Row]] | None = None
-        chunk_size = max(1, math.ceil(self.rate * CLAIM_AHEAD))
-        delivered = 0
-        started = 0
+        pump = _Round(limit=limit, chunk_size=max(1, math.ceil(self.rate * CLAIM_AHEAD)))
         try:
             await self._expire_leases()
-            buffer: list[_Row] = []
-            fetched_at = -math.inf
-            while (stop is None or not stop.is_set()) and (limit is None or started < limit):
-                now = self._timer()
-                if claiming is None and len(claimed) < chunk_size:
-                    wanted = chunk_size if limit is None else limit - started - len(claimed)
-                    pick = [r for r in buffer if self._chat_ready(r.recipient, now)][:wanted]
-                    if pick:
-                        taken = {r.id for r in pick}
-                        buffer = [r for r in buffer if r.id not in taken]
-                        self._busy.update(r.recipient for r in pick)  # reserved for these rows
-                        claiming = asyncio.create_task(self._claim(pick))
-                if claiming is not None and (claiming.done() or not claimed):
-                    rows = await asyncio.shield(claiming)
-                    claiming = None
-                    claimed.extend(rows)
-                    continue
-                if claimed:
-                    if len(self._tasks) >= self.max_in_flight:
-                        await self._wait_for_tasks()
-                    else:
-                        at = await self._acquire_global()  # the row stays in `claimed` meanwhile
-                        row = claimed.popleft()
-                        self._launch(bot, row, at, mine)
-                        started += 1
-                    delivered += self._reap(mine)
-                    continue
-                none_ready = not any(self._chat_ready(r.recipient, now) for r in buffer)
-                if (
-                    not buffer
-                    or now - fetched_at >= STALE_FETCH
-                    or (none_ready and now - fetched_at >= CHAT_INTERVAL)
-                ):
-                    buffer = await self._fetch_due()
-                    fetched_at = now
-                    if not buffer:
-                        if not self._tasks:
-                            break  # nothing due, nothing on the wire
-                        await self._wait_for_tasks()
-                        delivered += self._reap(mine)
-                    continue
-                if none_ready:
-                    await self._wait_for_chats(buffer, now)
-                    delivered += self._reap(mine)
-            if mine:
-                await asyncio.wait(set(mine))
+            while (stop is None or not stop.is_set()) and (limit is None or pump.started < limit):
+                if not await self._step(bot, pump):
+                    break  # nothing due, nothing on the wire
+            if pump.mine:
+                await asyncio.wait(set(pump.mine))
         finally:
-            # Stopped short (cancelled, or an error): give back what was claimed and not started,
-            # settle what is on the wire.
-            if claiming is not None:
-                with contextlib.suppress(BaseException):
-                    claimed.extend(await asyncio.shield(claiming))
-            for row in claimed:
-                self._busy.discard(row.recipient)
-            unstarted = [row.id for row in claimed]
-            if unstarted or any(not t.done() for t in mine):
-                await asyncio.shield(asyncio.create_task(self._settle(mine, unstarted)))
-        return delivered + self._reap(mine)
+            await self._give_back(pump)
+        return pump.delivered + self._reap(pump.mine)
+
+    async def _step(self, bot: Bot, pump: _Round) -> bool:
+        """One turn of the sending loop: take in a claim, start a request, or fetch or wait for what is
+        due; False when nothing is due and nothing is on the wire."""
+        now = self._timer()
+        if pump.claiming is None and len(pump.claimed) < pump.chunk_size:
+            self._claim_ahead(pump, now)
+        if pump.claiming is not None and (pump.claiming.done() or not pump.claimed):
+            rows = await asyncio.shield(pump.claiming)
+            pump.claiming = None
+            pump.claimed.extend(rows)
+            return True
+        if pump.claimed:
+            await self._start_next(bot, pump)
+            return True
+        return await self._refill_or_wait(pump, now)
+
+    def _claim_ahead(self, pump: _Round, now: float) -> None:
+        """Start claiming the next chunk of fetched rows whose chats may start now (none: nothing)."""
+        wanted = pump.chunk_size if pump.limit is None else pump.limit - pump.started - len(pump.claimed)
+        pick = [r for r in pump.buffer if self._chat_ready(r.recipient, now)][:wanted]
+        if pick:
+            taken = {r.id for r in pick}
+            pump.buffer = [r for r in pump.buffer if r.id not in taken]
+            self._busy.update(r.recipient for r in pick)  # reserved for these rows
+            pump.claiming = asyncio.create_task(self._claim(pick))
+
+    async def _start_next(self, bot: Bot, pump: _Round) -> None:
+        """Start the oldest claimed row when a request may start (or wait for one on the wire to end)."""
+        if len(self._tasks) >= self.max_in_flight:
+            await self._wait_for_tasks()
+        else:
+            at = await self._acquire_global()  # the row stays in `claimed` meanwhile
+            row = pump.claimed.popleft()
+            self._launch(bot, row, at, pump.mine)
+            pump.started += 1
+        pump.delivered += self._reap(pump.mine)
+
+    async def _refill_or_wait(self, pump: _Round, now: float) -> bool:
+        """Nothing claimed: fetch what is due again (none fetched, the fetch stale, or every chat waiting
+        past its second), or wait for a chat's turn; False when nothing is due and nothing is on the wire."""
+        none_ready = not any(self._chat_ready(r.recipient, now) for r in pump.buffer)
+        if (
+            not pump.buffer
+            or now - pump.fetched_at >= STALE_FETCH
+            or (none_ready and now - pump.fetched_at >= CHAT_INTERVAL)
+        ):
+            pump.buffer = await self._fetch_due()
+            pump.fetched_at = now
+            if not pump.buffer:
+                if not self._tasks:
+                    return False
+                await self._wait_for_tasks()
+                pump.delivered += self._reap(pump.mine)
+            return True
+        if none_ready:
+            await self._wait_for_chats(pump.buffer, now)
+            pump.delivered += self._reap(pump.mine)
+        return True
+
+    async def _give_back(self, pump: _Round) -> None:
+        """The round is over or stopped short (cancelled, or an error): give back what was claimed and not
+        started, settle what is on the wire."""
+        if pump.claiming is not None:
+            with contextlib.suppress(BaseException):
+                pump.claimed.extend(await asyncio.shield(pump.claiming))
+        for row in pump.claimed:
+            self._busy.discard(row.recipient)
+        unstarted = [row.id for row in pump.claimed]
+        if unstarted or any(not t.done() for t in pump.mine):
+            await asyncio.shield(asyncio.create_task(self._settle(pump.mine, unstarted)))
 
     def _launch(self, bot: Bot, row: _Row, at: float, mine: set[asyncio.Task[str]]) -> None:
         self._busy.add(row.recipient)
@@ -576,48 +592,9 @@ class Outbox:
         return outcome
 
     async def _request(self, bot: Bot, row: _Row, at: float) -> tuple[str, float]:
-        text = self._open_text(row.text)
-        markup = InlineKeyboardMarkup.model_validate(json.loads(row.markup)) if row.markup else None
-        parts: list[TelegramMethod[Any]] = []
-        if row.has_document:
-            document = self._open(await self._document(row.id)) or b""
-            # A caption holds 1024 characters: a longer text goes first as a message of its own.
-            caption = text if visible_length(text) <= CAPTION_LIMIT else None
-            if caption is None:
-                parts.append(SendMessage(chat_id=row.recipient, text=text, protect_content=row.protect))
-            parts.append(
-                SendDocument(
-                    chat_id=row.recipient,
-                    document=BufferedInputFile(document, row.document_name or "file"),
-                    caption=caption,
-                    reply_markup=markup,
-                    protect_content=row.protect,
-                )
-            )
-        elif row.photo:
-            photo = self._open_text(row.photo)
-            if visible_length(text) <= CAPTION_LIMIT:
-                parts.append(
-                    SendPhoto(
-                        chat_id=row.recipient,
-                        photo=photo,
-                        caption=text,
-                        reply_markup=markup,
-                        protect_content=row.protect,
-                    )
-                )
-            else:  # a caption holds 1,024 characters: the photo first, then the whole text
-                parts.append(SendPhoto(chat_id=row.recipient, photo=photo, protect_content=row.protect))
-                parts.append(
-                    SendMessage(
-                        chat_id=row.recipient, text=text, reply_markup=markup, protect_content=row.protect
-                    )
-                )
-        else:
-            message = SendMessage(
-                chat_id=row.recipient, text=text, reply_markup=markup, protect_content=row.protect
-            )
-            parts.append(message)
+        """Send the message's requests in turn (the first starts at `at`); the outcome ("sent", "paused"
+        with Telegram's wait, "blocked", "failed" or "retry") and the seconds to wait before the next try."""
+        parts = await self._methods(row)
         floods = 0
         index = 0
         while index < len(parts):
@@ -638,16 +615,25 @@ class Outbox:
                 log.info("outbox: Telegram asked to wait %s s", exc.retry_after)
                 if floods >= FLOOD_RETRIES:
                     return "paused", float(exc.retry_after)
-            except TelegramForbiddenError:
-                return "blocked", 0.0  # blocked the bot or deleted the chat: do not retry forever
-            except TelegramBadRequest as exc:
-                return ("failed" if "chat not found" in str(exc) else "retry"), 0.0
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # network and 5xx: try again later
-                log.warning("outbox: sending failed (%s)", type(exc).__name__)
-                return "retry", 0.0
+            except Exception as exc:
+                return _refused(exc), 0.0
         return "sent", 0.0
+
+    async def _methods(self, row: _Row) -> list[TelegramMethod[Any]]:
+        """The requests that send one queued message, in order."""
+        text = self._open_text(row.text)
+        markup = InlineKeyboardMarkup.model_validate(json.loads(row.markup)) if row.markup else None
+        if row.has_document:
+            document = self._open(await self._document(row.id)) or b""
+            return _document_methods(row, text, markup, document)
+        if row.photo:
+            return _photo_methods(row, text, markup, self._open_text(row.photo))
+        message = SendMessage(
+            chat_id=row.recipient, text=text, reply_markup=markup, protect_content=row.protect
+        )
+        return [message]
 
     # ------------------------------------------------------------------ the table
 
@@ -769,3 +755,68 @@ class Outbox:
                 )
             )
             return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+@dataclass
+class _Round:
+    """What one sending round (one Outbox._pump) holds between its steps."""
+
+    limit: int | None  # requests to start at most (None: until nothing is due)
+    chunk_size: int  # rows claimed in one commit
+    mine: set[asyncio.Task[str]] = field(default_factory=set)  # this round's requests on the wire
+    claimed: collections.deque[_Row] = field(default_factory=collections.deque)  # "sending", not started
+    claiming: asyncio.Task[list[_Row]] | None = None  # the claim's commit under way
+    buffer: list[_Row] = field(default_factory=list)  # fetched due rows, not yet claimed
+    fetched_at: float = -math.inf
+    delivered: int = 0
+    started: int = 0
+
+
+def _refused(exc: Exception) -> str:
+    """The outcome of a request Telegram or the network refused (not a 429)."""
+    if isinstance(exc, TelegramForbiddenError):
+        return "blocked"  # blocked the bot or deleted the chat: do not retry forever
+    if isinstance(exc, TelegramBadRequest):
+        return "failed" if "chat not found" in str(exc) else "retry"
+    log.warning("outbox: sending failed (%s)", type(exc).__name__)  # network and 5xx: try again later
+    return "retry"
+
+
+def _document_methods(
+    row: _Row, text: str, markup: InlineKeyboardMarkup | None, document: bytes
+) -> list[TelegramMethod[Any]]:
+    parts: list[TelegramMethod[Any]] = []
+    # A caption holds 1024 characters: a longer text goes first as a message of its own.
+    caption = text if visible_length(text) <= CAPTION_LIMIT else None
+    if caption is None:
+        parts.append(SendMessage(chat_id=row.recipient, text=text, protect_content=row.protect))
+    parts.append(
+        SendDocument(
+            chat_id=row.recipient,
+            document=BufferedInputFile(document, row.document_name or "file"),
+            caption=caption,
+            reply_markup=markup,
+            protect_content=row.protect,
+        )
+    )
+    return parts
+
+
+def _photo_methods(
+    row: _Row, text: str, markup: InlineKeyboardMarkup | None, photo: str
+) -> list[TelegramMethod[Any]]:
+    if visible_length(text) <= CAPTION_LIMIT:
+        return [
+            SendPhoto(
+                chat_id=row.recipient,
+                photo=photo,
+                caption=text,
+                reply_markup=markup,
+                protect_content=row.protect,
+            )
+        ]
+    # A caption holds 1,024 characters: the photo first, then the whole text.
+    return [
+        SendPhoto(chat_id=row.recipient, photo=photo, protect_content=row.protect),
+        SendMessage(chat_id=row.recipient, text=text, reply_markup=markup, protect_content=row.protect),
+    ]
