@@ -81,11 +81,37 @@ class Privacy(CallbackData, prefix="pv"):
 
 
 # --- A help request and the citizen's own requests ---
-class RequestStep(CallbackData, prefix="rq"):
-    """A choice in the help request dialog: step and value."""
+class RequestAction(StrEnum):
+    """What a button of the help request dialog does: answer a step, or move through the dialog."""
 
-    step: str
-    v: str = ""
+    # moving through the dialog
+    CANCEL = "cancel"
+    BACK = "back"
+    EDIT = "edit"  # value: the answer to change (handlers/citizen/request/steps.py EDITABLE)
+    SEND = "send"
+    # the essentials; value: the answer
+    SITUATION = "sit"
+    OBLAST = "obl"  # an oblast id, or a place outside the oblasts (bot/services/places.py)
+    DISTRICT = "dis"  # a district id, or WHOLE
+    COMMUNITY = "com"  # the community's index within the district, or WHOLE
+    URGENCY = "urg"  # "1" urgent, "0" not
+    CONTACT = "contact"  # bot, phone
+    PHONE_KEEP = "phone_keep"  # the number given before stays
+    CONSENT = "consent"
+    # the optional additions
+    NEED = "need"  # a need code (bot.keyboards.NEED_CODES), toggled
+    NEEDS_DONE = "needs_done"
+    DESCRIPTION_CLEAR = "desc_clear"
+    SEX = "sex"
+    AGE = "age"
+
+
+class RequestStep(CallbackData, prefix="rq"):
+    """A button of the help request dialog: what it does and the answer it gives (handled in
+    handlers/citizen/request/). An unknown step does not parse: the fallback answers a stale button."""
+
+    step: RequestAction
+    value: str = ""
 
 
 class MyRequestAction(StrEnum):

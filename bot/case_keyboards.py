@@ -1,4 +1,5 @@
-"""Keyboards and callback data of the help request dialog and the case workflow.
+"""Keyboards of the case workflow, and the one-tap offer of a message typed at the menu
+(handlers/fallback.py). The help request dialog's are beside it, in handlers/citizen/request/keyboards.py.
 
 Callback data is never trusted: every id in it is looked up again and access is checked by the
 services (cases.py, staff.py) from the person's roles, not from the button.
@@ -22,12 +23,9 @@ from bot.callbacks import (
     Referrals,
     ReportAction,
     Reports,
-    RequestStep,
 )
-from bot.keyboards import NEED_CODES, back_to_menu_row, button, per_locale
-from bot.services.cases import AGE_GROUPS, SEXES, CaseSummary, Outcome, Situation, Status
-from bot.services.directory import Directory, Oblast
-from bot.services.places import OUTSIDE
+from bot.keyboards import back_to_menu_row, button, per_locale
+from bot.services.cases import CaseSummary, Outcome, Status
 from bot.services.staff import OrganisationView
 
 # A forged id or page out of range does not even parse: the press falls to the stale-button answer.
@@ -37,184 +35,6 @@ VICTIM_STATUS_STEPS = ("applied", "granted", "refused")
 
 def _markup(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[r for r in rows if r])
-
-
-def _pairs(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-
-
-def cancel_row() -> list[InlineKeyboardButton]:
-    return [button(_("request.cancel"), RequestStep(step="cancel"))]
-
-
-def nav_row() -> list[InlineKeyboardButton]:
-    """Under every step of the request: back to the previous step (answers kept), or drop it all."""
-    return [
-        button(_("request.back"), RequestStep(step="back")),
-        button(_("request.cancel"), RequestStep(step="cancel")),
-    ]
-
-
-def _mark(label: str, current: bool) -> str:
-    """The answer already given is marked, so that going back shows what was chosen."""
-    return "✓ " + label if current else label
-
-
-# --- the request dialog ------------------------------------------------------------------------
-# Answers are kept in the dialog's data; `current` is the one given so far (None: not answered yet).
-def situations(current: str | None) -> InlineKeyboardMarkup:
-    return _markup(
-        *[
-            [button(_mark(_(f"situation.{s.value}"), s.value == current), RequestStep(step="sit", v=s.value))]
-            for s in Situation
-        ],
-        nav_row(),
-    )
-
-
-def _outside_rows(current: str | None) -> list[list[InlineKeyboardButton]]:
-    """Another oblast, abroad, rather not say: stored as the oblast (bot/services/places.py)."""
-    return [
-        [button(_mark(_(f"place.button.{code}"), code == current), RequestStep(step="obl", v=code))]
-        for code in OUTSIDE
-    ]
-
-
-def oblasts(oblast_list: tuple[Oblast, ...], lang: str, current: str | None) -> InlineKeyboardMarkup:
-    rows = [
-        [button(_mark(o.name.get(lang), o.id == current), RequestStep(step="obl", v=o.id))]
-        for o in oblast_list
-    ]
-    return _markup(*rows, *_outside_rows(current), nav_row())
-
-
-def districts(
-    oblast: Oblast, lang: str, current: str | None, *, outside: str | None = None, with_outside: bool = False
-) -> InlineKeyboardMarkup:
-    """`with_outside`: the oblast step is skipped (one oblast in the directory), so its other choices
-    are offered here."""
-    items = [
-        button(_mark(d.name.get(lang), d.id == current), RequestStep(step="dis", v=d.id))
-        for d in oblast.districts
-    ]
-    unknown = [button(_mark(_("request.district_unknown"), current == "*"), RequestStep(step="dis", v="*"))]
-    extra = _outside_rows(outside) if with_outside else []
-    return _markup(*_pairs(items), unknown, *extra, nav_row())
-
-
-def communities(
-    directory: Directory, district_id: str, lang: str, current: str | None
-) -> InlineKeyboardMarkup:
-    district = directory.district(district_id)
-    assert district is not None
-    items = [
-        button(_mark(c.name.get(lang), c.id == current), RequestStep(step="com", v=str(i)))
-        for i, c in enumerate(district.communities)
-    ]
-    whole = [button(_mark(_("where.whole_district"), current == "*"), RequestStep(step="com", v="*"))]
-    return _markup(*_pairs(items), whole, nav_row())
-
-
-def urgency(current: bool | None) -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_mark(_("request.urgent_yes"), current is True), RequestStep(step="urg", v="1"))],
-        [button(_mark(_("request.urgent_no"), current is False), RequestStep(step="urg", v="0"))],
-        nav_row(),
-    )
-
-
-def contact(current: str | None) -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_mark(_("request.contact_bot"), current == "bot"), RequestStep(step="contact", v="bot"))],
-        [
-            button(
-                _mark(_("request.contact_phone"), current == "phone"), RequestStep(step="contact", v="phone")
-            )
-        ],
-        nav_row(),
-    )
-
-
-def phone(kept: str | None) -> InlineKeyboardMarkup:
-    """While a number is typed; one already given can be kept in one tap."""
-    keep = (
-        [button("✓ " + _("request.keep_phone").format(phone=kept), RequestStep(step="phone_keep"))]
-        if kept
-        else []
-    )
-    return _markup(keep, nav_row())
-
-
-CONSENTS = ("all", "orgs", "none")  # to organisations and the police / organisations only / nobody yet
-
-
-def consent(current: str | None) -> InlineKeyboardMarkup:
-    return _markup(
-        *[
-            [button(_mark(_(f"request.consent.{c}"), c == current), RequestStep(step="consent", v=c))]
-            for c in CONSENTS
-        ],
-        nav_row(),
-    )
-
-
-REVIEW_ANSWERS = ("situation", "place", "urgency", "contact", "consent")
-REVIEW_ADDITIONS = ("needs", "description", "sex", "age")
-
-
-def review(data: dict[str, object]) -> InlineKeyboardMarkup:
-    """Send; change any answer in one tap; the optional additions (➕ until given, then ✏️)."""
-    answers = [button("✏️ " + _(f"request.change.{a}"), RequestStep(step="edit", v=a)) for a in REVIEW_ANSWERS]
-    given = {
-        "needs": bool(data.get("needs")),
-        "description": bool(data.get("description")),
-        "sex": data.get("sex") is not None,
-        "age": data.get("age_group") is not None,
-    }
-    additions = [
-        button(("✏️ " if given[a] else "➕ ") + _(f"request.change.{a}"), RequestStep(step="edit", v=a))
-        for a in REVIEW_ADDITIONS
-    ]
-    return _markup(
-        [button(_("request.send"), RequestStep(step="send"))],
-        *_pairs(answers),
-        *_pairs(additions),
-        nav_row(),
-    )
-
-
-def needs(chosen: list[str]) -> InlineKeyboardMarkup:
-    items = [
-        button(
-            ("✅ " if need.value in chosen else "") + _(f"need.{need.value}"),
-            RequestStep(step="need", v=code),
-        )
-        for need, code in NEED_CODES.items()
-    ]
-    return _markup(
-        *_pairs(items), [button(_("request.needs_done"), RequestStep(step="needs_done"))], nav_row()
-    )
-
-
-def description(has: bool) -> InlineKeyboardMarkup:
-    clear = [button(_("request.description_clear"), RequestStep(step="desc_clear"))] if has else []
-    return _markup(clear, nav_row())
-
-
-def sex(current: str | None) -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_mark(_(f"sex.{s}"), s == current), RequestStep(step="sex", v=s)) for s in SEXES],
-        [button(_mark(_("request.prefer_not"), current == "-"), RequestStep(step="sex", v="-"))],
-        nav_row(),
-    )
-
-
-def age(current: str | None) -> InlineKeyboardMarkup:
-    return _markup(
-        [button(_mark(a, a == current), RequestStep(step="age", v=a)) for a in AGE_GROUPS],
-        [button(_mark(_("request.prefer_not"), current == "-"), RequestStep(step="age", v="-"))],
-        nav_row(),
-    )
 
 
 # --- the citizen's own case --------------------------------------------------------------------

@@ -8,12 +8,11 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
-    citizen_request,
     directory_checks,
     fallback,
     staff_cases,
 )
-from handlers.citizen import advice, menu, my_requests, privacy, selfcheck, where
+from handlers.citizen import advice, menu, my_requests, privacy, request, selfcheck, where
 from handlers.staff import admin, events, police, reconciliation
 from handlers.staff import reports as staff_reports
 
@@ -27,7 +26,7 @@ def build_routers() -> list[Router]:
         admin.create_router(),
         # /forget must work in the middle of any dialog: before the routers that hold dialog states.
         privacy.create_router(),
-        citizen_request.create_router(),
+        request.create_router(),
         my_requests.create_router(),
         staff_cases.create_router(),
         events.create_router(),

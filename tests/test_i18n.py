@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import COMMANDS
-from bot.case_keyboards import CONSENTS, DECLINE_REASONS, REVIEW_ADDITIONS, REVIEW_ANSWERS
+from bot.case_keyboards import DECLINE_REASONS
 from bot.i18n import load_catalog
 from bot.keyboards import ADVICE_TOPICS
 from bot.services.cases import SEXES, Outcome, Situation, Status
@@ -21,6 +21,7 @@ from bot.services.places import OUTSIDE
 from bot.services.police_reports import EXPLOITATION_TYPES, SIGNAL_KINDS
 from bot.services.reconciliation import FIELDS as RECONCILE_FIELDS
 from bot.services.selfcheck import QUESTIONS, Risk
+from handlers.citizen.request.keyboards import CONSENTS, REVIEW_ADDITIONS, REVIEW_ANSWERS
 from scheduler.reminder_calendar import AWARENESS_DAYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +97,7 @@ def _dynamic_keys() -> set[str]:
         f"reconcile.told.{e}.{s}" for e in ("entered", "explained", "confirmed") for s in ("police", "region")
     }
     keys |= {f"awareness.{key}" for _m, _d, key in AWARENESS_DAYS}
-    # The help request's places outside the oblasts, its answers and consents (handlers/citizen_request.py).
+    # The help request's places outside the oblasts, its answers and consents (handlers/citizen/request/).
     keys |= {f"place.{c}" for c in OUTSIDE} | {f"place.button.{c}" for c in OUTSIDE}
     keys |= {f"where.outside.{c}" for c in OUTSIDE}
     keys |= {f"request.change.{a}" for a in (*REVIEW_ANSWERS, *REVIEW_ADDITIONS)}

@@ -22,6 +22,7 @@ from enum import StrEnum
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services import throttle
 from bot.services.crypto import Cipher
 from bot.services.places import OUTSIDE, is_outside
 from bot.services.staff import AccessDenied, Role, StaffRole, serves_area
@@ -366,6 +367,12 @@ class CaseService:
                 .limit(10)
             )
             return [_summary(c) for c in cases]
+
+    async def next_request_at(self, citizen_chat_id: int) -> datetime | None:
+        """None when this chat may file one more help request now; otherwise the moment it may (the day's
+        share, bot/services/throttle.py), counted from its requests on this service's clock."""
+        filed = [c.created_at for c in await self.of_citizen(citizen_chat_id)]
+        return throttle.next_request_at(filed, self.clock())
 
     async def _citizen_case(self, session: AsyncSession, citizen_chat_id: int, case_id: int) -> Case:
         case = await session.get(Case, case_id, with_for_update=True)
