@@ -258,12 +258,25 @@ class Reconciliations(CallbackData, prefix="rc"):
     quarter: QuarterKey = ""  # empty: the quarter due
 
 
-class EntryChecks(CallbackData, prefix="dc"):
-    """A coordinator's check of a directory entry (handled in handlers/directory_checks.py): a = ok, fix,
-    wd, wdy (withdraw), rs (restore), open, keep, nophone, noaddr, save, cancel; e = the entry id."""
+class EntryCheckAction(StrEnum):
+    STILL_CORRECT = "ok"  # checked today
+    FIX = "fix"  # the correction dialog
+    WITHDRAW = "wd"  # asks first
+    WITHDRAW_YES = "wdy"
+    RESTORE = "rs"
+    OPEN = "open"
+    KEEP = "keep"  # the phones or the address as they are
+    NO_PHONE = "nophone"
+    NO_ADDRESS = "noaddr"
+    SAVE = "save"
+    CANCEL = "cancel"
 
-    a: str
-    e: str = ""
+
+class EntryChecks(CallbackData, prefix="dc"):
+    """A coordinator's check of a directory entry (handlers/staff/directory_checks/)."""
+
+    action: EntryCheckAction
+    entry: str = ""  # the entry id
 
 
 # --- Administration ---

@@ -8,12 +8,11 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import (
-    directory_checks,
     fallback,
     staff_cases,
 )
 from handlers.citizen import advice, menu, my_requests, privacy, request, selfcheck, where
-from handlers.staff import admin, events, police, reconciliation
+from handlers.staff import admin, directory_checks, events, police, reconciliation
 from handlers.staff import reports as staff_reports
 
 

@@ -18,8 +18,8 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards
 from bot.services.staff import Role, StaffService
 from bot.services.users import UserProfile, UserService
-from handlers.directory_checks import EntryFix
 from handlers.staff.admin.states import AddOrganisation
+from handlers.staff.directory_checks.states import EntryFix
 from handlers.staff.events.access import LOGGING_ROLES
 from handlers.staff.events.states import EventForm
 from handlers.staff.police.states import SignalForm

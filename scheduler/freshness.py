@@ -1,5 +1,5 @@
 """Directory freshness: entries whose facts were last checked more than a year ago are sent to the
-coordinators of their area, to confirm, correct or withdraw in one tap (handlers/directory_checks.py).
+coordinators of their area, to confirm, correct or withdraw in one tap (handlers/staff/directory_checks/).
 
 Who gets an entry: a district or community entry, the district's coordinators (the oblast's regional
 coordinators when the district has none); an oblast-wide entry, the oblast's regional coordinators;

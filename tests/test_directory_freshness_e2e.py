@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_app
-from bot.callbacks import EntryChecks
+from bot.callbacks import EntryCheckAction, EntryChecks
 from bot.clock import today as kyiv_today
 from bot.services.directory import load_directory
 from bot.settings import Settings, load_settings
@@ -138,11 +138,14 @@ async def test_coordinators_confirm_withdraw_and_correct_stale_entries(
     # Izium's coordinator forges a press on Bohodukhiv's entry: refused, and nothing changes.
     izium = Person(server, IZIUM)
     for action in ("wdy", "ok", "fix"):
-        forged = EntryChecks(a=action, e=DISTRICT_ENTRY).pack()
+        forged = EntryChecks(action=EntryCheckAction(action), entry=DISTRICT_ENTRY).pack()
         answer = await izium.press_data(forged, izium_card["message_id"])
         assert answer.params.get("text") == "Ця дія вам недоступна."
     # A made-up entry is a stale button.
-    answer = await izium.press_data(EntryChecks(a="ok", e="no-such-entry").pack(), izium_card["message_id"])
+    answer = await izium.press_data(
+        EntryChecks(action=EntryCheckAction.STILL_CORRECT, entry="no-such-entry").pack(),
+        izium_card["message_id"],
+    )
     assert answer.params.get("text") == "Ця кнопка вже не діє."
 
     # Bohodukhiv's coordinator: "still correct" -> citizens see it checked today.
@@ -204,7 +207,9 @@ async def test_coordinators_confirm_withdraw_and_correct_stale_entries(
     listed = await where(citizen, "Харківська", "Уся область", "Робота")
     assert "057 700 00 00" in listed and "Лист Харківського" not in listed  # the source is not shown
     # The dialog is over: its buttons are stale now.
-    answer = await regional.press_data(EntryChecks(a="save", e=EMPLOYMENT_ENTRY).pack(), saved["message_id"])
+    answer = await regional.press_data(
+        EntryChecks(action=EntryCheckAction.SAVE, entry=EMPLOYMENT_ENTRY).pack(), saved["message_id"]
+    )
     assert answer.params.get("text") == "Ця кнопка вже не діє."
 
 

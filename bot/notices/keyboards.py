@@ -7,7 +7,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import Cases, EntryChecks, MyRequests, ReferralChat
+from bot.callbacks import Cases, EntryCheckAction, EntryChecks, MyRequests, ReferralChat
 from bot.keyboards import back_to_menu_row, button, markup
 from bot.services.cases import CaseSummary, Status
 
@@ -49,10 +49,16 @@ def reply_to_coordinator(referral_id: int) -> InlineKeyboardMarkup:
 def directory_check(entry_id: str) -> InlineKeyboardMarkup:
     """Under a directory entry sent to be checked: still correct, correct it, or withdraw it."""
     return markup(
-        [button(_("directory.button.ok"), EntryChecks(a="ok", e=entry_id))],
         [
-            button(_("directory.button.fix"), EntryChecks(a="fix", e=entry_id)),
-            button(_("directory.button.withdraw"), EntryChecks(a="wd", e=entry_id)),
+            button(
+                _("directory.button.ok"), EntryChecks(action=EntryCheckAction.STILL_CORRECT, entry=entry_id)
+            )
+        ],
+        [
+            button(_("directory.button.fix"), EntryChecks(action=EntryCheckAction.FIX, entry=entry_id)),
+            button(
+                _("directory.button.withdraw"), EntryChecks(action=EntryCheckAction.WITHDRAW, entry=entry_id)
+            ),
         ],
     )
 
