@@ -136,30 +136,63 @@ class MyRequests(CallbackData, prefix="cz"):
 
 
 # --- Case work: coordinators and organisations ---
+class CaseAction(StrEnum):
+    """A coordinator's buttons on a case (handlers/staff/cases/)."""
+
+    LIST = "list"  # value: the status filter ("" the open ones)
+    OPEN = "open"
+    ACCEPT = "accept"
+    REFER = "refer"  # the organisations to refer to
+    REFER_TO = "refer_to"  # value: the organisation id
+    PROGRESS = "progress"
+    CLOSE = "close"  # the outcomes to close with
+    CLOSE_WITH = "close_with"  # value: the outcome
+    VICTIM_STATUS = "vs"  # the steps of the victim status procedure
+    VICTIM_STATUS_SET = "vs_set"  # value: the step (bot/services/cases.py VICTIM_STATUS_STEPS)
+    WRITE = "write"  # to the person who asked
+    BREAK_GLASS = "bg"  # asks for the reason
+    REASSIGN = "reassign"  # the coordinators to hand the case to
+    REASSIGN_TO = "reassign_to"  # value: the user id
+
+
 class Cases(CallbackData, prefix="cs"):
     """A coordinator's action on a case."""
 
-    # open, accept, refer, refer_to, progress, close, close_with, write, vs, vs_set, list;
-    # bg (break-glass: asks for the reason), reassign (the choice), reassign_to (v: the user id)
-    a: str
+    action: CaseAction
     id: DbId = 0
-    v: str = ""
-    p: Page = 0
+    value: str = ""
+    page: Page = 0
+
+
+class ReferralAction(StrEnum):
+    """An organisation's buttons on the referrals it received (handlers/staff/referrals/)."""
+
+    LIST = "list"
+    OPEN = "open"
+    ACCEPT = "accept"
+    DECLINE = "decline"  # the reasons to decline with
+    DECLINE_WITH = "decline_with"  # value: the reason (bot/services/cases.py DECLINE_REASONS)
 
 
 class Referrals(CallbackData, prefix="rf"):
     """An organisation's action on a referral."""
 
-    a: str  # open, accept, decline, decline_with, list
+    action: ReferralAction
     id: DbId = 0
-    v: str = ""
-    p: Page = 0
+    value: str = ""
+    page: Page = 0
+
+
+class ReferralChatAction(StrEnum):
+    TO_ORGANISATION = "org"  # the case's coordinator writes to the organisation
+    TO_COORDINATOR = "coord"  # the organisation answers
+    STOP = "stop"
 
 
 class ReferralChat(CallbackData, prefix="rm"):
     """Writing between a case's coordinator and the organisation a referral went to."""
 
-    a: str  # org (the coordinator writes to the organisation), coord (the organisation answers), stop
+    action: ReferralChatAction
     id: DbId = 0  # the referral
 
 

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import (
-    fallback,
-    staff_cases,
-)
+from handlers import fallback
 from handlers.citizen import advice, menu, my_requests, privacy, request, selfcheck, where
-from handlers.staff import admin, directory_checks, events, police, reconciliation
+from handlers.staff import (
+    admin,
+    cases,
+    directory_checks,
+    events,
+    police,
+    reconciliation,
+    referrals,
+    workspace,
+)
 from handlers.staff import reports as staff_reports
 
 
@@ -27,7 +33,9 @@ def build_routers() -> list[Router]:
         privacy.create_router(),
         request.create_router(),
         my_requests.create_router(),
-        staff_cases.create_router(),
+        workspace.create_router(),
+        cases.create_router(),
+        referrals.create_router(),
         events.create_router(),
         police.create_router(),
         staff_reports.create_router(),

@@ -13,12 +13,13 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot import case_keyboards as ck
 from bot import keyboards
-from bot.services.cases import CaseService
+from bot.callbacks import MyRequestAction, MyRequests
+from bot.keyboards import back_to_menu_row, button, markup
+from bot.services.cases import CaseService, CaseSummary, Status
 from bot.services.users import UserProfile
 from handlers.ui import stale_button
 
@@ -27,6 +28,22 @@ OFFERED_REQUESTS = 3
 # How many messages typed at the menu wait for their tap (each button sends its own message).
 KEPT_DRAFTS = 10
 VOICE = F.voice | F.video_note | F.audio
+
+
+def send_draft(cases: list[CaseSummary], message_id: int) -> InlineKeyboardMarkup:
+    """A message typed at the menu by someone with an open request: one tap sends that message there (a
+    button per request when there are several), or the menu."""
+
+    def send(label: str, case: CaseSummary) -> InlineKeyboardButton:
+        return button(label, MyRequests(action=MyRequestAction.SEND_DRAFT, id=case.id, draft=message_id))
+
+    if len(cases) == 1:
+        # Before anyone accepted there is no coordinator to send it to: it is added to the request.
+        label = _("draft.add") if cases[0].status == Status.NEW else _("draft.send")
+        rows = [[send(label, cases[0])]]
+    else:
+        rows = [[send(_("draft.send_to").format(code=f"{c.code[:4]}-{c.code[4:]}"), c)] for c in cases]
+    return markup(*rows, back_to_menu_row())
 
 
 async def offer_to_request(message: Message, state: FSMContext, cases: CaseService, *, numbers: bool) -> bool:
@@ -45,7 +62,7 @@ async def offer_to_request(message: Message, state: FSMContext, cases: CaseServi
     await state.update_data(drafts=dict(list(drafts.items())[-KEPT_DRAFTS:]))
     offer = _("draft.offer") + ("\n\n" + _("fallback.numbers") if numbers else "")
     await message.answer(
-        offer, reply_markup=ck.send_draft(open_requests[-OFFERED_REQUESTS:], message.message_id)
+        offer, reply_markup=send_draft(open_requests[-OFFERED_REQUESTS:], message.message_id)
     )
     return True
 

@@ -19,12 +19,13 @@ from bot import keyboards
 from bot.services.staff import Role, StaffService
 from bot.services.users import UserProfile, UserService
 from handlers.staff.admin.states import AddOrganisation
+from handlers.staff.cases.states import StaffWriting
 from handlers.staff.directory_checks.states import EntryFix
 from handlers.staff.events.access import LOGGING_ROLES
 from handlers.staff.events.states import EventForm
 from handlers.staff.police.states import SignalForm
 from handlers.staff.reconciliation.states import ReconcileForm
-from handlers.staff_cases import ReferralWriting, StaffWriting
+from handlers.staff.referrals.states import ReferralWriting
 
 ANY_STAFF = frozenset(r.value for r in Role)
 

@@ -315,6 +315,35 @@ async def test_victim_status_procedure_is_recorded(app: App) -> None:
     assert "victim_status" in [kind for _at, kind, _d in card.timeline]
 
 
+async def test_the_victim_status_buttons_date_each_step_on_the_services_clock(app: App) -> None:
+    # A step pressed on the card is dated by the service's clock (here a day the machine is not on):
+    # applied one day, granted later; the application date is kept, never moved to the decision's.
+    clock = Clock()
+    app.cases.clock = clock
+    coord_id = await add_staff(app, 2001, COORD)
+    case = await app.cases.create(draft(), 1001)
+    await app.cases.accept(coord_id, [COORD], case.id)
+
+    await app.cases.record_victim_status_step(coord_id, [COORD], case.id, "applied")
+    card = await app.cases.card(coord_id, [COORD], case.id)
+    assert card.victim_status == (T0, "pending", None)
+
+    clock.now = T0 + timedelta(days=40)
+    await app.cases.record_victim_status_step(coord_id, [COORD], case.id, "granted")
+    card = await app.cases.card(coord_id, [COORD], case.id)
+    assert card.victim_status == (T0, "granted", T0 + timedelta(days=40))
+
+    # Decided with no application recorded: applied and decided the same day.
+    other = await app.cases.create(draft(), 1002)
+    await app.cases.accept(coord_id, [COORD], other.id)
+    await app.cases.record_victim_status_step(coord_id, [COORD], other.id, "refused")
+    card = await app.cases.card(coord_id, [COORD], other.id)
+    assert card.victim_status == (clock.now, "refused", clock.now)
+
+    with pytest.raises(CaseError, match=r"^victim_status\.bad_decision$"):
+        await app.cases.record_victim_status_step(coord_id, [COORD], case.id, "pending")
+
+
 async def test_police_get_a_case_only_with_the_citizens_consent(app: App, server: FakeTelegramServer) -> None:
     coord_id = await add_staff(app, 2001, COORD)
     async with app.sessionmaker() as session, session.begin():

@@ -366,3 +366,34 @@ async def test_a_removed_coordinators_cases_go_to_the_area_to_take_over(
         "sendMessage", lambda c: c.params.get("chat_id") in (regional_id, str(regional_id)), after=mark
     )
     assert "зателефонувати завтра" in relayed.params["text"]
+
+
+async def test_the_victim_status_buttons_record_the_procedure_on_the_card(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol(bot.settings, server)
+    citizen, coord = Person(server, CITIZEN), Person(server, COORD)
+    await file_request(citizen)
+    card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+    assert "Статус постраждалої особи:" not in text_of(card)
+
+    steps = await coord.press("Статус постраждалої особи", card)
+    assert "процедурою встановлення статусу" in text_of(steps)
+    card = await coord.press("Заяву подано", steps)
+    assert "Збережено." in text_of(card)
+    assert "Статус постраждалої особи: Заяву подано, рішення очікується" in text_of(card)
+
+    card = await coord.press("Статус встановлено", await coord.press("Статус постраждалої особи", card))
+    assert "Статус постраждалої особи: Статус встановлено" in text_of(card)
+
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        case = await session.scalar(select(Case))
+        assert case is not None
+        actions = list(await session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == case.id)))
+    await engine.dispose()
+    assert case.victim_status_decision == "granted"
+    # The application keeps its own date; the decision is dated when it was pressed, not before.
+    assert case.victim_status_applied_on is not None and case.victim_status_decided_on is not None
+    assert case.victim_status_decided_on >= case.victim_status_applied_on
+    assert actions.count("case.victim_status") == 2

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.callbacks import Cases, Privacy
+from bot.callbacks import CaseAction, Cases, Privacy
 from bot.services.cases import CaseService
 from bot.services.crypto import Cipher, load_or_create_key
 from bot.settings import Settings
@@ -196,7 +196,7 @@ async def test_forget_keeping_the_request_open_leaves_it_reachable_by_code_only(
     assert await count_users(bot.settings, CITIZEN) == 0
 
     # The coordinator still has the request, but no way to write to the person.
-    card = await forge(coord, Cases(a="open", id=case.id).pack(), card)
+    card = await forge(coord, Cases(action=CaseAction.OPEN, id=case.id).pack(), card)
     assert "+380671234567" in text_of(card)
     assert not any("Написати людині" in label for label in coord.labels(card))
 

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import COMMANDS
-from bot.case_keyboards import DECLINE_REASONS
 from bot.i18n import load_catalog
 from bot.keyboards import ADVICE_TOPICS
-from bot.services.cases import SEXES, Outcome, Situation, Status
+from bot.services.cases import DECLINE_REASONS, SEXES, Outcome, Situation, Status
 from bot.services.catalogue import EventType
 from bot.services.directory import Need
 from bot.services.events import BREAKDOWN_GROUPS, FUNDING_SOURCES, HUMANITARIAN_GROUPS

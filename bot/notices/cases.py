@@ -87,7 +87,8 @@ def reassigned_to_you(case: CaseSummary, directory: Directory, lang: str, actor:
         code=render.code(case.code), oblast=escape(oblast), actor=actor
     )
     text += "\n\n" + render.case_summary(case, directory, lang)
-    return text, notice_keyboards.one_button(_("staff.open"), callbacks.Cases(a="open", id=case.id))
+    opening = callbacks.Cases(action=callbacks.CaseAction.OPEN, id=case.id)
+    return text, notice_keyboards.one_button(_("staff.open"), opening)
 
 
 def reassigned_away(case: CaseSummary, directory: Directory, lang: str, actor: int, to: int) -> Composed:
@@ -107,7 +108,8 @@ def break_glass(card: CaseCard, directory: Directory, lang: str, actor: int, rea
         actor=actor,
         reason=escape(" ".join(reason.split())),
     )
-    return text, notice_keyboards.one_button(_("staff.open"), callbacks.Cases(a="open", id=card.summary.id))
+    opening = callbacks.Cases(action=callbacks.CaseAction.OPEN, id=card.summary.id)
+    return text, notice_keyboards.one_button(_("staff.open"), opening)
 
 
 def earlier_message(
@@ -139,7 +141,8 @@ def case_withdrawn(case: CaseSummary) -> Composed:
 # --- to organisations and back ----------------------------------------------------------------------
 def _referral(key: str, case: CaseSummary, directory: Directory, lang: str) -> Composed:
     text = _(key) + "\n\n" + render.case_summary(case, directory, lang)
-    return text, notice_keyboards.one_button(_("referral.list"), callbacks.Referrals(a="list"))
+    listing = callbacks.Referrals(action=callbacks.ReferralAction.LIST)
+    return text, notice_keyboards.one_button(_("referral.list"), listing)
 
 
 def referral_new(case: CaseSummary, directory: Directory, lang: str) -> Composed:

@@ -7,7 +7,15 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import Cases, EntryCheckAction, EntryChecks, MyRequests, ReferralChat
+from bot.callbacks import (
+    CaseAction,
+    Cases,
+    EntryCheckAction,
+    EntryChecks,
+    MyRequests,
+    ReferralChat,
+    ReferralChatAction,
+)
 from bot.keyboards import back_to_menu_row, button, markup
 from bot.services.cases import CaseSummary, Status
 
@@ -19,8 +27,8 @@ def one_button(label: str, data: CallbackData) -> InlineKeyboardMarkup:
 def new_case_notice(case_id: int) -> InlineKeyboardMarkup:
     return markup(
         [
-            button(_("staff.accept"), Cases(a="accept", id=case_id)),
-            button(_("staff.open"), Cases(a="open", id=case_id)),
+            button(_("staff.accept"), Cases(action=CaseAction.ACCEPT, id=case_id)),
+            button(_("staff.open"), Cases(action=CaseAction.OPEN, id=case_id)),
         ]
     )
 
@@ -28,8 +36,8 @@ def new_case_notice(case_id: int) -> InlineKeyboardMarkup:
 def reply_to_citizen(case_id: int) -> InlineKeyboardMarkup:
     return markup(
         [
-            button(_("staff.reply"), Cases(a="write", id=case_id)),
-            button(_("staff.open"), Cases(a="open", id=case_id)),
+            button(_("staff.reply"), Cases(action=CaseAction.WRITE, id=case_id)),
+            button(_("staff.open"), Cases(action=CaseAction.OPEN, id=case_id)),
         ]
     )
 
@@ -37,13 +45,19 @@ def reply_to_citizen(case_id: int) -> InlineKeyboardMarkup:
 def referral_answered(case_id: int, referral_id: int) -> InlineKeyboardMarkup:
     """Under an organisation's answer to a referral: writing goes to that organisation, not the person."""
     return markup(
-        [button(_("referrals.write_to_organisation"), ReferralChat(a="org", id=referral_id))],
-        [button(_("staff.open"), Cases(a="open", id=case_id))],
+        [
+            button(
+                _("referrals.write_to_organisation"),
+                ReferralChat(action=ReferralChatAction.TO_ORGANISATION, id=referral_id),
+            )
+        ],
+        [button(_("staff.open"), Cases(action=CaseAction.OPEN, id=case_id))],
     )
 
 
 def reply_to_coordinator(referral_id: int) -> InlineKeyboardMarkup:
-    return markup([button(_("referrals.reply_to_coordinator"), ReferralChat(a="coord", id=referral_id))])
+    reply = ReferralChat(action=ReferralChatAction.TO_COORDINATOR, id=referral_id)
+    return markup([button(_("referrals.reply_to_coordinator"), reply)])
 
 
 def directory_check(entry_id: str) -> InlineKeyboardMarkup:

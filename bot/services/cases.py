@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services import throttle
 from bot.services.crypto import Cipher
 from bot.services.places import OUTSIDE, is_outside
-from bot.services.staff import AccessDenied, Role, StaffRole, serves_area
+from bot.services.staff import AccessDenied, Role, StaffRole, serves_area, write_denial
 from bot.telegram_text import telegram_length
 from db.models import AuditEntry, Case, CaseEvent, CaseMessage, Organisation, Referral, User, UserRole
 
@@ -80,6 +80,10 @@ ALLOWED_MOVES: dict[Status, frozenset[Status]] = {
 OWNED_OPEN = (Status.ACCEPTED, Status.REFERRED, Status.IN_PROGRESS)
 SEXES = ("female", "male")
 AGE_GROUPS = ("0-17", "18-29", "30-59", "60+")
+# Why an organisation declines a referral (each has a text: decline.<reason>).
+DECLINE_REASONS = ("not_our_profile", "no_capacity", "outside_area", "other")
+# The victim status procedure as a coordinator records it from the card: applied for, then granted or refused.
+VICTIM_STATUS_STEPS = ("applied", "granted", "refused")
 
 
 class CaseError(Exception):
@@ -667,25 +671,11 @@ class CaseService:
         *,
         actor_key: str | None = None,
     ) -> None:
-        """Audit a refused staff action, after (and outside) the transaction it stopped. `actor_key`:
-        the keyed hash of an actor with no stored row."""
+        """Audit a refused case action, after (and outside) the transaction it stopped."""
         if denial.recorded:
             return
         async with self._sm() as session, session.begin():
-            case_id = denial.case_id
-            if case_id is not None and await session.get(Case, case_id) is None:
-                case_id = None  # a forged id: keep the attempt, not a dangling reference
-            session.add(
-                AuditEntry(
-                    at=self.clock(),
-                    actor_id=actor_id,
-                    actor_key=actor_key if actor_id is None else None,
-                    action=("denied." + denial.action)[:40],
-                    case_id=case_id,
-                    detail=detail[:200] if detail else None,
-                )
-            )
-        denial.recorded = True
+            await write_denial(session, self.clock(), actor_id, denial, detail, actor_key=actor_key)
 
     async def _case_for_coordinator(
         self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int, action: str
@@ -1118,15 +1108,44 @@ class CaseService:
             raise CaseError("victim_status.bad_decision")
         if applied_on and decided_on and decided_on < applied_on:
             raise CaseError("victim_status.bad_dates")
-        now = self.clock()
         async with self._sm() as session, session.begin():
             case = await self._owned(session, actor_id, staff, case_id, "victim_status")
-            case.victim_status_applied_on, case.victim_status_decision = applied_on, decision
-            case.victim_status_decided_on = decided_on
-            session.add(
-                CaseEvent(case_id=case_id, at=now, actor_id=actor_id, kind="victim_status", detail=decision)
-            )
-            session.add(AuditEntry(at=now, actor_id=actor_id, action="case.victim_status", case_id=case_id))
+            self._set_victim_status(session, case, actor_id, applied_on, decision, decided_on)
+
+    async def record_victim_status_step(
+        self, actor_id: int, staff: Sequence[StaffRole], case_id: int, step: str
+    ) -> None:
+        """A step pressed on the card, dated today on the service's clock: "applied" (the decision
+        pending), or "granted"/"refused" (decided today; applied today too if no date was recorded)."""
+        if step not in VICTIM_STATUS_STEPS:
+            raise CaseError("victim_status.bad_decision")
+        today = self.clock()
+        async with self._sm() as session, session.begin():
+            case = await self._owned(session, actor_id, staff, case_id, "victim_status")
+            applied = _aware(case.victim_status_applied_on) or today
+            if step == "applied":
+                self._set_victim_status(session, case, actor_id, applied, "pending", None)
+            elif today < applied:
+                raise CaseError("victim_status.bad_dates")
+            else:
+                self._set_victim_status(session, case, actor_id, applied, step, today)
+
+    def _set_victim_status(
+        self,
+        session: AsyncSession,
+        case: Case,
+        actor_id: int,
+        applied_on: datetime | None,
+        decision: str | None,
+        decided_on: datetime | None,
+    ) -> None:
+        now, case_id = self.clock(), case.id
+        case.victim_status_applied_on, case.victim_status_decision = applied_on, decision
+        case.victim_status_decided_on = decided_on
+        session.add(
+            CaseEvent(case_id=case_id, at=now, actor_id=actor_id, kind="victim_status", detail=decision)
+        )
+        session.add(AuditEntry(at=now, actor_id=actor_id, action="case.victim_status", case_id=case_id))
 
     async def staff_message(
         self,

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.places import is_outside
-from db.models import AuditEntry, Invite, Organisation, User, UserRole
+from db.models import AuditEntry, Case, Invite, Organisation, User, UserRole
 
 
 class Role(StrEnum):
@@ -83,6 +83,34 @@ class AccessDenied(Exception):
         self.action = action
         self.case_id = case_id
         self.recorded = False
+
+
+async def write_denial(
+    session: AsyncSession,
+    at: datetime,
+    actor_id: int | None,
+    denial: AccessDenied,
+    detail: str | None = None,
+    *,
+    actor_key: str | None = None,
+) -> None:
+    """The audit entry of a refused staff action: `denied.<what was refused>`, with the case when the
+    id named one (a forged id keeps the attempt, not a dangling reference). `actor_key`: the keyed hash
+    of an actor with no stored row."""
+    case_id = denial.case_id
+    if case_id is not None and await session.get(Case, case_id) is None:
+        case_id = None
+    session.add(
+        AuditEntry(
+            at=at,
+            actor_id=actor_id,
+            actor_key=actor_key if actor_id is None else None,
+            action=("denied." + denial.action)[:40],
+            case_id=case_id,
+            detail=detail[:200] if detail else None,
+        )
+    )
+    denial.recorded = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +357,21 @@ class StaffService:
 
     async def of_oblast(self, oblast: str, role: str) -> list[int]:
         return await self.telegram_ids(lambda r: r.oblast == oblast and r.role == role)
+
+    async def record_denial(
+        self,
+        actor_id: int | None,
+        denial: AccessDenied,
+        detail: str | None = None,
+        *,
+        actor_key: str | None = None,
+    ) -> None:
+        """Audit a refused staff action, after (and outside) the transaction it stopped, unless the
+        service that refused it wrote it already."""
+        if denial.recorded:
+            return
+        async with self._sessionmaker() as session, session.begin():
+            await write_denial(session, self._clock(), actor_id, denial, detail, actor_key=actor_key)
 
     async def audit(
         self,

@@ -1,6 +1,5 @@
 """The buttons of "my request" (the buttons under a request's own view are the notices', in
-bot/notices/keyboards.py; the one-tap offer of a message typed at the menu is bot.case_keyboards.send_draft,
-shared with handlers/fallback.py)."""
+bot/notices/keyboards.py; the one-tap offer of a message typed at the menu is handlers/fallback.py's)."""
 
 from __future__ import annotations
 

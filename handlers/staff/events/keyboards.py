@@ -1,5 +1,5 @@
 """The event flow's keyboards. The buttons into it from elsewhere stay where those screens are: the
-workspace (bot/case_keyboards.workspace) and the reminders (bot/notices/reminders.py)."""
+workspace (handlers/staff/workspace.py) and the reminders (bot/notices/reminders.py)."""
 
 from __future__ import annotations
 

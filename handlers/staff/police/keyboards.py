@@ -1,5 +1,5 @@
 """The monthly notifications' keyboards. The buttons into the flow from elsewhere stay where those screens
-are: the workspace (bot/case_keyboards.workspace), the reminder and the digest (bot/notices/police.py)."""
+are: the workspace (handlers/staff/workspace.py), the reminder and the digest (bot/notices/police.py)."""
 
 from __future__ import annotations
 
