@@ -228,3 +228,50 @@ async def test_cancel_leaves_a_correction_unsaved(bot: Any, server: FakeTelegram
     assert "запис не змінено" in text_of(step)
     listed = await where(person, "Харківська", "Уся область", "Робота")
     assert "057 700 00 00" not in listed and f"Перевірено {CHECKED:%d.%m.%Y}" in listed
+
+
+async def test_a_correction_keeps_or_clears_phones_and_address(
+    bot: Any, server: FakeTelegramServer, person: Any
+) -> None:
+    """The buttons "keep as is", "no phone any more" and "no address any more", each at the step it belongs
+    to; a "keep" pressed on an earlier step's screen is stale."""
+    Person = type(person)
+    await enrol(bot.settings, server)
+    await run_job(bot.settings, server)
+    regional = Person(server, REGIONAL)
+    name = load_directory(bot.settings.data_dir).entry(EMPLOYMENT_ENTRY).name.uk  # type: ignore[union-attr]
+    fix = EntryChecks(action=EntryCheckAction.FIX, entry=EMPLOYMENT_ENTRY).pack()
+
+    async def correct_again(screen: dict[str, Any]) -> dict[str, Any]:
+        return await regional.reply_to(lambda: server.press_button(REGIONAL, screen["message_id"], fix))
+
+    # First the entry gets phones and an address, both typed.
+    await regional.press("Виправити", reminder(server, REGIONAL, name))
+    address_step = await regional.say("057 700 00 00")
+    step = await regional.say("вул. Сумська, 17")
+    assert "Звідки ці дані" in text_of(step)
+    stale = await regional.press("Залишити як є", address_step)  # the address was typed already
+    assert "Ця кнопка застаріла" in text_of(stale)
+    preview = await regional.say("Сайт Харківського обласного центру зайнятості")
+    assert "вул. Сумська, 17" in text_of(preview)
+    saved = await regional.press("Зберегти", preview)
+
+    # Then the phones are kept and the address is gone.
+    step = await correct_again(saved)
+    assert "Телефони зараз: 057 700 00 00" in text_of(step)
+    assert any("Телефону більше немає" in b for b in regional.labels(step))
+    step = await regional.press("Залишити як є", step)
+    assert "Адреса зараз: вул. Сумська, 17" in text_of(step)
+    step = await regional.press("Адреси більше немає", step)
+    preview = await regional.say("Дзвінок до центру зайнятості 01.12.2026")
+    assert "057 700 00 00" in text_of(preview) and "Сумська" not in text_of(preview)
+    saved = await regional.press("Зберегти", preview)
+
+    # Then the phones go too; with no address left there is no "no address" button.
+    step = await regional.press("Телефону більше немає", await correct_again(saved))
+    assert "Адреса зараз: немає" in text_of(step) and not any("Адреси" in b for b in regional.labels(step))
+    step = await regional.press("Залишити як є", step)
+    saved = await regional.press("Зберегти", await regional.say("Дзвінок до центру зайнятості 02.12.2026"))
+    assert f"перевірений {TODAY}" in text_of(saved)
+    listed = await where(person, "Харківська", "Уся область", "Робота")
+    assert name in listed and "057 700 00 00" not in listed and "Сумська" not in listed

@@ -3,17 +3,21 @@ keep the history."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from bot import app as bot_app
 from bot.clock import today as kyiv_today
 from bot.services.events import EventService
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
 from db.models import AuditEntry, Organisation, User, UserRole
-from tests.conftest import Person, RunningBot
+from tests.conftest import Person, RunningBot, start_bot
 from tests.test_citizen_e2e import text_of
 
 SPECIALIST = 3001
@@ -186,3 +190,49 @@ async def test_coordinators_see_events_in_their_area_and_huge_files_are_refused(
     assert "Заходи у вашій зоні: 0" in text_of(listing)
     denied = await specialist.press_data("ev:scope:", listing["message_id"])
     assert denied.params.get("text") == "Ця дія вам недоступна."
+
+
+# 22:30 UTC on 7 December is 00:30 on 8 December in Kharkiv: "today" is the 8th.
+KYIV_AFTER_MIDNIGHT = datetime(2026, 12, 7, 22, 30, tzinfo=UTC)
+
+
+async def test_a_date_typed_just_after_kyiv_midnight_is_kyivs_today(
+    server: FakeTelegramServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot as `python -m bot` runs it, its event service's clock set to just after Kyiv's midnight:
+    the 8th typed is today, not "in the future"; the 9th is refused; "today" and "yesterday" agree."""
+    build_app = bot_app.build_app
+
+    async def at_kyiv_midnight(given: Settings) -> bot_app.App:
+        app = await build_app(given)
+        app.events.clock = lambda: KYIV_AFTER_MIDNIGHT
+        return app
+
+    monkeypatch.setattr(bot_app, "build_app", at_kyiv_midnight)
+    running = await start_bot(server, settings)
+    try:
+        await enrol_specialist(settings, server)
+        specialist = Person(server, SPECIALIST)
+
+        async def date_step() -> dict[str, Any]:
+            step = await specialist.press("Зареєструвати захід", await specialist.say("/staff"))
+            return await specialist.press("2.2 ", await specialist.press("Семінар", step))
+
+        async def summary_after(district_step: dict[str, Any]) -> str:
+            """The date the summary shows; the dialog is then cancelled (nothing saved)."""
+            await specialist.press("Уся область", district_step)
+            summary = await specialist.say("12")
+            await specialist.press("Скасувати", summary)
+            return text_of(summary)
+
+        await specialist.press("Інша дата", await date_step())
+        assert "не настала" in text_of(await specialist.say("09.12.2026"))
+        typed = await specialist.say("08.12.2026")
+        assert "Де відбувся" in text_of(typed)
+        assert "Дата: 08.12.2026" in await summary_after(typed)
+        today = await specialist.press("Сьогодні", await date_step())
+        assert "Дата: 08.12.2026" in await summary_after(today)
+        yesterday = await specialist.press("Учора", await date_step())
+        assert "Дата: 07.12.2026" in await summary_after(yesterday)
+    finally:
+        await running.shutdown()

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from cryptography.fernet import Fernet
 
 from bot.services.crypto import Cipher
-from bot.services.events import EventService
+from bot.services.events import EventError, EventService
 from bot.services.police_reports import PoliceReportService, previous_month
 from bot.services.reconciliation import ReconciliationService
 
@@ -29,6 +30,9 @@ def test_services_count_days_by_kyiv_not_by_the_servers_clock() -> None:
     # The police month offered first ("the month just ended") is December, not November.
     assert previous_month(police.today()) == "2026-12"
     police._check_month("2027-01")  # not refused as a future month
+    events._check_held_on(date(2027, 1, 1), 2027)  # an event held "today": neither future nor too old
+    with pytest.raises(EventError, match="date_future"):
+        events._check_held_on(date(2027, 1, 2), 2027)
 
 
 def test_a_zone_from_the_settings_is_honoured() -> None:

@@ -122,6 +122,17 @@ async def test_a_coordinator_gets_the_report_its_chart_and_the_xlsx(
     assert "Оберіть рік програми" in text_of(refusal)
     assert await audited(bot.settings) == 3
 
+    # A kind no letter names, or a file in no format: stale buttons, nothing produced.
+    for stale in (
+        Reports(action=ReportAction.KIND, programme=PROGRAMME, year=2024, kind="z"),
+        Reports(action=ReportAction.REPORT, programme=PROGRAMME, year=2024, kind="z"),
+        Reports(action=ReportAction.FILE, programme=PROGRAMME, year=2024, kind="z", file_format="csv"),
+        Reports(action=ReportAction.FILE, programme=PROGRAMME, year=2024, kind="i"),
+    ):
+        answer = await coordinator.press_data(stale.pack(), photo["message_id"])
+        assert answer.params.get("text") == "Ця кнопка вже не діє."
+    assert await audited(bot.settings) == 3
+
 
 async def test_a_citizen_gets_no_reports(bot: RunningBot, server: FakeTelegramServer, person: Person) -> None:
     reply = await person.say("/report")

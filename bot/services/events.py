@@ -241,11 +241,7 @@ class EventService:
             raise EventError("event.bad_measure")
         if draft.event_type not in {t.value for t in EventType}:
             raise EventError("event.bad_type")
-        today = self.today()
-        if draft.held_on > today:
-            raise EventError("event.date_future")
-        if draft.held_on < date(programme.first_year, 1, 1):
-            raise EventError("event.date_before_programme")
+        self._check_held_on(draft.held_on, programme.first_year)
         if not 0 <= draft.participants <= MAX_PARTICIPANTS:
             raise EventError("event.participants_range")
         if not breakdown_fits(draft.breakdown, draft.participants):
@@ -366,12 +362,21 @@ class EventService:
                 event.attachment_kind,
             )
 
-    async def first_year_of(self, measure_id: int) -> int | None:
-        """The first year of the programme a measure belongs to (events cannot be older)."""
+    def _check_held_on(self, held_on: date, first_year: int | None) -> None:
+        """Not after Kyiv's today (self.today(), not the UTC date: from 22:00 UTC Kyiv is a day ahead), nor
+        before the first year of the measure's programme."""
+        if held_on > self.today():
+            raise EventError("event.date_future")
+        if first_year is not None and held_on < date(first_year, 1, 1):
+            raise EventError("event.date_before_programme")
+
+    async def check_held_on(self, measure_id: int, held_on: date) -> None:
+        """The date rule of `log`, asked by the dialog while the date can still be typed again."""
         async with self._sm() as session:
-            return await session.scalar(
+            first_year = await session.scalar(
                 select(ProgrammeRow.first_year).join(MeasureRow).where(MeasureRow.id == measure_id)
             )
+        self._check_held_on(held_on, first_year)
 
     async def of_author(self, actor_id: int) -> list[tuple[int, date, str, int, str]]:
         """(id, date, type, participants, status) of the author's events, newest first."""

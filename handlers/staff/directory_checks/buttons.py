@@ -4,7 +4,9 @@ the person's scope, whatever the button says; refusals are answered by the route
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
+from typing import Any
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
@@ -141,19 +143,44 @@ async def on_fix(
 
 
 async def _dialog_entry(
+    callback: CallbackQuery,
     callback_data: EntryChecks,
+    bot: Bot,
     state: FSMContext,
     raw_state: str | None,
     checks: DirectoryChecks,
     profile: UserProfile,
-    step: str | None,
+    *steps: str | None,
 ) -> Entry | None:
-    """The entry, if the dialog is at `step` on it; None for a step of a dialog that is over (or at
-    another step, or on another entry's)."""
+    """The entry, if the dialog is at one of `steps` on it; None, after answering the press as stale, for
+    a step of a dialog that is over (or at another step, or on another entry's)."""
     entry = checks.checkable(profile.staff, callback_data.entry)
-    if not in_dialog(raw_state) or (await state.get_data()).get("entry") != entry.id:
-        return None
-    return entry if raw_state == step else None
+    if raw_state in steps and (await state.get_data()).get("entry") == entry.id:
+        return entry
+    await stale_button(callback, bot)
+    return None
+
+
+async def _answered(
+    callback: CallbackQuery,
+    bot: Bot,
+    state: FSMContext,
+    entry: Entry,
+    directory: Directory,
+    checks: DirectoryChecks,
+    lang: str,
+    **answer: Any,
+) -> None:
+    """Keeps the step's answer and shows the step after it."""
+    await state.update_data(**answer)
+    await show(callback, bot, *await next_step(state, entry, directory, checks, lang))
+
+
+# What "keep as is" keeps, by the step it is pressed at.
+KEPT: dict[str | None, Callable[[Entry], dict[str, Any]]] = {
+    EntryFix.phones.state: lambda entry: {"phones": list(entry.phones)},
+    EntryFix.address.state: lambda entry: {"address": entry.address},
+}
 
 
 async def on_keep(
@@ -168,21 +195,13 @@ async def on_keep(
     i18n: I18n,
 ) -> None:
     """Keeps the phones or the address, whichever is being asked."""
-    entry = directory_checks.checkable(profile.staff, callback_data.entry)
-    if not in_dialog(raw_state) or (await state.get_data()).get("entry") != entry.id:
-        await stale_button(callback, bot)
-    elif raw_state == EntryFix.phones.state:
-        await state.update_data(phones=list(entry.phones))
-        await show(
-            callback, bot, *await next_step(state, entry, directory, directory_checks, i18n.current_locale)
-        )
-    elif raw_state == EntryFix.address.state:
-        await state.update_data(address=entry.address)
-        await show(
-            callback, bot, *await next_step(state, entry, directory, directory_checks, i18n.current_locale)
-        )
-    else:
-        await stale_button(callback, bot)
+    entry = await _dialog_entry(
+        callback, callback_data, bot, state, raw_state, directory_checks, profile, *KEPT
+    )
+    if entry is None:
+        return
+    kept = KEPT[raw_state](entry)
+    await _answered(callback, bot, state, entry, directory, directory_checks, i18n.current_locale, **kept)
 
 
 async def on_no_phone(
@@ -197,15 +216,11 @@ async def on_no_phone(
     i18n: I18n,
 ) -> None:
     entry = await _dialog_entry(
-        callback_data, state, raw_state, directory_checks, profile, EntryFix.phones.state
+        callback, callback_data, bot, state, raw_state, directory_checks, profile, EntryFix.phones.state
     )
-    if entry is None:
-        await stale_button(callback, bot)
-        return
-    await state.update_data(phones=[])
-    await show(
-        callback, bot, *await next_step(state, entry, directory, directory_checks, i18n.current_locale)
-    )
+    if entry is not None:
+        lang = i18n.current_locale
+        await _answered(callback, bot, state, entry, directory, directory_checks, lang, phones=[])
 
 
 async def on_no_address(
@@ -220,15 +235,11 @@ async def on_no_address(
     i18n: I18n,
 ) -> None:
     entry = await _dialog_entry(
-        callback_data, state, raw_state, directory_checks, profile, EntryFix.address.state
+        callback, callback_data, bot, state, raw_state, directory_checks, profile, EntryFix.address.state
     )
-    if entry is None:
-        await stale_button(callback, bot)
-        return
-    await state.update_data(address=None)
-    await show(
-        callback, bot, *await next_step(state, entry, directory, directory_checks, i18n.current_locale)
-    )
+    if entry is not None:
+        lang = i18n.current_locale
+        await _answered(callback, bot, state, entry, directory, directory_checks, lang, address=None)
 
 
 async def on_save(
@@ -243,10 +254,9 @@ async def on_save(
     i18n: I18n,
 ) -> None:
     entry = await _dialog_entry(
-        callback_data, state, raw_state, directory_checks, profile, EntryFix.confirm.state
+        callback, callback_data, bot, state, raw_state, directory_checks, profile, EntryFix.confirm.state
     )
     if entry is None:
-        await stale_button(callback, bot)
         return
     data = await state.get_data()
     entry = await directory_checks.correct(

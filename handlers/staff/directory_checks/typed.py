@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
@@ -56,16 +60,60 @@ async def _typed(
     return entry, text
 
 
-async def _answer_next(
+@dataclass(frozen=True)
+class _Step:
+    """A typed step: the dialog data's key, how the text becomes its value, what a refused text is told."""
+
+    key: str
+    parse: Callable[[str], Any]
+    refusal: Callable[[str, CheckError], str]
+
+
+def _phones_refused(text: str, error: CheckError) -> str:
+    if str(error) == "phones_count":
+        return _("directory.phones_count").format(limit=PHONES_LIMIT)
+    return _("directory.bad_phone")
+
+
+def _address_refused(text: str, error: CheckError) -> str:
+    return _("directory.too_long").format(length=len(text), limit=ADDRESS_LIMIT)
+
+
+def _source_refused(text: str, error: CheckError) -> str:
+    return _("directory.source_length").format(minimum=SOURCE_MIN, limit=SOURCE_LIMIT)
+
+
+PHONES = _Step("phones", lambda text: list(parse_phones(text)), _phones_refused)
+ADDRESS = _Step(
+    "address", lambda text: clean_text(text, 1, ADDRESS_LIMIT, "address_length"), _address_refused
+)
+SOURCE = _Step(
+    "source", lambda text: clean_text(text, SOURCE_MIN, SOURCE_LIMIT, "source_length"), _source_refused
+)
+
+
+async def _take(
+    step: _Step,
     message: Message,
     state: FSMContext,
-    entry: Entry,
+    profile: UserProfile,
     directory: Directory,
     checks: DirectoryChecks,
     lang: str,
 ) -> None:
-    text, keyboard = await next_step(state, entry, directory, checks, lang)
-    await message.answer(text, reply_markup=keyboard)
+    """Keeps the typed answer and asks the next step, or says why the text was refused."""
+    got = await _typed(message, state, profile, checks)
+    if got is None:
+        return
+    entry, text = got
+    try:
+        value = step.parse(text)
+    except CheckError as error:
+        await message.answer(step.refusal(text, error), reply_markup=markup(cancel_row(entry.id)))
+        return
+    await state.update_data({step.key: value})
+    reply, keyboard = await next_step(state, entry, directory, checks, lang)
+    await message.answer(reply, reply_markup=keyboard)
 
 
 async def on_phones(
@@ -76,19 +124,7 @@ async def on_phones(
     directory_checks: DirectoryChecks,
     i18n: I18n,
 ) -> None:
-    got = await _typed(message, state, profile, directory_checks)
-    if got is None:
-        return
-    entry, text = got
-    try:
-        phones = parse_phones(text)
-    except CheckError as error:
-        many = str(error) == "phones_count"
-        why = _("directory.phones_count").format(limit=PHONES_LIMIT) if many else _("directory.bad_phone")
-        await message.answer(why, reply_markup=markup(cancel_row(entry.id)))
-        return
-    await state.update_data(phones=list(phones))
-    await _answer_next(message, state, entry, directory, directory_checks, i18n.current_locale)
+    await _take(PHONES, message, state, profile, directory, directory_checks, i18n.current_locale)
 
 
 async def on_address(
@@ -99,20 +135,7 @@ async def on_address(
     directory_checks: DirectoryChecks,
     i18n: I18n,
 ) -> None:
-    got = await _typed(message, state, profile, directory_checks)
-    if got is None:
-        return
-    entry, text = got
-    try:
-        address = clean_text(text, 1, ADDRESS_LIMIT, "address_length")
-    except CheckError:
-        await message.answer(
-            _("directory.too_long").format(length=len(text), limit=ADDRESS_LIMIT),
-            reply_markup=markup(cancel_row(entry.id)),
-        )
-        return
-    await state.update_data(address=address)
-    await _answer_next(message, state, entry, directory, directory_checks, i18n.current_locale)
+    await _take(ADDRESS, message, state, profile, directory, directory_checks, i18n.current_locale)
 
 
 async def on_source(
@@ -123,20 +146,7 @@ async def on_source(
     directory_checks: DirectoryChecks,
     i18n: I18n,
 ) -> None:
-    got = await _typed(message, state, profile, directory_checks)
-    if got is None:
-        return
-    entry, text = got
-    try:
-        source = clean_text(text, SOURCE_MIN, SOURCE_LIMIT, "source_length")
-    except CheckError:
-        await message.answer(
-            _("directory.source_length").format(minimum=SOURCE_MIN, limit=SOURCE_LIMIT),
-            reply_markup=markup(cancel_row(entry.id)),
-        )
-        return
-    await state.update_data(source=source)
-    await _answer_next(message, state, entry, directory, directory_checks, i18n.current_locale)
+    await _take(SOURCE, message, state, profile, directory, directory_checks, i18n.current_locale)
 
 
 async def on_confirm_typed(message: Message, state: FSMContext) -> None:

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.directory import Directory
-from bot.services.events import MAX_PARTICIPANTS, EventService, breakdown_fits
+from bot.services.events import MAX_PARTICIPANTS, EventError, EventService, breakdown_fits
 from bot.services.users import UserProfile
 from handlers.staff.events import keyboards as kb
 from handlers.staff.events.parse import parse_breakdown, parse_cost, parse_count, parse_date
@@ -42,13 +42,11 @@ async def on_typed_date(
     if held_on is None:
         await message.answer(_("event.bad_date"), reply_markup=kb.cancel_only())
         return
-    if held_on > events.clock().date():
-        await message.answer(_("event.date_future"), reply_markup=kb.cancel_only())
-        return
-    first_year = await events.first_year_of(int((await state.get_data()).get("measure_id", 0)))
-    if first_year is not None and held_on.year < first_year:
+    try:
         # Refused here, where the date can still be typed again, not at the end.
-        await message.answer(_("event.date_before_programme"), reply_markup=kb.cancel_only())
+        await events.check_held_on(int((await state.get_data()).get("measure_id", 0)), held_on)
+    except EventError as refusal:
+        await message.answer(_(str(refusal)), reply_markup=kb.cancel_only())
         return
     await state.update_data(held_on=held_on.isoformat())
     await ask_district(message, bot, state, directory, profile, i18n.current_locale)

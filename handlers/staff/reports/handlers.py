@@ -127,6 +127,19 @@ async def on_year(
     await show(callback, bot, _("report.choose_kind").format(year=callback_data.year), markup)
 
 
+async def _asked(
+    callback: CallbackQuery, data: Reports, bot: Bot, reports: ReportService, profile: UserProfile
+) -> tuple[Choice, str] | None:
+    """The programme, year and kind a button asks for, each checked again; None, after answering the press
+    as stale, for a letter no kind has."""
+    choice = _choice(data, reports, profile)
+    kind = _kind(data, choice)
+    if kind is None:
+        await stale_button(callback, bot)
+        return None
+    return choice, kind
+
+
 async def on_kind(
     callback: CallbackQuery,
     callback_data: Reports,
@@ -136,11 +149,11 @@ async def on_kind(
     i18n: I18n,
 ) -> None:
     """A regional coordinator chooses the district next; anyone else gets the report."""
-    choice = _choice(callback_data, reports, profile)
-    kind = _kind(callback_data, choice)
-    if kind is None:
-        await stale_button(callback, bot)
-    elif choice.whole and kind != "reconciliation":
+    asked = await _asked(callback, callback_data, bot, reports, profile)
+    if asked is None:
+        return
+    choice, kind = asked
+    if choice.whole and kind != "reconciliation":
         lang = i18n.current_locale
         oblast = reports.directory.oblast(choice.programme.oblast)
         markup = kb.districts(choice.programme, callback_data.year, callback_data.kind, oblast, lang)
@@ -157,12 +170,9 @@ async def on_report(
     reports: ReportService,
     i18n: I18n,
 ) -> None:
-    choice = _choice(callback_data, reports, profile)
-    kind = _kind(callback_data, choice)
-    if kind is None:
-        await stale_button(callback, bot)
-        return
-    await _send_report(callback, callback_data, bot, profile, reports, i18n, choice, kind)
+    asked = await _asked(callback, callback_data, bot, reports, profile)
+    if asked is not None:
+        await _send_report(callback, callback_data, bot, profile, reports, i18n, *asked)
 
 
 async def _send_report(
@@ -200,10 +210,12 @@ async def on_file(
     i18n: I18n,
 ) -> None:
     data = callback_data
-    choice = _choice(data, reports, profile)
-    kind = _kind(data, choice)
-    district = _district(data, reports, choice) if kind is not None else None
-    if kind is None or data.file_format not in ("xlsx", "csv"):
+    asked = await _asked(callback, data, bot, reports, profile)
+    if asked is None:
+        return
+    choice, kind = asked
+    district = _district(data, reports, choice)
+    if data.file_format not in ("xlsx", "csv"):
         await stale_button(callback, bot)
         return
     lang = i18n.current_locale
