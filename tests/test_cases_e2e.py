@@ -225,10 +225,16 @@ async def test_forged_staff_callbacks_show_no_case_data(bot: RunningBot, server:
         for call in server.calls[mark:]:
             assert DESCRIPTION not in str(call.params) and "Примусова" not in str(call.params), data
 
-    # A coordinator of another district: refused too, even with the right case id.
+    # A coordinator of another district: refused too, even with the right case id, and shown the way back.
     other_menu = await other.say("/start")
+    mark = len(server.calls)
     answer = await other.press_data(f"cs:open:{case_id}::0", other_menu["message_id"])
     assert answer.params.get("text") == "Ця дія вам недоступна."
+    back = await server.wait_for_call(
+        "sendMessage", lambda c: c.params.get("chat_id") in (OTHER_COORD, str(OTHER_COORD)), after=mark
+    )
+    assert back.params["text"] == "Цю дію виконати не можна. Ось меню:"
+    assert any("Робочий кабінет" in label for label in other.labels(back.result))
     answer = await other.press_data(f"cs:accept:{case_id}::0", other_menu["message_id"])
     assert answer.params.get("text") == "Ця дія вам недоступна."
     await server.wait_idle(quiet=0.2)

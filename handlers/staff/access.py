@@ -90,7 +90,7 @@ class Refusals(BaseMiddleware):
         denied: str = "staff.denied",
         *,
         then_menu: bool = False,
-        detail: Callable[[TelegramObject, dict[str, Any]], str] | None = None,
+        detail: Callable[[Any, dict[str, Any]], str] | None = None,
         answers: Mapping[type[Exception], Answer] | None = None,
     ) -> None:
         self.denied = denied

@@ -13,17 +13,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import EntryCheckAction, EntryChecks
 from bot.keyboards import only_menu  # not `keyboards`: that name is this package's own module
 from bot.services.directory import CheckError
-from bot.services.staff import AccessDenied, StaffService
-from bot.services.users import UserProfile
+from handlers.staff.access import Refusals
 from handlers.staff.directory_checks import buttons, typed
 from handlers.staff.directory_checks.states import EntryFix, in_dialog
 from handlers.ui import chat_id_of, show, stale_button
@@ -43,28 +42,12 @@ ACTIONS: dict[EntryCheckAction, Callable[..., Awaitable[None]]] = {
 }
 
 
-class Refusals(BaseMiddleware):
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        assert isinstance(event, CallbackQuery)
-        try:
-            return await handler(event, data)
-        except AccessDenied as denial:
-            profile: UserProfile = data["profile"]
-            staff: StaffService = data["staff"]
-            detail = f"entry={data['callback_data'].entry}"[:200]
-            await staff.audit(profile.id, "denied." + str(denial)[:30], detail=detail, actor_key=profile.key)
-            await event.answer(_("staff.denied"), show_alert=True)
-        except CheckError as error:
-            await _check_failed(event, data, str(error))
-        return None
+def _entry(_callback: CallbackQuery, data: dict[str, Any]) -> str:
+    return f"entry={data['callback_data'].entry}"[:200]
 
 
-async def _check_failed(callback: CallbackQuery, data: dict[str, Any], why: str) -> None:
+async def _check_failed(callback: CallbackQuery, data: dict[str, Any], error: CheckError) -> None:
+    why = str(error)
     bot: Bot = data["bot"]
     state: FSMContext = data["state"]
     if in_dialog(data.get("raw_state")):
@@ -80,7 +63,7 @@ async def _check_failed(callback: CallbackQuery, data: dict[str, Any], why: str)
 
 def create_router() -> Router:
     router = Router(name="directory-checks")
-    router.callback_query.middleware(Refusals())
+    router.callback_query.middleware(Refusals(detail=_entry, answers={CheckError: _check_failed}))
     for action, handler in ACTIONS.items():
         router.callback_query.register(handler, EntryChecks.filter(F.action == action))
     router.message.register(typed.on_phones, StateFilter(EntryFix.phones), F.text)

@@ -15,31 +15,23 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.services.police_reports import PoliceReportService, ReportError
-from bot.services.staff import AccessDenied, StaffService
 from bot.services.users import UserProfile
+from handlers.staff.access import Refusals
 from handlers.ui import show
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-async def answer_refusals(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-    """AccessDenied: audited as `denied.<the service's reason>` and answered with an alert; ReportError
-    (a filing refused): the dialog ends with the explanation and the menu."""
-    try:
-        return await handler(event, data)
-    except AccessDenied as denial:
-        profile: UserProfile = data["profile"]
-        staff: StaffService = data["staff"]
-        await staff.audit(profile.id, "denied." + str(denial)[:30], actor_key=profile.key)
-        assert isinstance(event, CallbackQuery)
-        await event.answer(_("staff.denied"), show_alert=True)
-    except ReportError as exc:
-        state: FSMContext = data["state"]
-        bot: Bot = data["bot"]
-        await state.clear()
-        assert isinstance(event, CallbackQuery)
-        await show(event, bot, _(str(exc)), keyboards.menu_for(True))
-    return None
+async def _filing_refused(callback: CallbackQuery, data: dict[str, Any], error: ReportError) -> None:
+    """A filing refused: the dialog ends with the explanation and the menu."""
+    state: FSMContext = data["state"]
+    bot: Bot = data["bot"]
+    await state.clear()
+    await show(callback, bot, _(str(error)), keyboards.menu_for(True))
+
+
+# AccessDenied: audited as `denied.<the service's reason>` and answered with an alert.
+answer_refusals = Refusals(answers={ReportError: _filing_refused})
 
 
 async def reporting_only(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:

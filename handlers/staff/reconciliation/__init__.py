@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ReconciliationAction, Reconciliations
 from bot.keyboards import back_to_menu_row, markup
 from bot.services.reconciliation import ReconciliationError
-from bot.services.staff import AccessDenied, StaffService
-from bot.services.users import UserProfile
+from handlers.staff.access import Refusals
 from handlers.staff.reconciliation import handlers
 from handlers.staff.reconciliation.keyboards import step
 from handlers.staff.reconciliation.states import ReconcileForm
@@ -37,37 +36,21 @@ ACTIONS: dict[ReconciliationAction, Callable[..., Awaitable[None]]] = {
 }
 
 
-class Refusals(BaseMiddleware):
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        assert isinstance(event, CallbackQuery)
-        try:
-            return await handler(event, data)
-        except AccessDenied as denial:
-            profile: UserProfile = data["profile"]
-            staff: StaffService = data["staff"]
-            await staff.audit(profile.id, "denied." + str(denial)[:30], actor_key=profile.key)
-            await event.answer(_("staff.denied"), show_alert=True)
-        except ReconciliationError as exc:
-            state: FSMContext = data["state"]
-            bot: Bot = data["bot"]
-            quarter = data["callback_data"].quarter
-            await state.clear()
-            await event.answer()
-            back = [step(_("reconcile.open"), ReconciliationAction.VIEW, quarter)]
-            await bot.send_message(
-                event.from_user.id, _(str(exc)), reply_markup=markup(back, back_to_menu_row())
-            )
-        return None
+async def _not_allowed(callback: CallbackQuery, data: dict[str, Any], error: ReconciliationError) -> None:
+    """What the quarter does not allow: the dialog ends, the quarter is one tap away."""
+    state: FSMContext = data["state"]
+    bot: Bot = data["bot"]
+    await state.clear()
+    await callback.answer()
+    back = [step(_("reconcile.open"), ReconciliationAction.VIEW, data["callback_data"].quarter)]
+    await bot.send_message(
+        callback.from_user.id, _(str(error)), reply_markup=markup(back, back_to_menu_row())
+    )
 
 
 def create_router() -> Router:
     router = Router(name="reconciliation")
-    router.callback_query.middleware(Refusals())
+    router.callback_query.middleware(Refusals(answers={ReconciliationError: _not_allowed}))
     for action, handler in ACTIONS.items():
         router.callback_query.register(handler, Reconciliations.filter(F.action == action))
     router.message.register(handlers.on_figure, StateFilter(ReconcileForm.figure), F.text)

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ReportAction, Reports
 from bot.keyboards import markup
 from bot.services.reports import ReportError
-from bot.services.staff import AccessDenied, StaffService
-from bot.services.users import UserProfile
+from handlers.staff.access import Refusals
 from handlers.staff.reports import handlers
 from handlers.staff.reports.keyboards import another_row
 from handlers.ui import chat_id_of
@@ -33,37 +32,22 @@ STEPS: dict[ReportAction, Callable[..., Awaitable[None]]] = {
 }
 
 
-class Refusals(BaseMiddleware):
-    """The answer to a step that was refused or could not be made."""
+def _pressed(callback: CallbackQuery, _data: dict[str, Any]) -> str:
+    return (callback.data or "")[:200]
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        assert isinstance(event, CallbackQuery)
-        try:
-            return await handler(event, data)
-        except AccessDenied as denial:
-            profile: UserProfile = data["profile"]
-            staff: StaffService = data["staff"]
-            detail = (event.data or "")[:200]
-            await staff.audit(
-                profile.id, ("denied." + str(denial))[:40], detail=detail, actor_key=profile.key
-            )
-            await event.answer(_("report.denied"), show_alert=True)
-        except ReportError as exc:
-            bot: Bot = data["bot"]
-            await event.answer()
-            await bot.send_message(chat_id_of(event), _(str(exc)), reply_markup=markup(another_row()))
-        return None
+
+async def _cannot_make(callback: CallbackQuery, data: dict[str, Any], error: ReportError) -> None:
+    bot: Bot = data["bot"]
+    await callback.answer()
+    await bot.send_message(chat_id_of(callback), _(str(error)), reply_markup=markup(another_row()))
 
 
 def create_router() -> Router:
     router = Router(name="reports")
     router.message.register(handlers.on_command, Command("report"))
-    router.callback_query.middleware(Refusals())
+    router.callback_query.middleware(
+        Refusals("report.denied", detail=_pressed, answers={ReportError: _cannot_make})
+    )
     for action, handler in STEPS.items():
         router.callback_query.register(handler, Reports.filter(F.action == action))
     return router
