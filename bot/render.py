@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from html import escape
 
 from aiogram.utils.i18n import gettext as _
@@ -183,11 +183,12 @@ def filed_ago(filed: datetime, now: datetime | None = None) -> str:
     return _("access.filed_ago").format(ago=ago)
 
 
-def case_card(card: CaseCard, directory: Directory, lang: str) -> str:
+def case_card(card: CaseCard, directory: Directory, lang: str, zone: tzinfo) -> str:
     """What this coordinator may read: the content for the case's owner (and once, by break-glass),
-    the minimum data for anyone else. What the person typed is escaped."""
+    the minimum data for anyone else. What the person typed is escaped; times are the programme's
+    (`zone`, as settings.tz), not the UTC they are stored in."""
     head = case_summary(card.summary, directory, lang) + "\n" + filed_ago(card.summary.created_at)
-    rest = _card_content(card) if card.content_shown else _card_minimum(card)
+    rest = _card_content(card, zone) if card.content_shown else _card_minimum(card)
     return fit("\n\n".join([head, *rest]))
 
 
@@ -205,7 +206,7 @@ def _card_minimum(card: CaseCard) -> list[str]:
     return parts
 
 
-def _card_content(card: CaseCard) -> list[str]:
+def _card_content(card: CaseCard, zone: tzinfo) -> list[str]:
     """The card's parts after the summary for a coordinator who may read the content."""
     parts = []
     if card.summary.outcome:
@@ -237,22 +238,24 @@ def _card_content(card: CaseCard) -> list[str]:
             )
         )
     if card.messages:
-        parts.append(_card_messages(card))
+        parts.append(_card_messages(card, zone))
     parts.append(
         _("case.timeline")
         + "\n"
-        + "\n".join(f"{at:%d.%m %H:%M} {_(f'event.{kind}')}" for at, kind, _detail in card.timeline[-8:])
+        + "\n".join(
+            f"{at.astimezone(zone):%d.%m %H:%M} {_(f'event.{kind}')}" for at, kind, _d in card.timeline[-8:]
+        )
     )
     return parts
 
 
-def _card_messages(card: CaseCard) -> str:
+def _card_messages(card: CaseCard, zone: tzinfo) -> str:
     """The conversation with the person, one line a message (what they wrote escaped)."""
     lines = []
     for at, from_citizen, text, has_photo in card.messages:
         who = _("case.from_citizen") if from_citizen else _("case.from_staff")
         body = escape(text) if text else ""
-        lines.append(f"{at:%d.%m %H:%M} {who}: {body}{' 📷' if has_photo else ''}")
+        lines.append(f"{at.astimezone(zone):%d.%m %H:%M} {who}: {body}{' 📷' if has_photo else ''}")
     return _("case.messages") + "\n" + "\n".join(lines)
 
 

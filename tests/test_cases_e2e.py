@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +18,7 @@ from bot.services.staff import Role
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
-from db.models import AuditEntry, Case, Organisation, User, UserRole
+from db.models import AuditEntry, Case, CaseEvent, Organisation, User, UserRole
 from tests.conftest import ACCEPTED, ADMIN_ID, Person, RunningBot, bot_says
 from tests.test_citizen_e2e import text_of
 
@@ -403,3 +405,21 @@ async def test_the_victim_status_buttons_record_the_procedure_on_the_card(
     assert case.victim_status_applied_on is not None and case.victim_status_decided_on is not None
     assert case.victim_status_decided_on >= case.victim_status_applied_on
     assert actions.count("case.victim_status") == 2
+
+
+async def test_the_card_gives_times_in_kyiv_time(bot: RunningBot, server: FakeTelegramServer) -> None:
+    # Stored in UTC, read by a coordinator in Kyiv: the timeline and the messages say Kyiv's hour.
+    await enrol(bot.settings, server)
+    citizen, coord = Person(server, CITIZEN), Person(server, COORD)
+    await file_request(citizen)
+    card = await coord.press("Прийняти", await server.wait_for_bot_message(COORD))
+
+    engine = create_engine(bot.settings.database_url)
+    async with create_sessionmaker(engine)() as session:
+        accepted = await session.scalar(select(CaseEvent.at).where(CaseEvent.kind == "accepted"))
+    await engine.dispose()
+    assert accepted is not None
+    utc = accepted.replace(tzinfo=accepted.tzinfo or UTC)
+    kyiv = utc.astimezone(ZoneInfo("Europe/Kyiv"))
+    assert f"{kyiv:%d.%m %H:%M} прийнято координатором" in text_of(card)
+    assert f"{utc:%d.%m %H:%M} прийнято" not in text_of(card)  # Kyiv is never at UTC's hour

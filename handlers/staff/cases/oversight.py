@@ -18,6 +18,7 @@ from bot.services.cases import BREAK_GLASS_REASON_LIMIT, CaseError, CaseService
 from bot.services.directory import Directory
 from bot.services.staff import AccessDenied
 from bot.services.users import UserProfile, UserService
+from bot.settings import Settings
 from handlers.staff.cases import keyboards
 from handlers.staff.cases.states import StaffWriting
 from handlers.staff.cases.work import send_card
@@ -56,6 +57,7 @@ async def on_reassign_to(
     directory: Directory,
     users: UserService,
     i18n: I18n,
+    settings: Settings,
     outbox: Queue,
 ) -> None:
     case_id, to = callback_data.id, callback_data.value
@@ -76,7 +78,7 @@ async def on_reassign_to(
         purpose = f"case.reassigned_away:{case.id}:{callback.id}"
         told = lambda lang: notices.reassigned_away(case, directory, lang, actor, new_owner)  # noqa: E731
         await tell(outbox, users, i18n, [previous], purpose, told)
-    await send_card(callback, bot, cases, profile, directory, i18n, case_id, _("access.reassigned"))
+    await send_card(callback, bot, cases, profile, directory, i18n, settings, case_id, _("access.reassigned"))
 
 
 async def on_break_glass(
@@ -110,6 +112,7 @@ async def on_break_glass_reason(
     directory: Directory,
     users: UserService,
     i18n: I18n,
+    settings: Settings,
     outbox: Queue,
 ) -> None:
     """With the reason typed, the content is shown once (protected) and the case's owner is told who opened
@@ -122,7 +125,11 @@ async def on_break_glass_reason(
         await message.answer(_(str(exc)), reply_markup=keyboards.break_glass_cancel(case_id))
         return
     await state.clear()
-    text = _("access.break_glass_done") + "\n\n" + render.case_card(card, directory, i18n.current_locale)
+    text = (
+        _("access.break_glass_done")
+        + "\n\n"
+        + render.case_card(card, directory, i18n.current_locale, settings.tz)
+    )
     await bot.send_message(
         message.chat.id, render.fit(text), reply_markup=keyboards.card(card), protect_content=True
     )

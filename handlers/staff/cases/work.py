@@ -33,11 +33,14 @@ async def send_card(
     profile: UserProfile,
     directory: Directory,
     i18n: I18n,
+    settings: Settings,
     case_id: int,
     note: str = "",
 ) -> None:
     card = await cases.card(profile.staff_id, profile.staff, case_id)
-    text = (note + "\n\n" if note else "") + render.case_card(card, directory, i18n.current_locale)
+    text = (note + "\n\n" if note else "") + render.case_card(
+        card, directory, i18n.current_locale, settings.tz
+    )
     await callback.answer()
     # Case content: always a new protected message, never an edit of a notification.
     await bot.send_message(
@@ -71,9 +74,10 @@ async def on_open(
     cases: CaseService,
     directory: Directory,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
     await state.clear()
-    await send_card(callback, bot, cases, profile, directory, i18n, callback_data.id)
+    await send_card(callback, bot, cases, profile, directory, i18n, settings, callback_data.id)
 
 
 async def on_accept(
@@ -94,7 +98,7 @@ async def on_accept(
     if citizen is not None:  # the person hears that someone took their request
         told = compose_with(notices.citizen_accepted, accepted)
         await tell_citizen(outbox, users, i18n, citizen, f"case.accepted:{case_id}", told)
-    await send_card(callback, bot, cases, profile, directory, i18n, case_id, _("staff.accepted"))
+    await send_card(callback, bot, cases, profile, directory, i18n, settings, case_id, _("staff.accepted"))
     # What the person wrote while the request waited comes after the card, each message whole and photos
     # as photos: the card can only list them (and cut a long screen).
     for message_id, at, words, photo in await cases.waiting_messages(
@@ -133,6 +137,7 @@ async def on_refer_to(
     directory: Directory,
     users: UserService,
     i18n: I18n,
+    settings: Settings,
     outbox: Queue,
 ) -> None:
     case_id, organisation = callback_data.id, callback_data.value
@@ -143,7 +148,7 @@ async def on_refer_to(
     await tell(
         outbox, users, i18n, recipients, purpose, functools.partial(notices.referral_new, case, directory)
     )
-    await send_card(callback, bot, cases, profile, directory, i18n, case_id, _("staff.referred"))
+    await send_card(callback, bot, cases, profile, directory, i18n, settings, case_id, _("staff.referred"))
 
 
 async def on_progress(
@@ -155,13 +160,14 @@ async def on_progress(
     directory: Directory,
     users: UserService,
     i18n: I18n,
+    settings: Settings,
     outbox: Queue,
 ) -> None:
     case, citizen = await cases.set_status(
         profile.staff_id, profile.staff, callback_data.id, Status.IN_PROGRESS
     )
     await _status_told(outbox, users, i18n, citizen, case)
-    await send_card(callback, bot, cases, profile, directory, i18n, callback_data.id)
+    await send_card(callback, bot, cases, profile, directory, i18n, settings, callback_data.id)
 
 
 async def on_close(
@@ -180,6 +186,7 @@ async def on_close_with(
     directory: Directory,
     users: UserService,
     i18n: I18n,
+    settings: Settings,
     outbox: Queue,
 ) -> None:
     outcome = Outcome(callback_data.value) if callback_data.value in {o.value for o in Outcome} else None
@@ -187,7 +194,7 @@ async def on_close_with(
         profile.staff_id, profile.staff, callback_data.id, Status.CLOSED, outcome
     )
     await _status_told(outbox, users, i18n, citizen, case)
-    await send_card(callback, bot, cases, profile, directory, i18n, callback_data.id)
+    await send_card(callback, bot, cases, profile, directory, i18n, settings, callback_data.id)
 
 
 async def _status_told(
@@ -214,10 +221,13 @@ async def on_victim_status_set(
     cases: CaseService,
     directory: Directory,
     i18n: I18n,
+    settings: Settings,
 ) -> None:
     if callback_data.value not in VICTIM_STATUS_STEPS:
         raise AccessDenied("case.victim_status", callback_data.id)
     await cases.record_victim_status_step(
         profile.staff_id, profile.staff, callback_data.id, callback_data.value
     )
-    await send_card(callback, bot, cases, profile, directory, i18n, callback_data.id, _("staff.saved"))
+    await send_card(
+        callback, bot, cases, profile, directory, i18n, settings, callback_data.id, _("staff.saved")
+    )
