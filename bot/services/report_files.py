@@ -9,9 +9,10 @@ import csv
 import io
 import math
 from html import escape
+from typing import Any
 
 from bot.render import fit
-from bot.services.reports import SECONDARY, SUPPRESSED, Cell, Report, translator
+from bot.services.reports import SECONDARY, SUPPRESSED, Cell, Report, Section, translator
 
 TEXT_ROWS = 12  # rows of the first table shown in the message; the files have them all
 PNG_TITLE_KEY = "Title"
@@ -72,6 +73,93 @@ def to_csv(report: Report) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+class _XlsxSheet:
+    """The one worksheet of to_xlsx, written top to bottom: the next free row, each column's width so
+    far, and the first data row of every section (the chart's cells are found from it)."""
+
+    def __init__(self, book: Any, report: Report) -> None:
+        self.book = book
+        self.sheet = book.add_worksheet(report.kind[:31])
+        self.bold = book.add_format({"bold": True})
+        self.title_format = book.add_format({"bold": True, "font_size": 14})
+        self.header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+        self.cell = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+        self.number = book.add_format({"border": 1, "valign": "top"})
+        self.italic = book.add_format({"italic": True})
+        self.row = 1
+        self.widths: dict[int, int] = {}
+        self.anchors: list[int] = []
+
+    def write_heading(self, report: Report) -> None:
+        self.sheet.write(0, 0, report.title, self.title_format)
+        for line in report.subtitle.splitlines():
+            self.sheet.write(self.row, 0, line, self.italic)
+            self.row += 1
+        for line in report.summary:
+            self.sheet.write(self.row, 0, line)
+            self.row += 1
+
+    def write_section(self, section: Section) -> None:
+        self.row += 1
+        self.sheet.write(self.row, 0, section.title, self.bold)
+        self.row += 1
+        for col, name in enumerate(section.columns):
+            self.sheet.write(self.row, col, name, self.header)
+            self._widen(col, min(len(name), 40))
+        self.row += 1
+        self.anchors.append(self.row)
+        for values in section.rows:
+            for col, value in enumerate(values):
+                self._write_cell(col, value)
+            self.row += 1
+
+    def _write_cell(self, col: int, value: Cell) -> None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.sheet.write_number(self.row, col, value, self.number)
+        elif value is None:
+            self.sheet.write_blank(self.row, col, None, self.number)
+        else:
+            self.sheet.write_string(self.row, col, str(value), self.cell)
+            self._widen(col, min(len(str(value)), 60))
+
+    def _widen(self, col: int, width: int) -> None:
+        self.widths[col] = max(self.widths.get(col, 8), width)
+
+    def write_notes(self, notes: tuple[str, ...]) -> None:
+        if notes:
+            self.row += 1
+            for note in notes:
+                self.sheet.write(self.row, 0, note, self.italic)
+                self.row += 1
+
+    def fit_columns(self) -> None:
+        for col, width in self.widths.items():
+            self.sheet.set_column(col, col, width + 2)
+
+    def insert_chart(self, report: Report) -> None:
+        """A native chart over the cells of its section, to the right of that section's table."""
+        spec = report.chart
+        if spec is None or not spec.rows:
+            return
+        section = report.sections[spec.section]
+        first = self.anchors[spec.section]
+        last = first + spec.rows - 1
+        chart = self.book.add_chart({"type": "bar" if spec.rows > 12 else "column"})
+        for value_col in spec.values:
+            chart.add_series(
+                {
+                    "name": section.columns[value_col],
+                    "categories": [self.sheet.name, first, spec.category, last, spec.category],
+                    "values": [self.sheet.name, first, value_col, last, value_col],
+                    "data_labels": {"value": True},
+                }
+            )
+        chart.set_title({"name": spec.title})
+        chart.set_legend({"position": "bottom" if len(spec.values) > 1 else "none"})
+        chart.set_size({"width": 720, "height": max(360, 22 * spec.rows)})
+        self.sheet.insert_chart(first - 2, len(section.columns) + 1, chart)
+
+
 def to_xlsx(report: Report) -> bytes:
     """One worksheet: title, the sections one under another, notes; the chart (a native Excel
     chart over the cells of its section) to the right of the first table."""
@@ -79,70 +167,13 @@ def to_xlsx(report: Report) -> bytes:
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet(report.kind[:31])
-    bold = book.add_format({"bold": True})
-    title_format = book.add_format({"bold": True, "font_size": 14})
-    header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    cell = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-    number = book.add_format({"border": 1, "valign": "top"})
-    italic = book.add_format({"italic": True})
-
-    sheet.write(0, 0, report.title, title_format)
-    row = 1
-    for line in report.subtitle.splitlines():
-        sheet.write(row, 0, line, italic)
-        row += 1
-    for line in report.summary:
-        sheet.write(row, 0, line)
-        row += 1
-    widths: dict[int, int] = {}
-    anchors: list[int] = []  # the first data row of each section
+    sheet = _XlsxSheet(book, report)
+    sheet.write_heading(report)
     for section in report.sections:
-        row += 1
-        sheet.write(row, 0, section.title, bold)
-        row += 1
-        for col, name in enumerate(section.columns):
-            sheet.write(row, col, name, header)
-            widths[col] = max(widths.get(col, 8), min(len(name), 40))
-        row += 1
-        anchors.append(row)
-        for values in section.rows:
-            for col, value in enumerate(values):
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    sheet.write_number(row, col, value, number)
-                elif value is None:
-                    sheet.write_blank(row, col, None, number)
-                else:
-                    sheet.write_string(row, col, str(value), cell)
-                    widths[col] = max(widths.get(col, 8), min(len(str(value)), 60))
-            row += 1
-    if report.notes:
-        row += 1
-        for note in report.notes:
-            sheet.write(row, 0, note, italic)
-            row += 1
-    for col, width in widths.items():
-        sheet.set_column(col, col, width + 2)
-
-    chart_spec = report.chart
-    if chart_spec is not None and chart_spec.rows:
-        section = report.sections[chart_spec.section]
-        first = anchors[chart_spec.section]
-        last = first + chart_spec.rows - 1
-        chart = book.add_chart({"type": "bar" if chart_spec.rows > 12 else "column"})
-        for value_col in chart_spec.values:
-            chart.add_series(
-                {
-                    "name": section.columns[value_col],
-                    "categories": [sheet.name, first, chart_spec.category, last, chart_spec.category],
-                    "values": [sheet.name, first, value_col, last, value_col],
-                    "data_labels": {"value": True},
-                }
-            )
-        chart.set_title({"name": chart_spec.title})
-        chart.set_legend({"position": "bottom" if len(chart_spec.values) > 1 else "none"})
-        chart.set_size({"width": 720, "height": max(360, 22 * chart_spec.rows)})
-        sheet.insert_chart(anchors[chart_spec.section] - 2, len(section.columns) + 1, chart)
+        sheet.write_section(section)
+    sheet.write_notes(report.notes)
+    sheet.fit_columns()
+    sheet.insert_chart(report)
     book.close()
     return buffer.getvalue()
 

@@ -40,17 +40,27 @@ class FaultInjection(ServerState):
             await asyncio.Event().wait()
 
     def _maybe_fail(self, method: str) -> None:
-        if self._failing_for is not None:
-            seconds, deadline, failing, status, html = self._failing_for
-            now = asyncio.get_running_loop().time()
-            if deadline is not None and now >= deadline:
-                self._failing_for = None
-            elif failing in (method.lower(), "*") and method != "getUpdates":
-                if deadline is None:  # the bad minutes start with the first call they meet
-                    self._failing_for = (seconds, now + seconds, failing, status, html)
-                if html:
-                    raise ErrorPage(status)
-                raise TelegramAPIError(status, "Bad Gateway" if status == 502 else f"Error {status}")
+        self._fail_within_window(method)
+        self._fail_queued(method)
+        self._fail_at_random(method)
+
+    def _fail_within_window(self, method: str) -> None:
+        """``fail_for``: every matching call fails until the window that its first call opened ends."""
+        if self._failing_for is None:
+            return
+        seconds, deadline, failing, status, html = self._failing_for
+        now = asyncio.get_running_loop().time()
+        if deadline is not None and now >= deadline:
+            self._failing_for = None
+        elif failing in (method.lower(), "*") and method != "getUpdates":
+            if deadline is None:  # the bad minutes start with the first call they meet
+                self._failing_for = (seconds, now + seconds, failing, status, html)
+            if html:
+                raise ErrorPage(status)
+            raise TelegramAPIError(status, "Bad Gateway" if status == 502 else f"Error {status}")
+
+    def _fail_queued(self, method: str) -> None:
+        """``fail_next``: the method's own queue first, then the one for any method (never getUpdates)."""
         keys = (method.lower(),) if method == "getUpdates" else (method.lower(), "*")
         for key in keys:
             queue = self._failures.get(key)
@@ -62,13 +72,16 @@ class FaultInjection(ServerState):
                     raise ErrorPage(failure.status)
                 parameters = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
                 raise TelegramAPIError(failure.status, failure.description, parameters)
-        if self._random_failure is not None:
-            rng, fraction, methods, retry_after = self._random_failure
-            if method.lower() in methods and rng.random() < fraction:
-                self.random_failures += 1
-                raise TelegramAPIError(
-                    429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-                )
+
+    def _fail_at_random(self, method: str) -> None:
+        if self._random_failure is None:
+            return
+        rng, fraction, methods, retry_after = self._random_failure
+        if method.lower() in methods and rng.random() < fraction:
+            self.random_failures += 1
+            raise TelegramAPIError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
 
     # ---------------------------------------------------------------- failure injection
 

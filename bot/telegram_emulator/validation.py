@@ -73,47 +73,55 @@ def validate_reply_markup(markup: Any, *, inline_only: bool = False) -> JSON | N
     if not isinstance(markup, dict):
         raise bad("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
-        rows = markup["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
-        if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
-            raise bad("reply markup is too long")
-        for row in rows:
-            for button in row:
-                if not isinstance(button, dict):
-                    raise bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
-                text = button.get("text")
-                if not isinstance(text, str):
-                    raise bad('can\'t parse inline keyboard button: Field "text" must be of type String')
-                if not text.strip():
-                    raise bad("BUTTON_TEXT_INVALID")
-                if not any(key in button for key in _INLINE_BUTTON_ACTIONS):
-                    raise bad(
-                        "can't parse inline keyboard button: "
-                        "Text buttons are unallowed in the inline keyboard"
-                    )
-                if "callback_data" in button:
-                    data = button["callback_data"]
-                    if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:
-                        raise bad("BUTTON_DATA_INVALID")
-                if "url" in button:
-                    validate_url(button["url"])
-        return {"inline_keyboard": copy.deepcopy(rows)}
+        return {"inline_keyboard": _inline_keyboard(markup["inline_keyboard"])}
     if inline_only:
         raise bad("inline keyboard expected")
     if "keyboard" in markup:
-        rows = markup["keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
-        for row in rows:
-            for button in row:
-                text = button.get("text") if isinstance(button, dict) else button
-                if not isinstance(text, str) or not text.strip():
-                    raise bad('can\'t parse keyboard button: Field "text" must be of type String')
+        _validate_reply_keyboard(markup["keyboard"])
         return copy.deepcopy(markup)
     if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
         return copy.deepcopy(markup)
     raise bad('can\'t find field "inline_keyboard"')
+
+
+def _inline_keyboard(rows: Any) -> list[Any]:
+    """A copy of the inline keyboard's rows once the whole keyboard and each of its buttons passed."""
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
+    if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+        raise bad("reply markup is too long")
+    for row in rows:
+        for button in row:
+            _validate_inline_button(button)
+    return copy.deepcopy(rows)
+
+
+def _validate_inline_button(button: Any) -> None:
+    if not isinstance(button, dict):
+        raise bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+    text = button.get("text")
+    if not isinstance(text, str):
+        raise bad('can\'t parse inline keyboard button: Field "text" must be of type String')
+    if not text.strip():
+        raise bad("BUTTON_TEXT_INVALID")
+    if not any(key in button for key in _INLINE_BUTTON_ACTIONS):
+        raise bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+    if "callback_data" in button:
+        data = button["callback_data"]
+        if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+            raise bad("BUTTON_DATA_INVALID")
+    if "url" in button:
+        validate_url(button["url"])
+
+
+def _validate_reply_keyboard(rows: Any) -> None:
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise bad('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
+    for row in rows:
+        for button in row:
+            text = button.get("text") if isinstance(button, dict) else button
+            if not isinstance(text, str) or not text.strip():
+                raise bad('can\'t parse keyboard button: Field "text" must be of type String')
 
 
 def buttons(message: JSON | None) -> list[tuple[str, str]]:
