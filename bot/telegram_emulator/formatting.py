@@ -5,9 +5,10 @@ Offsets and lengths count UTF-16 code units, and errors name byte offsets, as th
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from bot.telegram_emulator.records import JSON, TelegramAPIError, bad, entities_error
+from bot.telegram_emulator.records import JSON, bad, entities_error
 
 _HTML_TAG_TYPES = {
     "b": "bold",
@@ -107,333 +108,391 @@ def _decode_html_entity(text: str, index: int) -> tuple[str, int] | None:
     return chr(code), match.end()
 
 
-def _parse_html(text: str) -> tuple[str, list[JSON]]:
-    out = _TextBuilder()
-    entities: list[JSON] = []
-    # (tag name, entity type, utf16 offset, argument)
-    stack: list[tuple[str, str, int, str]] = []
-    n = len(text)
-    i = 0
-    while i < n:
-        char = text[i]
-        if char == "&":
-            decoded = _decode_html_entity(text, i)
-            if decoded is not None:
-                out.add(decoded[0])
-                i = decoded[1]
-                continue
-            out.add(char)
-            i += 1
-            continue
-        if char != "<":
-            out.add(char)
-            i += 1
-            continue
-        begin = i
-        begin_bytes = _byte_offset(text, begin)
-        if i + 1 < n and text[i + 1] == "/":
-            if not stack:
-                raise entities_error(f"Unexpected end tag at byte offset {begin_bytes}")
-            i += 2
-            name_begin = i
-            while i < n and not text[i].isspace() and text[i] != ">":
-                i += 1
-            end_name = text[name_begin:i].lower()
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n or text[i] != ">":
-                raise entities_error(f"Unclosed end tag at byte offset {begin_bytes}")
-            tag, kind, offset, argument = stack.pop()
-            if end_name and end_name != tag:
-                raise entities_error(
-                    f'Unmatched end tag at byte offset {begin_bytes}, expected "</{tag}>", '
-                    f'found "</{end_name}>"'
-                )
-            i += 1
-            if out.u16 > offset:
-                if kind == "code" and argument and stack and stack[-1][1] == "pre":
-                    parent = stack[-1]
-                    stack[-1] = (parent[0], parent[1], parent[2], argument)
-                    continue
-                if kind == "text_link" and not argument:
-                    continue
-                entities.append(_make_entity(kind, offset, out.u16 - offset, argument))
-            continue
-        # start tag
-        i += 1
-        while i < n and not text[i].isspace() and text[i] != ">":
-            i += 1
-        if i >= n:
+@dataclass
+class _Open:
+    """An entity opened and not yet closed: where its text begins (UTF-16 offset and index in the
+    builder's parts) and what the opening said (argument, HTML tag, byte offset for the error)."""
+
+    kind: str
+    offset: int
+    part: int
+    argument: str = ""
+    tag: str = ""
+    begin_bytes: int = 0
+
+
+class _EntityParser:
+    """What the three parse modes share: a cursor over the source, the visible text built so far, the
+    entities found and the stack of those still open."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.n = len(text)
+        self.i = 0
+        self.out = _TextBuilder()
+        self.entities: list[JSON] = []
+        self.stack: list[_Open] = []
+
+    def at(self, index: int) -> str:
+        return self.text[index] if index < self.n else ""
+
+    def keep(self, char: str) -> None:
+        """A character of the source that shows as it is."""
+        self.out.add(char)
+        self.i += 1
+
+    def open(self, kind: str, argument: str = "", *, tag: str = "", begin_bytes: int = 0) -> None:
+        self.stack.append(_Open(kind, self.out.u16, len(self.out.parts), argument, tag, begin_bytes))
+
+    def emit(self, kind: str, offset: int, argument: str) -> None:
+        """An entity from ``offset`` to the end of the text so far; Telegram drops the empty ones."""
+        if self.out.u16 > offset:
+            self.entities.append(_make_entity(kind, offset, self.out.u16 - offset, argument))
+
+    def take_language(self) -> str:
+        """Just after a pre's opening backticks: the word naming its language, when whitespace ends it."""
+        end = self.i
+        while end < self.n and not self.text[end].isspace() and self.text[end] != "`":
+            end += 1
+        if self.i == end or end >= self.n or self.text[end] == "`":
+            return ""
+        language = self.text[self.i : end]
+        self.i = end
+        return language
+
+    def result(self) -> tuple[str, list[JSON]]:
+        return self.out.text(), self.entities
+
+
+class _HtmlParser(_EntityParser):
+    def parse(self) -> tuple[str, list[JSON]]:
+        while self.i < self.n:
+            char = self.text[self.i]
+            if char == "&":
+                self._character_reference()
+            elif char != "<":
+                self.keep(char)
+            elif self.at(self.i + 1) == "/":
+                self._end_tag()
+            else:
+                self._start_tag()
+        if self.stack:
+            raise entities_error(f'Can\'t find end tag corresponding to start tag "{self.stack[-1].tag}"')
+        return self.result()
+
+    def _skip_spaces(self) -> None:
+        while self.i < self.n and self.text[self.i].isspace():
+            self.i += 1
+
+    def _skip_name(self, stops: str = ">") -> None:
+        while self.i < self.n and not self.text[self.i].isspace() and self.text[self.i] not in stops:
+            self.i += 1
+
+    def _character_reference(self) -> None:
+        """``&amp;`` and the like; an ``&`` that starts none shows as itself."""
+        decoded = _decode_html_entity(self.text, self.i)
+        if decoded is None:
+            self.keep("&")
+            return
+        self.out.add(decoded[0])
+        self.i = decoded[1]
+
+    def _end_tag(self) -> None:
+        begin_bytes = _byte_offset(self.text, self.i)
+        if not self.stack:
+            raise entities_error(f"Unexpected end tag at byte offset {begin_bytes}")
+        self.i += 2
+        name_begin = self.i
+        self._skip_name()
+        end_name = self.text[name_begin : self.i].lower()
+        self._skip_spaces()
+        if self.at(self.i) != ">":
+            raise entities_error(f"Unclosed end tag at byte offset {begin_bytes}")
+        opened = self.stack.pop()
+        if end_name and end_name != opened.tag:
+            raise entities_error(
+                f'Unmatched end tag at byte offset {begin_bytes}, expected "</{opened.tag}>", '
+                f'found "</{end_name}>"'
+            )
+        self.i += 1
+        self._close(opened)
+
+    def _close(self, opened: _Open) -> None:
+        if self.out.u16 <= opened.offset:
+            return
+        if opened.kind == "code" and opened.argument and self.stack and self.stack[-1].kind == "pre":
+            # <pre><code class="language-x">: one pre entity that takes the code's language.
+            self.stack[-1].argument = opened.argument
+            return
+        if opened.kind == "text_link" and not opened.argument:
+            return
+        self.emit(opened.kind, opened.offset, opened.argument)
+
+    def _start_tag(self) -> None:
+        begin = self.i
+        begin_bytes = _byte_offset(self.text, begin)
+        self.i += 1
+        self._skip_name()
+        if self.i >= self.n:
             raise entities_error(f"Unclosed start tag at byte offset {begin_bytes}")
-        tag = text[begin + 1 : i].lower()
+        tag = self.text[begin + 1 : self.i].lower()
         if tag not in _HTML_TAG_TYPES:
             raise entities_error(f'Unsupported start tag "{tag}" at byte offset {begin_bytes}')
-        argument = ""
-        while True:
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n:
-                raise entities_error(f"Unclosed start tag at byte offset {begin_bytes}")
-            if text[i] == ">":
-                break
-            attr_begin = i
-            while i < n and not text[i].isspace() and text[i] not in "=>":
-                i += 1
-            attr_name = text[attr_begin:i].lower()
-            if not attr_name:
-                raise entities_error(f'Empty attribute name in the tag "{tag}" at byte offset {begin_bytes}')
-            while i < n and text[i].isspace():
-                i += 1
-            if tag == "blockquote" and attr_name == "expandable" and (i >= n or text[i] != "="):
-                argument = "1"
-                continue
-            if i >= n or text[i] != "=":
-                raise entities_error(
-                    f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
-                    f"at byte offset {begin_bytes}"
-                )
-            i += 1
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n:
-                raise entities_error(f"Unclosed start tag at byte offset {begin_bytes}")
-            value_chars: list[str] = []
-            if text[i] not in "'\"":
-                token_begin = i
-                while i < n and (text[i].isalnum() or text[i] in ".-"):
-                    i += 1
-                value = text[token_begin:i].lower()
-                if i >= n or (not text[i].isspace() and text[i] != ">"):
-                    raise entities_error(
-                        f"Unexpected end of name token at byte offset {_byte_offset(text, token_begin)}"
-                    )
-            else:
-                quote = text[i]
-                i += 1
-                while i < n and text[i] != quote:
-                    if text[i] == "&":
-                        decoded = _decode_html_entity(text, i)
-                        if decoded is not None:
-                            value_chars.append(decoded[0])
-                            i = decoded[1]
-                            continue
-                    value_chars.append(text[i])
-                    i += 1
-                if i >= n:
-                    raise entities_error(f"Unclosed start tag at byte offset {begin_bytes}")
-                i += 1
-                value = "".join(value_chars)
-            if tag == "a" and attr_name == "href":
-                argument = value
-            elif tag == "code" and attr_name == "class" and value.startswith("language-"):
-                argument = value.removeprefix("language-")
-            elif tag == "span" and attr_name == "class" and value.startswith("tg-"):
-                argument = value.removeprefix("tg-")
-            elif tag == "tg-emoji" and attr_name == "emoji-id":
-                argument = value
-            elif tag == "blockquote" and attr_name == "expandable":
-                argument = "1"
-            elif tag == "pre" and attr_name == "language":
-                argument = value
+        argument = self._attributes(tag, begin_bytes)
         if tag == "span" and argument != "spoiler":
             raise entities_error(f'Tag "span" must have class "tg-spoiler" at byte offset {begin_bytes}')
-        i += 1  # skip '>'
-        stack.append((tag, _HTML_TAG_TYPES[tag], out.u16, argument))
-    if stack:
-        raise entities_error(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    return out.text(), entities
+        self.i += 1  # skip '>'
+        self.open(_HTML_TAG_TYPES[tag], argument, tag=tag)
+
+    def _attributes(self, tag: str, begin_bytes: int) -> str:
+        """The tag's attributes up to its ``>``: the argument its entity takes from them."""
+        argument = ""
+        while True:
+            self._skip_spaces()
+            if self.i >= self.n:
+                raise entities_error(f"Unclosed start tag at byte offset {begin_bytes}")
+            if self.text[self.i] == ">":
+                return argument
+            argument = self._attribute(tag, begin_bytes, argument)
+
+    def _attribute(self, tag: str, begin_bytes: int, argument: str) -> str:
+        attr_begin = self.i
+        self._skip_name("=>")
+        attr_name = self.text[attr_begin : self.i].lower()
+        if not attr_name:
+            raise entities_error(f'Empty attribute name in the tag "{tag}" at byte offset {begin_bytes}')
+        self._skip_spaces()
+        if tag == "blockquote" and attr_name == "expandable" and self.at(self.i) != "=":
+            return "1"
+        if self.at(self.i) != "=":
+            raise entities_error(
+                f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
+                f"at byte offset {begin_bytes}"
+            )
+        self.i += 1
+        self._skip_spaces()
+        if self.i >= self.n:
+            raise entities_error(f"Unclosed start tag at byte offset {begin_bytes}")
+        if self.text[self.i] in "'\"":
+            value = self._quoted_value(begin_bytes)
+        else:
+            value = self._name_token()
+        return _tag_argument(tag, attr_name, value, argument)
+
+    def _name_token(self) -> str:
+        """An unquoted attribute value: letters, digits, dots and dashes, lowercased."""
+        token_begin = self.i
+        while self.i < self.n and (self.text[self.i].isalnum() or self.text[self.i] in ".-"):
+            self.i += 1
+        if self.i >= self.n or (not self.text[self.i].isspace() and self.text[self.i] != ">"):
+            raise entities_error(
+                f"Unexpected end of name token at byte offset {_byte_offset(self.text, token_begin)}"
+            )
+        return self.text[token_begin : self.i].lower()
+
+    def _quoted_value(self, begin_bytes: int) -> str:
+        quote = self.text[self.i]
+        self.i += 1
+        chars: list[str] = []
+        while self.i < self.n and self.text[self.i] != quote:
+            decoded = _decode_html_entity(self.text, self.i) if self.text[self.i] == "&" else None
+            if decoded is not None:
+                chars.append(decoded[0])
+                self.i = decoded[1]
+            else:
+                chars.append(self.text[self.i])
+                self.i += 1
+        if self.i >= self.n:
+            raise entities_error(f"Unclosed start tag at byte offset {begin_bytes}")
+        self.i += 1
+        return "".join(chars)
+
+
+def _tag_argument(tag: str, attr_name: str, value: str, argument: str) -> str:
+    """The argument after one more attribute: the ones Telegram reads set it, the rest leave it be."""
+    if (tag, attr_name) in (("a", "href"), ("tg-emoji", "emoji-id"), ("pre", "language")):
+        return value
+    if tag == "code" and attr_name == "class" and value.startswith("language-"):
+        return value.removeprefix("language-")
+    if tag == "span" and attr_name == "class" and value.startswith("tg-"):
+        return value.removeprefix("tg-")
+    if tag == "blockquote" and attr_name == "expandable":
+        return "1"
+    return argument
+
+
+# What closes the entity on top of the stack; an italic's "_" must not be the start of "__".
+_MDV2_CLOSERS = {
+    "bold": "*",
+    "italic": "_",
+    "underline": "__",
+    "code": "`",
+    "pre": "```",
+    "text_link": "]",
+    "custom_emoji": "]",
+    "strikethrough": "~",
+    "spoiler": "||",
+}
+# What opens an entity, longest first where two start alike ("```" is a pre, read apart).
+_MDV2_OPENERS = (
+    ("__", "underline"),
+    ("_", "italic"),
+    ("*", "bold"),
+    ("~", "strikethrough"),
+    ("||", "spoiler"),
+    ("[", "text_link"),
+    ("`", "code"),
+    ("![", "custom_emoji"),
+)
+
+
+class _MarkdownV2Parser(_EntityParser):
+    def parse(self) -> tuple[str, list[JSON]]:
+        while self.i < self.n:
+            char = self.text[self.i]
+            top = self.stack[-1].kind if self.stack else None
+            if self._escaped(self.i):
+                self.out.add(self.text[self.i + 1])
+                self.i += 2
+            elif (top in ("code", "pre") and char != "`") or char not in _MDV2_RESERVED:
+                self.keep(char)
+            elif char == ">" and (self.i == 0 or self.text[self.i - 1] == "\n"):
+                self.i += 1  # a block quote line marker: dropped (quotes are not tracked as entities here)
+            elif self._closes(top):
+                self._close()
+            else:
+                self._open(char)
+        if self.stack:
+            opened = self.stack[-1]
+            raise entities_error(
+                f"Can't find end of {_TD_ENTITY_NAMES.get(opened.kind, opened.kind)} entity "
+                f"at byte offset {opened.begin_bytes}"
+            )
+        return self.result()
+
+    def _escaped(self, index: int) -> bool:
+        """A backslash before an ASCII character: that character, shown literally."""
+        return self.text[index] == "\\" and index + 1 < self.n and 0 < ord(self.text[index + 1]) <= 126
+
+    def _closes(self, top: str | None) -> bool:
+        closer = _MDV2_CLOSERS.get(top or "")
+        if closer is None or not self.text.startswith(closer, self.i):
+            return False
+        return top != "italic" or not self.text.startswith("__", self.i)
+
+    def _open(self, char: str) -> None:
+        begin_bytes = _byte_offset(self.text, self.i)
+        if self.text.startswith("```", self.i):
+            self.i += 3
+            language = self.take_language()
+            self._skip_line_break()
+            self.open("pre", language, begin_bytes=begin_bytes)
+            return
+        for opener, kind in _MDV2_OPENERS:
+            if self.text.startswith(opener, self.i):
+                self.i += len(opener)
+                self.open(kind, begin_bytes=begin_bytes)
+                return
+        raise entities_error(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
+
+    def _skip_line_break(self) -> None:
+        """The line break after a pre's opening (and its language) is not part of the code."""
+        here, after = self.at(self.i), self.at(self.i + 1)
+        if here in ("\n", "\r"):
+            self.i += 2 if after in ("\n", "\r") and after != here else 1
+
+    def _close(self) -> None:
+        opened = self.stack.pop()
+        self.i += len(_MDV2_CLOSERS[opened.kind])
+        if opened.kind in ("text_link", "custom_emoji"):
+            opened.argument = self._link_target(opened)
+        self.emit(opened.kind, opened.offset, opened.argument)
+
+    def _link_target(self, opened: _Open) -> str:
+        """After a link's "]": the "(url)" that follows, else the link's own text as its address."""
+        if self.at(self.i) != "(":
+            return "".join(self.out.parts[opened.part :])
+        self.i += 1
+        url_begin = self.i
+        chars: list[str] = []
+        while self.i < self.n and self.text[self.i] != ")":
+            if self._escaped(self.i):
+                self.i += 1
+            chars.append(self.text[self.i])
+            self.i += 1
+        if self.i >= self.n:
+            raise entities_error(
+                f"Can't find end of a URL at byte offset {_byte_offset(self.text, url_begin)}"
+            )
+        self.i += 1
+        url = "".join(chars)
+        return url.removeprefix("tg://emoji?id=") if opened.kind == "custom_emoji" else url
+
+
+_MARKDOWN_DELIMITERS = "_*`["
+
+
+class _MarkdownParser(_EntityParser):
+    """Legacy ``Markdown`` parse mode: no nesting, so each entity is read from its opening to its end."""
+
+    def parse(self) -> tuple[str, list[JSON]]:
+        while self.i < self.n:
+            char = self.text[self.i]
+            if char == "\\" and self.i + 1 < self.n and self.text[self.i + 1] in _MARKDOWN_DELIMITERS:
+                self.out.add(self.text[self.i + 1])
+                self.i += 2
+            elif char not in _MARKDOWN_DELIMITERS:
+                self.keep(char)
+            else:
+                self._entity(char)
+        return self.result()
+
+    def _entity(self, char: str) -> None:
+        begin_bytes = _byte_offset(self.text, self.i)
+        self.i += 1
+        is_pre = char == "`" and self.text[self.i : self.i + 2] == "``"
+        language = ""
+        if is_pre:
+            self.i += 2
+            language = self.take_language()
+        offset = self.out.u16
+        end_char = "]" if char == "[" else char
+        while self.i < self.n and (
+            self.text[self.i] != end_char or (is_pre and self.text[self.i + 1 : self.i + 3] != "``")
+        ):
+            self.keep(self.text[self.i])
+        if self.i >= self.n:
+            raise entities_error(f"Can't find end of the entity starting at byte offset {begin_bytes}")
+        self.i += 3 if is_pre else 1
+        if char == "[":
+            self._link_target(offset)
+        else:
+            kind = {"_": "italic", "*": "bold"}.get(char, "pre" if is_pre else "code")
+            self.emit(kind, offset, language)
+
+    def _link_target(self, offset: int) -> None:
+        """After a link's "]": its "(url)"; a link without one is no entity at all."""
+        url = ""
+        if self.at(self.i) == "(":
+            close = self.text.find(")", self.i)
+            if close != -1:
+                url = self.text[self.i + 1 : close]
+                self.i = close + 1
+        if url:
+            self.emit("text_link", offset, url)
+
+
+def _parse_html(text: str) -> tuple[str, list[JSON]]:
+    return _HtmlParser(text).parse()
 
 
 def _parse_markdown_v2(text: str) -> tuple[str, list[JSON]]:
-    out = _TextBuilder()
-    entities: list[JSON] = []
-    # (entity type, utf16 offset, byte offset of the opening, argument, index in out.parts)
-    stack: list[tuple[str, int, int, str, int]] = []
-    n = len(text)
-
-    def at(index: int) -> str:
-        return text[index] if index < n else ""
-
-    def reserved(char: str) -> TelegramAPIError:
-        return entities_error(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
-
-    i = 0
-    while i < n:
-        char = text[i]
-        if char == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-            out.add(text[i + 1])
-            i += 2
-            continue
-        top = stack[-1][0] if stack else None
-        if top in ("code", "pre") and char != "`":
-            out.add(char)
-            i += 1
-            continue
-        if char not in _MDV2_RESERVED:
-            out.add(char)
-            i += 1
-            continue
-        if char == ">" and (i == 0 or text[i - 1] == "\n"):
-            # A block quote line marker: drop it (quotes are not tracked as entities here).
-            i += 1
-            continue
-        if top == "bold":
-            is_end = char == "*"
-        elif top == "italic":
-            is_end = char == "_" and at(i + 1) != "_"
-        elif top == "underline":
-            is_end = char == "_" and at(i + 1) == "_"
-        elif top == "code":
-            is_end = char == "`"
-        elif top == "pre":
-            is_end = char == "`" and at(i + 1) == "`" and at(i + 2) == "`"
-        elif top in ("text_link", "custom_emoji"):
-            is_end = char == "]"
-        elif top == "strikethrough":
-            is_end = char == "~"
-        elif top == "spoiler":
-            is_end = char == "|" and at(i + 1) == "|"
-        else:
-            is_end = False
-        if not is_end:
-            begin_bytes = _byte_offset(text, i)
-            argument = ""
-            if char == "_":
-                if at(i + 1) == "_":
-                    kind = "underline"
-                    i += 1
-                else:
-                    kind = "italic"
-            elif char == "*":
-                kind = "bold"
-            elif char == "~":
-                kind = "strikethrough"
-            elif char == "|":
-                if at(i + 1) != "|":
-                    raise reserved(char)
-                kind = "spoiler"
-                i += 1
-            elif char == "[":
-                kind = "text_link"
-            elif char == "`":
-                if at(i + 1) == "`" and at(i + 2) == "`":
-                    kind = "pre"
-                    i += 3
-                    end = i
-                    while end < n and not text[end].isspace() and text[end] != "`":
-                        end += 1
-                    if i != end and end < n and text[end] != "`":
-                        argument = text[i:end]
-                        i = end
-                    if at(i) == "\n" or at(i) == "\r":
-                        if (at(i + 1) == "\n" or at(i + 1) == "\r") and at(i + 1) != at(i):
-                            i += 2
-                        else:
-                            i += 1
-                    i -= 1
-                else:
-                    kind = "code"
-            elif char == "!":
-                if at(i + 1) != "[":
-                    raise reserved(char)
-                kind = "custom_emoji"
-                i += 1
-            else:
-                raise reserved(char)
-            stack.append((kind, out.u16, begin_bytes, argument, len(out.parts)))
-            i += 1
-            continue
-        kind, offset, _begin, argument, part_index = stack.pop()
-        if kind in ("underline", "spoiler"):
-            i += 1
-        elif kind == "pre":
-            i += 2
-        elif kind in ("text_link", "custom_emoji"):
-            if at(i + 1) != "(":
-                argument = "".join(out.parts[part_index:])
-            else:
-                i += 2
-                url_begin = i
-                url_chars: list[str] = []
-                while i < n and text[i] != ")":
-                    if text[i] == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-                        url_chars.append(text[i + 1])
-                        i += 2
-                        continue
-                    url_chars.append(text[i])
-                    i += 1
-                if i >= n:
-                    raise entities_error(
-                        f"Can't find end of a URL at byte offset {_byte_offset(text, url_begin)}"
-                    )
-                argument = "".join(url_chars)
-                if kind == "custom_emoji":
-                    argument = argument.removeprefix("tg://emoji?id=")
-        if out.u16 > offset:
-            entities.append(_make_entity(kind, offset, out.u16 - offset, argument))
-        i += 1
-    if stack:
-        kind, _offset, begin_bytes, _argument, _index = stack[-1]
-        raise entities_error(
-            f"Can't find end of {_TD_ENTITY_NAMES.get(kind, kind)} entity at byte offset {begin_bytes}"
-        )
-    return out.text(), entities
+    return _MarkdownV2Parser(text).parse()
 
 
 def _parse_markdown(text: str) -> tuple[str, list[JSON]]:
     """Legacy ``Markdown`` parse mode."""
-    out = _TextBuilder()
-    entities: list[JSON] = []
-    n = len(text)
-    i = 0
-    while i < n:
-        char = text[i]
-        if char == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            out.add(text[i + 1])
-            i += 2
-            continue
-        if char not in "_*`[":
-            out.add(char)
-            i += 1
-            continue
-        begin_bytes = _byte_offset(text, i)
-        end_char = "]" if char == "[" else char
-        is_pre = False
-        language = ""
-        i += 1
-        if char == "`" and text[i : i + 2] == "``":
-            i += 2
-            is_pre = True
-            end = i
-            while end < n and not text[end].isspace() and text[end] != "`":
-                end += 1
-            if i != end and end < n and text[end] != "`":
-                language = text[i:end]
-                i = end
-        offset = out.u16
-        while i < n and (text[i] != end_char or (is_pre and text[i + 1 : i + 3] != "``")):
-            out.add(text[i])
-            i += 1
-        if i >= n:
-            raise entities_error(f"Can't find end of the entity starting at byte offset {begin_bytes}")
-        if is_pre:
-            i += 2
-        i += 1
-        length = out.u16 - offset
-        if char == "[":
-            url = ""
-            if i < n and text[i] == "(":
-                close = text.find(")", i)
-                if close != -1:
-                    url = text[i + 1 : close]
-                    i = close + 1
-            if url and length:
-                entities.append(_make_entity("text_link", offset, length, url))
-            continue
-        if length:
-            kind = {"_": "italic", "*": "bold"}.get(char, "pre" if is_pre else "code")
-            entities.append(_make_entity(kind, offset, length, language))
-    return out.text(), entities
+    return _MarkdownParser(text).parse()
 
 
 def _trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
