@@ -251,8 +251,8 @@ class PoliceReports(CallbackData, prefix="pr"):
 
 # --- Reports, the quarterly reconciliation, directory checks ---
 class ReportAction(StrEnum):
-    START = "s"  # the programmes
-    PROGRAMME = "p"  # its years
+    START = "s"  # the oblasts (straight to the years when there is one)
+    OBLAST = "p"  # its years
     YEAR = "y"  # the kinds of report
     KIND = "k"  # the districts (a regional coordinator), or the report itself
     REPORT = "r"  # the report for the chosen district (or the whole oblast)
@@ -260,13 +260,14 @@ class ReportAction(StrEnum):
 
 
 class Reports(CallbackData, prefix="rp"):
-    """Reports (handlers/staff/reports/): action, programme, year, kind, district, file format.
+    """Reports (handlers/staff/reports/): action, oblast, year, kind, district, file format.
 
     Kinds travel as one letter and districts as an index into the oblast's list, to stay within
-    Telegram's 64 bytes with the longest programme id."""
+    Telegram's 64 bytes. Buttons sent before reports covered every year carry a programme id where the
+    oblast now is: the service takes either (ReportService.oblast_of)."""
 
     action: ReportAction
-    programme: Annotated[str, Field(pattern=r"^[a-z0-9-]{0,40}$")] = ""
+    oblast: Annotated[str, Field(pattern=r"^[a-z0-9-]{0,40}$")] = ""
     year: Annotated[int, Field(ge=0, le=2100)] = 0
     kind: Annotated[str, Field(pattern=r"^[a-z]?$")] = ""
     district: Annotated[int, Field(ge=-1, lt=100)] = -1  # -1: the whole oblast

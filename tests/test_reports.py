@@ -196,6 +196,9 @@ async def test_indicators_target_actual_percent_behind_schedule_first(
     izium = _section(district, "Показники")
     assert izium["2.2.a"][2] == 0 and izium["2.1.b"][2] == 60
     assert any("для всієї області" in n for n in district.notes)
+    # The programme sets no district targets: a district is not "behind" the oblast's.
+    assert {r[5] for r in district.rows} <= {"для району план не встановлено", "вноситься вручну"}
+    assert izium["2.1.b"][1] is None and izium["2.1.b"][3] is None  # no oblast target, no percentage
 
 
 async def test_a_district_coordinator_sees_only_their_district(
@@ -228,7 +231,7 @@ async def test_bad_year_district_or_programme_is_refused_and_an_empty_year_is_ho
     await seed(sm)
     for year, district, programme, key in (
         (2022, None, PROGRAMME, "report.bad_year"),
-        (2026, None, PROGRAMME, "report.bad_year"),
+        (2027, None, PROGRAMME, "report.bad_year"),  # next year: nothing to report yet
         (2024, "kharkiv-nowhere", PROGRAMME, "report.bad_district"),
         (2024, "zhytomyr-berdychiv", PROGRAMME, "report.bad_district"),  # another oblast's district
         (2024, None, "kyiv-2030", "report.bad_programme"),

@@ -38,6 +38,9 @@ class Feed(StrEnum):
     PER_EVENT = "per_event"  # one per logged event
     PARTICIPANTS = "participants"  # the events' participants added up
     MANUAL = "manual"  # entered by hand
+    # Counted from what the bot collects besides events (bot/services/reports.py):
+    POLICE_NOTIFICATIONS = "police_notifications"  # the organisations' monthly notifications filed
+    RECONCILIATIONS = "reconciliations"  # the quarters reconciled with the police
 
 
 Number = int | float | Decimal

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gettext as gettext_module
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -34,6 +34,9 @@ from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, Case, Event, MeasureRow, Organisation, PoliceReport, Reconciliation
 
 KINDS = ("indicators", "events", "cases", "compliance", "reconciliation", "annual")
+# Measured against a programme's targets: only for a year the programme is in force. The other kinds are
+# for any calendar year, in or out of a programme.
+PROGRAMME_KINDS = ("indicators", "annual")
 SMALL_COUNT = 5  # case counts below this are shown as "<5"
 SUPPRESSED = "<5"
 SECONDARY = "≥5"  # a count hidden because, with the total, it would reveal a suppressed one
@@ -80,6 +83,7 @@ class Report:
     chart: Chart | None
     notes: tuple[str, ...] = ()
     empty: bool = False
+    oblast: str = ""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -91,7 +95,7 @@ class Report:
 
     def file_name(self, extension: str) -> str:
         place = f"-{self.district}" if self.district else ""
-        return f"{self.kind}-{self.programme_id}-{self.year}{place}.{extension}"
+        return f"{self.kind}-{self.programme_id or self.oblast}-{self.year}{place}.{extension}"
 
 
 # --- translation (the service renders in the language asked, outside any Telegram update) ------
@@ -137,13 +141,22 @@ def _number(value: Decimal | None) -> int | float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC one (SQLite returns them without a zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _month(year: int, month: int) -> str:
     return f"{year:04d}-{month:02d}"
 
 
 @dataclass
 class _Scope:
-    programme: Programme
+    """What a report covers: an oblast's calendar year (or one district's), and the programme in force
+    that year, if any."""
+
+    oblast: str
+    programme: Programme | None
     year: int
     district: str | None
     language: str
@@ -172,6 +185,10 @@ class ReportService:
     def _today(self) -> date:
         return self.clock().astimezone(self.tz).date()
 
+    def _local_date(self, moment: datetime) -> str:
+        """A stored instant as the day it was in the programme's zone: "15.04.2025"."""
+        return _utc(moment).astimezone(self.tz).strftime("%d.%m.%Y")
+
     def _month_start(self, year: int, month: int) -> datetime:
         """The first instant of a month in the programme's time zone, in UTC as timestamps are stored."""
         year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
@@ -184,6 +201,31 @@ class ReportService:
             raise ReportError("report.bad_programme")
         return found
 
+    def oblast_of(self, where: str) -> str:
+        """The oblast a report is asked for: given itself, or as the oblast of one of its programmes."""
+        if where in self._programmes:
+            return self._programmes[where].oblast
+        if self.directory.oblast(where) is None:
+            raise ReportError("report.bad_programme")
+        return where
+
+    def programme_in_force(self, oblast: str, year: int) -> Programme | None:
+        """The oblast's programme for `year` (catalogue load keeps one oblast's programmes apart)."""
+        return next((p for p in self._programmes.values() if p.oblast == oblast and year in p.years), None)
+
+    def years_for(self, oblast: str) -> list[int]:
+        """The years that can be reported on: every year of the oblast's programmes and every calendar year
+        from the first of them to this one, so a year after a programme ended has its reports too."""
+        years = {y for p in self._programmes.values() if p.oblast == oblast for y in p.years}
+        if years:
+            years |= set(range(min(years), self._today().year + 1))
+        return sorted(years)
+
+    def oblasts_for(self, staff: Sequence[StaffRole]) -> list[str]:
+        """The oblasts the person coordinates (in whole or in one district) that have a programme."""
+        coordinated = {r.oblast for r in self.coordinator_roles(staff)}
+        return sorted({p.oblast for p in self._programmes.values() if p.oblast in coordinated})
+
     @staticmethod
     def coordinator_roles(staff: Sequence[StaffRole]) -> list[StaffRole]:
         return [r for r in staff if r.role == Role.COORDINATOR and r.oblast]
@@ -193,21 +235,22 @@ class ReportService:
         oblasts = {r.oblast for r in self.coordinator_roles(staff)}
         return [p for p in self._programmes.values() if p.oblast in oblasts]
 
-    def districts_for(self, staff: Sequence[StaffRole], programme_id: str) -> tuple[bool, list[str]]:
-        """(whether the whole oblast may be seen, the districts that may be chosen)."""
-        programme = self.programme(programme_id)
-        roles = [r for r in self.coordinator_roles(staff) if r.oblast == programme.oblast]
-        oblast = self.directory.oblast(programme.oblast)
+    def districts_for(self, staff: Sequence[StaffRole], where: str) -> tuple[bool, list[str]]:
+        """(whether the whole oblast may be seen, the districts that may be chosen); `where`: the oblast,
+        or one of its programmes."""
+        oblast_id = self.oblast_of(where)
+        roles = [r for r in self.coordinator_roles(staff) if r.oblast == oblast_id]
+        oblast = self.directory.oblast(oblast_id)
         if any(r.district is None for r in roles):
             return True, [d.id for d in oblast.districts] if oblast else []
         return False, sorted({r.district for r in roles if r.district})
 
     def authorise(
-        self, staff: Sequence[StaffRole], kind: str, programme_id: str, district: str | None
+        self, staff: Sequence[StaffRole], kind: str, where: str, district: str | None
     ) -> str | None:
         """The district the report may cover for this person (None: the whole oblast), or
         AccessDenied. A district coordinator sees only their district."""
-        whole, districts = self.districts_for(staff, programme_id)
+        whole, districts = self.districts_for(staff, where)
         if whole:
             return district
         if not districts or kind == "reconciliation":  # the reconciliation is the regional department's
@@ -218,15 +261,18 @@ class ReportService:
             raise AccessDenied("report." + kind)
         return district
 
-    def _check(self, programme_id: str, year: int, district: str | None, language: str) -> _Scope:
-        programme = self.programme(programme_id)
-        if year not in programme.years:
+    def _check(self, kind: str, where: str, year: int, district: str | None, language: str) -> _Scope:
+        oblast = self.oblast_of(where)
+        if year not in self.years_for(oblast):
             raise ReportError("report.bad_year")
+        programme = self.programme_in_force(oblast, year)
+        if programme is None and kind in PROGRAMME_KINDS:
+            raise ReportError("report.no_programme")
         if district is not None:
             place = self.directory.oblast_of(district)
-            if place is None or place.id != programme.oblast:
+            if place is None or place.id != oblast:
                 raise ReportError("report.bad_district")
-        return _Scope(programme, year, district, language, translator(language))
+        return _Scope(oblast, programme, year, district, language, translator(language))
 
     # --- entry points ----------------------------------------------------------------------------
     async def produce(
@@ -234,22 +280,22 @@ class ReportService:
         actor_id: int,
         staff: Sequence[StaffRole],
         kind: str,
-        programme_id: str,
+        where: str,
         year: int,
         district: str | None,
         language: str,
         purpose: str = "view",
     ) -> Report:
         """A report for a coordinator: role and scope checked here, the request audited."""
-        district = self.authorise(staff, kind, programme_id, district)
+        district = self.authorise(staff, kind, where, district)
         return await self.build(
-            kind, programme_id, year, district, language, actor_id=actor_id, purpose=purpose
+            kind, where, year, district, language, actor_id=actor_id, purpose=purpose
         )
 
     async def build(
         self,
         kind: str,
-        programme_id: str,
+        where: str,
         year: int,
         district: str | None = None,
         language: str = "uk",
@@ -257,10 +303,11 @@ class ReportService:
         actor_id: int | None = None,
         purpose: str = "view",
     ) -> Report:
-        """A report with no access check (the command line, the scheduler); audited all the same."""
+        """A report with no access check (the command line, the scheduler); audited all the same. `where`:
+        the oblast, or one of its programmes (the report covers the oblast's year either way)."""
         if kind not in KINDS:
             raise ReportError("report.bad_kind")
-        scope = self._check(programme_id, year, district, language)
+        scope = self._check(kind, where, year, district, language)
         builder = {
             "indicators": self._indicators,
             "events": self._events_report,
@@ -269,9 +316,10 @@ class ReportService:
             "reconciliation": self._reconciliation,
             "annual": self._annual,
         }[kind]
-        if kind in ("indicators", "annual"):
+        if scope.programme is not None and kind in PROGRAMME_KINDS:
             # EventService reads on a connection of its own: before ours, as SQLite has just one.
             scope.progress = await self._events.progress(scope.programme.id, year, district)
+            scope.progress = await self._with_collected(scope)
         async with self._sm() as session:
             report = await builder(session, scope)
         async with self._sm() as session, session.begin():
@@ -280,7 +328,7 @@ class ReportService:
                     at=self.clock(),
                     actor_id=actor_id,
                     action=f"report.{kind}"[:40],
-                    detail=f"{programme_id} {year} {district or '*'} {purpose}"[:200],
+                    detail=f"{where} {year} {district or '*'} {purpose}"[:200],
                 )
             )
         return report
@@ -295,10 +343,38 @@ class ReportService:
         report = await self.build("annual", programme_id, year, None, language, purpose="annual xlsx")
         return to_summary(report), report.file_name("xlsx"), to_xlsx(report)
 
+    async def _with_collected(self, scope: _Scope) -> list[Progress]:
+        """The indicators the bot counts from what it collects besides events: the organisations' monthly
+        notifications to the police (each filing once) and the quarters reconciled with the police."""
+        feeds = {Feed.POLICE_NOTIFICATIONS.value, Feed.RECONCILIATIONS.value}
+        if not any(p.feed in feeds for p in scope.progress):
+            return scope.progress
+        async with self._sm() as session:
+            notifications = await session.scalar(
+                select(func.count(PoliceReport.id))
+                .join(Organisation, Organisation.id == PoliceReport.organisation_id)
+                .where(
+                    *self._org_conditions(scope, active_only=False),
+                    PoliceReport.month.like(f"{scope.year}-%"),
+                )
+            )
+            reconciled = await session.scalar(
+                select(func.count(Reconciliation.id)).where(
+                    Reconciliation.oblast == scope.oblast,
+                    Reconciliation.quarter.like(f"{scope.year}-Q%"),
+                    Reconciliation.reconciled_at.is_not(None),
+                )
+            )
+        counted = {
+            Feed.POLICE_NOTIFICATIONS.value: Decimal(notifications or 0),
+            Feed.RECONCILIATIONS.value: Decimal(reconciled or 0),
+        }
+        return [replace(p, actual=counted[p.feed]) if p.feed in counted else p for p in scope.progress]
+
     # --- shared pieces ---------------------------------------------------------------------------
     def _place(self, scope: _Scope) -> str:
-        oblast = self.directory.oblast(scope.programme.oblast)
-        name = oblast.name.get(scope.language) if oblast else scope.programme.oblast
+        oblast = self.directory.oblast(scope.oblast)
+        name = oblast.name.get(scope.language) if oblast else scope.oblast
         if scope.district:
             district = self.directory.district(scope.district)
             return f"{name}, {district.name.get(scope.language) if district else scope.district}"
@@ -321,10 +397,15 @@ class ReportService:
         notes: Sequence[str] = (),
         empty: bool = False,
     ) -> Report:
-        subtitle = f"{scope.programme.title.get(scope.language)}\n{self._place(scope)}"
+        programme = (
+            scope.programme.title.get(scope.language)
+            if scope.programme
+            else scope._("report.no_programme_in_force")
+        )
+        subtitle = f"{programme}\n{self._place(scope)}"
         return Report(
             kind=kind,
-            programme_id=scope.programme.id,
+            programme_id=scope.programme.id if scope.programme else "",
             year=scope.year,
             district=scope.district,
             language=scope.language,
@@ -335,6 +416,7 @@ class ReportService:
             chart=chart,
             notes=tuple(notes),
             empty=empty,
+            oblast=scope.oblast,
         )
 
     def _expected_share(self, year: int) -> float:
@@ -358,18 +440,28 @@ class ReportService:
             "reached": _("report.status.reached"),
             "no_target": _("report.status.no_target"),
             "manual": _("report.status.manual"),
+            "no_district_target": _("report.status.no_district_target"),
         }
 
         def status(p: Progress) -> str:
             if p.feed == Feed.MANUAL.value:
                 return "manual"
+            if scope.district is not None:  # the programmes set targets for the oblast only
+                return "no_district_target"
             if not p.target:
                 return "no_target"
             if p.actual >= p.target:
                 return "reached"
             return "behind" if float(p.actual) < float(p.target) * share else "on_track"
 
-        order = {"behind": 0, "on_track": 1, "reached": 2, "no_target": 3, "manual": 4}
+        order = {
+            "behind": 0,
+            "on_track": 1,
+            "reached": 2,
+            "no_district_target": 3,
+            "no_target": 4,
+            "manual": 5,
+        }
         ranked = sorted(
             ((status(p), p) for p in progress),
             key=lambda sp: (order[sp[0]], sp[1].percent if sp[1].percent is not None else 0.0),
@@ -379,13 +471,14 @@ class ReportService:
         for state, p in ranked:
             counts[state] += 1
             tracked = state != "manual"
+            against = state not in ("manual", "no_district_target")  # a target this report can be held to
             rows.append(
                 (
                     p.key,
                     p.name,
-                    _number(p.target),
+                    _number(p.target) if against else None,
                     _number(p.actual) if tracked else None,
-                    percent(p.actual, p.target) if tracked else None,
+                    percent(p.actual, p.target) if against else None,
                     labels[state],
                 )
             )
@@ -405,31 +498,40 @@ class ReportService:
         section, charted, counts = self._indicator_section(scope)
         # One pass over the year's events (the aggregation); none counted: nothing logged that counts.
         counted = sum(p.actual for p in scope.progress if p.feed != Feed.MANUAL.value)
-        summary = [
-            _("report.indicators.summary").format(
-                behind=counts["behind"],
-                on_track=counts["on_track"],
-                reached=counts["reached"],
-                untracked=counts["no_target"] + counts["manual"],
-            ),
-        ]
+        summary = [self._indicators_summary(scope, counts)]
         notes = [_("report.note.manual")]
         if scope.district:
             notes.append(_("report.note.oblast_targets"))
         if not counted:
             summary.insert(0, _("report.indicators.empty").format(year=scope.year))
-        chart = (
-            Chart(_("report.chart.indicators").format(year=scope.year), 0, 0, (4,), charted, "%")
-            if charted
-            else None
-        )
+        if scope.district is None:
+            chart = Chart(_("report.chart.indicators").format(year=scope.year), 0, 0, (4,), charted, "%")
+        else:  # no district targets: the district's actual values, the counted indicators first
+            tracked = counts["no_district_target"]
+            chart = Chart(_("report.chart.indicators_district").format(year=scope.year), 0, 0, (3,), tracked)
         title = _("report.title.indicators").format(year=scope.year)
-        return self._report(scope, "indicators", title, summary, [section], chart, notes, not counted)
+        shown = chart if chart.rows else None
+        return self._report(scope, "indicators", title, summary, [section], shown, notes, not counted)
+
+    @staticmethod
+    def _indicators_summary(scope: _Scope, counts: dict[str, int]) -> str:
+        _ = scope._
+        if scope.district is not None:
+            return _("report.indicators.summary_district").format(
+                counted=counts["no_district_target"], untracked=counts["manual"]
+            )
+        return _("report.indicators.summary").format(
+            behind=counts["behind"],
+            on_track=counts["on_track"],
+            reached=counts["reached"],
+            untracked=counts["no_target"] + counts["manual"],
+        )
 
     # --- events ----------------------------------------------------------------------------------
     def _event_conditions(self, scope: _Scope) -> list[Any]:
+        # Every event of the oblast held that year, whichever programme's measure it was logged against.
         conditions: list[Any] = [
-            Event.programme_id == scope.programme.id,
+            Event.oblast == scope.oblast,
             Event.status == "active",
             Event.held_on >= date(scope.year, 1, 1),
             Event.held_on <= date(scope.year, 12, 31),
@@ -454,7 +556,7 @@ class ReportService:
     def _district_ids(self, scope: _Scope) -> list[str]:
         if scope.district:
             return [scope.district]
-        oblast = self.directory.oblast(scope.programme.oblast)
+        oblast = self.directory.oblast(scope.oblast)
         return [d.id for d in oblast.districts] if oblast else []
 
     async def _events_report(self, session: AsyncSession, scope: _Scope) -> Report:
@@ -462,19 +564,7 @@ class ReportService:
         columns = (_("report.col.events"), _("report.col.participants"))
         by_month = await self._events_by(session, scope, cast(extract("month", Event.held_on), Integer))
         by_type = await self._events_by(session, scope, Event.event_type)
-        by_measure_rows = await session.execute(
-            select(
-                MeasureRow.task_number,
-                MeasureRow.number,
-                MeasureRow.title,
-                func.count(Event.id),
-                func.coalesce(func.sum(Event.participants), 0),
-            )
-            .join(MeasureRow, MeasureRow.id == Event.measure_id)
-            .where(*self._event_conditions(scope))
-            .group_by(MeasureRow.id, MeasureRow.task_number, MeasureRow.number, MeasureRow.title)
-            .order_by(MeasureRow.id)
-        )
+        by_measure = await self._events_by_measure(session, scope)
         type_names = event_type_names(_)
         sections = [
             Section(
@@ -487,14 +577,7 @@ class ReportService:
                 (_("report.col.event_type"), *columns),
                 tuple((type_names[t.value], *by_type[t.value]) for t in EventType if t.value in by_type),
             ),
-            Section(
-                _("report.section.by_measure"),
-                (_("report.col.measure"), *columns),
-                tuple(
-                    (f"{task}.{number} {title[:120]}", int(n), int(p))
-                    for task, number, title, n, p in by_measure_rows.all()
-                ),
-            ),
+            Section(_("report.section.by_measure"), (_("report.col.measure"), *columns), by_measure),
         ]
         if scope.district is None:
             by_district = await self._events_by_district(session, scope)
@@ -517,10 +600,46 @@ class ReportService:
         title = _("report.title.events").format(year=scope.year)
         return self._report(scope, "events", title, summary, sections, chart, (), events == 0)
 
+    async def _events_by_measure(self, session: AsyncSession, scope: _Scope) -> tuple[tuple[Cell, ...], ...]:
+        """The events by the measure they were logged against; an event counts toward the programme in
+        force on its date, and events of any other programme's measures are one row "outside any
+        programme" (a year after a programme ended, or before the next one was loaded)."""
+        rows = await session.execute(
+            select(
+                MeasureRow.programme_id,
+                MeasureRow.task_number,
+                MeasureRow.number,
+                MeasureRow.title,
+                func.count(Event.id),
+                func.coalesce(func.sum(Event.participants), 0),
+            )
+            .join(MeasureRow, MeasureRow.id == Event.measure_id)
+            .where(*self._event_conditions(scope))
+            .group_by(
+                MeasureRow.id,
+                MeasureRow.programme_id,
+                MeasureRow.task_number,
+                MeasureRow.number,
+                MeasureRow.title,
+            )
+            .order_by(MeasureRow.id)
+        )
+        in_force = scope.programme.id if scope.programme else None
+        counted: list[tuple[Cell, ...]] = []
+        outside_events = outside_people = 0
+        for programme_id, task, number, title, n, p in rows.all():
+            if programme_id == in_force:
+                counted.append((f"{task}.{number} {title[:120]}", int(n), int(p)))
+            else:
+                outside_events, outside_people = outside_events + int(n), outside_people + int(p)
+        if outside_events:
+            counted.append((scope._("report.outside_programme"), outside_events, outside_people))
+        return tuple(counted)
+
     # --- cases (anonymised) ----------------------------------------------------------------------
     def _case_conditions(self, scope: _Scope) -> list[Any]:
         conditions: list[Any] = [
-            Case.oblast == scope.programme.oblast,
+            Case.oblast == scope.oblast,
             Case.created_at >= self._month_start(scope.year, 1),
             Case.created_at < self._month_start(scope.year + 1, 1),
             (Case.outcome.is_(None)) | (Case.outcome != Outcome.DUPLICATE.value),
@@ -672,12 +791,10 @@ class ReportService:
             return []
         return list(range(1, today.month))
 
-    def _org_conditions(self, scope: _Scope) -> list[Any]:
-        conditions: list[Any] = [
-            Organisation.oblast == scope.programme.oblast,
-            Organisation.active.is_(True),
-            Organisation.kind != "police",
-        ]
+    def _org_conditions(self, scope: _Scope, *, active_only: bool = True) -> list[Any]:
+        conditions: list[Any] = [Organisation.oblast == scope.oblast, Organisation.kind != "police"]
+        if active_only:
+            conditions.append(Organisation.active.is_(True))
         if scope.district:
             conditions.append(Organisation.district == scope.district)
         return conditions
@@ -704,7 +821,7 @@ class ReportService:
         )
         due = {k: int(v or 0) for k, v in zip(keys, due_row, strict=True)}
         filed: dict[tuple[str, bool], int] = {}
-        per_org: list[tuple[str, int, int]] = []
+        per_org: list[tuple[str, int, int, int]] = []
         if keys:
             rows = await session.execute(
                 select(PoliceReport.month, PoliceReport.nil, func.count(PoliceReport.id))
@@ -716,6 +833,7 @@ class ReportService:
             org_rows = await session.execute(
                 select(
                     Organisation.name,
+                    Organisation.created_at,
                     func.count(PoliceReport.id),
                     func.coalesce(func.sum(case((PoliceReport.nil.is_(False), 1), else_=0)), 0),
                 )
@@ -725,10 +843,14 @@ class ReportService:
                     and_(PoliceReport.organisation_id == Organisation.id, PoliceReport.month.in_(keys)),
                 )
                 .where(*self._org_conditions(scope))
-                .group_by(Organisation.id, Organisation.name)
+                .group_by(Organisation.id, Organisation.name, Organisation.created_at)
                 .order_by(Organisation.name)
             )
-            per_org = [(name, int(n), int(s)) for name, n, s in org_rows.all()]
+            # An organisation owes only the months that ended after it joined.
+            per_org = [
+                (name, int(n), int(s), sum(1 for end in month_ends if _utc(joined) < end))
+                for name, joined, n, s in org_rows.all()
+            ]
         month_rows = []
         made = owed = 0
         for key in keys:
@@ -757,7 +879,7 @@ class ReportService:
                     _("report.col.months_with_signals"),
                     _("report.col.months_due"),
                 ),
-                tuple((name, n, s, len(keys)) for name, n, s in per_org),
+                tuple(per_org),
             ),
         ]
         return sections, made, owed
@@ -788,7 +910,7 @@ class ReportService:
             await session.execute(
                 select(Reconciliation)
                 .where(
-                    Reconciliation.oblast == scope.programme.oblast,
+                    Reconciliation.oblast == scope.oblast,
                     Reconciliation.quarter.like(f"{scope.year}-Q%"),
                 )
                 .order_by(Reconciliation.quarter)
@@ -799,6 +921,7 @@ class ReportService:
         names = reconciliation_field_names(_)
         summary_rows: list[tuple[Cell, ...]] = []
         figure_rows: list[tuple[Cell, ...]] = []
+        notes_rows: list[tuple[Cell, ...]] = []  # each side's explanation of the discrepancies
         for q in range(1, 5):
             key = f"{scope.year}-Q{q}"
             row = found.get(key)
@@ -817,9 +940,15 @@ class ReportService:
                     differing,
                     yes if row and row.police_confirmed_at else no,
                     yes if row and row.region_confirmed_at else no,
-                    yes if row and row.reconciled_at else no,
+                    self._local_date(row.reconciled_at) if row and row.reconciled_at else no,
                 )
             )
+            for side, note in (
+                (_("report.col.police"), row.police_note if row else None),
+                (_("report.col.region"), row.region_note if row else None),
+            ):
+                if note:
+                    notes_rows.append((key, side, note))
             if police or region:
                 for f in RECONCILIATION_FIELDS:
                     p, r = police.get(f), region.get(f)
@@ -851,13 +980,18 @@ class ReportService:
                 ),
                 tuple(figure_rows),
             ),
+            Section(
+                _("report.section.explanations"),
+                (_("report.col.quarter"), _("report.col.side"), _("report.col.explanation")),
+                tuple(notes_rows),
+            ),
         ]
         return sections, len(found)
 
     async def _reconciliation(self, session: AsyncSession, scope: _Scope) -> Report:
         _ = scope._
         sections, quarters = await self._reconciliation_sections(session, scope)
-        reconciled = sum(1 for r in sections[0].rows if r[6] == _("report.yes"))
+        reconciled = sum(1 for r in sections[0].rows if r[6] != _("report.no"))
         summary = [_("report.reconciliation.summary").format(entered=quarters, reconciled=reconciled)]
         if not quarters:
             summary.insert(0, _("report.empty_year").format(year=scope.year))
@@ -905,12 +1039,7 @@ class ReportService:
         summary = [
             _("report.events.summary").format(events=events, participants=people),
             _("report.cases.summary").format(total=suppress(cases_total)),
-            _("report.indicators.summary").format(
-                behind=counts["behind"],
-                on_track=counts["on_track"],
-                reached=counts["reached"],
-                untracked=counts["no_target"] + counts["manual"],
-            ),
+            self._indicators_summary(scope, counts),
             _("report.compliance.summary").format(filed=made, due=owed, percent=percent(made, owed) or 0),
         ]
         empty = events == 0 and cases_total == 0 and made == 0

@@ -1,5 +1,7 @@
-"""Reports for coordinators: /report or the workspace button -> programme -> year -> kind -> district
-(regional coordinators) -> the message, the chart picture, and XLSX/CSV on request.
+"""Reports for coordinators: /report or the workspace button -> oblast (when they coordinate more than
+one) -> year (any year from the first programme's to this one) -> kind (the indicators and the annual
+information only in a programme's years) -> district (regional coordinators) -> the message, the chart
+picture, and XLSX/CSV on request.
 
 One handler per step (handlers.py); a refusal (AccessDenied) or a report that cannot be made as asked
 (ReportError) is answered here, once for every step: refusals audited with the button pressed."""
@@ -24,7 +26,7 @@ from handlers.ui import chat_id_of
 
 STEPS: dict[ReportAction, Callable[..., Awaitable[None]]] = {
     ReportAction.START: handlers.on_start,
-    ReportAction.PROGRAMME: handlers.on_programme,
+    ReportAction.OBLAST: handlers.on_oblast,
     ReportAction.YEAR: handlers.on_year,
     ReportAction.KIND: handlers.on_kind,
     ReportAction.REPORT: handlers.on_report,

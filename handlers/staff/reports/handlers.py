@@ -16,7 +16,7 @@ from bot import keyboards
 from bot.callbacks import Reports
 from bot.services.catalogue import Programme
 from bot.services.report_files import chart_title, to_csv, to_png, to_text, to_xlsx
-from bot.services.reports import KINDS, ReportError, ReportService, kind_names
+from bot.services.reports import KINDS, PROGRAMME_KINDS, ReportError, ReportService, kind_names
 from bot.services.staff import AccessDenied, StaffService
 from bot.services.users import UserProfile
 from handlers.staff.reports import keyboards as kb
@@ -37,50 +37,67 @@ CAPTION_LIMIT = 1024
 
 @dataclass(frozen=True)
 class Choice:
-    """A programme the person may report on, and whether they see the whole oblast."""
+    """An oblast's year the person may report on: the programme in force that year (if any), and whether
+    they see the whole oblast."""
 
-    programme: Programme
+    oblast: str
+    programme: Programme | None
     whole: bool
 
     def kinds(self) -> list[str]:
-        # The reconciliation with the police is the regional coordinator's.
-        return [k for k in KINDS if self.whole or k != "reconciliation"]
+        # The reconciliation with the police is the regional coordinator's; indicators are a programme's.
+        return [
+            k
+            for k in KINDS
+            if (self.whole or k != "reconciliation")
+            and (self.programme is not None or k not in PROGRAMME_KINDS)
+        ]
 
 
-def _programmes(reports: ReportService, profile: UserProfile, lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    programmes = reports.programmes_for(profile.staff)
-    if not programmes:
+def _oblast_name(reports: ReportService, oblast_id: str, lang: str) -> str:
+    oblast = reports.directory.oblast(oblast_id)
+    return oblast.name.get(lang) if oblast else oblast_id
+
+
+def _years(reports: ReportService, oblast: str, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    place = escape(_oblast_name(reports, oblast, lang))
+    return _("report.choose_year").format(programme=place), kb.years(oblast, reports.years_for(oblast))
+
+
+def _start(reports: ReportService, profile: UserProfile, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The oblasts the person coordinates; with just one, its years straight away."""
+    oblasts = reports.oblasts_for(profile.staff)
+    if not oblasts:
         raise AccessDenied("report.start")
-    choices = []
-    for programme in programmes:
-        oblast = reports.directory.oblast(programme.oblast)
-        place = oblast.name.get(lang) if oblast else programme.oblast
-        first, last = min(programme.years), max(programme.years)
-        choices.append((f"{place}, {first}–{last}" if first != last else f"{place}, {first}", programme))
-    return _("report.choose_programme"), kb.programmes(choices)
+    if len(oblasts) == 1:
+        return _years(reports, oblasts[0], lang)
+    names = [(_oblast_name(reports, o, lang), o) for o in oblasts]
+    return _("report.choose_oblast"), kb.oblasts(names)
 
 
 def _choice(data: Reports, reports: ReportService, profile: UserProfile, *, year: bool = True) -> Choice:
-    programme = reports.programme(data.programme)
-    whole, districts = reports.districts_for(profile.staff, programme.id)
+    oblast = reports.oblast_of(data.oblast)
+    whole, districts = reports.districts_for(profile.staff, oblast)
     if not whole and not districts:
         raise AccessDenied("report.programme")
-    if year and data.year not in programme.years:
+    if year and data.year not in reports.years_for(oblast):
         raise ReportError("report.bad_year")
-    return Choice(programme, whole)
+    return Choice(oblast, reports.programme_in_force(oblast, data.year), whole)
 
 
 def _kind(data: Reports, choice: Choice) -> str | None:
     """The kind asked for; None for a letter no kind has (a stale button)."""
     kind = KIND_BY_CODE.get(data.kind)
-    if kind is not None and kind not in choice.kinds():  # the reconciliation, asked by a district coordinator
-        raise AccessDenied("report." + kind)
+    if kind is not None and kind not in choice.kinds():
+        if kind in PROGRAMME_KINDS and choice.programme is None:
+            raise ReportError("report.no_programme")
+        raise AccessDenied("report." + kind)  # the reconciliation, asked by a district coordinator
     return kind
 
 
 def _district(data: Reports, reports: ReportService, choice: Choice) -> str | None:
     """The district's id, or None for the whole oblast."""
-    oblast = reports.directory.oblast(choice.programme.oblast)
+    oblast = reports.directory.oblast(choice.oblast)
     if data.district >= 0 and (oblast is None or data.district >= len(oblast.districts)):
         raise ReportError("report.bad_district")
     return oblast.districts[data.district].id if oblast is not None and data.district >= 0 else None
@@ -90,7 +107,7 @@ async def on_command(
     message: Message, profile: UserProfile, reports: ReportService, staff: StaffService, i18n: I18n
 ) -> None:
     try:
-        text, markup = _programmes(reports, profile, i18n.current_locale)
+        text, markup = _start(reports, profile, i18n.current_locale)
     except AccessDenied:
         await staff.audit(profile.id, "denied.report", actor_key=profile.key)
         await message.answer(_("report.denied"), reply_markup=keyboards.menu_for(profile.is_staff))
@@ -101,11 +118,11 @@ async def on_command(
 async def on_start(
     callback: CallbackQuery, bot: Bot, profile: UserProfile, reports: ReportService, i18n: I18n
 ) -> None:
-    text, markup = _programmes(reports, profile, i18n.current_locale)
+    text, markup = _start(reports, profile, i18n.current_locale)
     await show(callback, bot, text, markup)
 
 
-async def on_programme(
+async def on_oblast(
     callback: CallbackQuery,
     callback_data: Reports,
     bot: Bot,
@@ -114,8 +131,7 @@ async def on_programme(
     i18n: I18n,
 ) -> None:
     choice = _choice(callback_data, reports, profile, year=False)
-    title = escape(choice.programme.title.get(i18n.current_locale))
-    await show(callback, bot, _("report.choose_year").format(programme=title), kb.years(choice.programme))
+    await show(callback, bot, *_years(reports, choice.oblast, i18n.current_locale))
 
 
 async def on_year(
@@ -123,14 +139,15 @@ async def on_year(
 ) -> None:
     choice = _choice(callback_data, reports, profile)
     codes = {k: KIND_CODES[k] for k in choice.kinds()}
-    markup = kb.kinds(choice.programme, callback_data.year, kind_names(_), codes)
-    await show(callback, bot, _("report.choose_kind").format(year=callback_data.year), markup)
+    markup = kb.kinds(choice.oblast, callback_data.year, kind_names(_), codes)
+    ask = "report.choose_kind" if choice.programme else "report.choose_kind_no_programme"
+    await show(callback, bot, _(ask).format(year=callback_data.year), markup)
 
 
 async def _asked(
     callback: CallbackQuery, data: Reports, bot: Bot, reports: ReportService, profile: UserProfile
 ) -> tuple[Choice, str] | None:
-    """The programme, year and kind a button asks for, each checked again; None, after answering the press
+    """The oblast, year and kind a button asks for, each checked again; None, after answering the press
     as stale, for a letter no kind has."""
     choice = _choice(data, reports, profile)
     kind = _kind(data, choice)
@@ -153,10 +170,9 @@ async def on_kind(
     if asked is None:
         return
     choice, kind = asked
-    if choice.whole and kind != "reconciliation":
-        lang = i18n.current_locale
-        oblast = reports.directory.oblast(choice.programme.oblast)
-        markup = kb.districts(choice.programme, callback_data.year, callback_data.kind, oblast, lang)
+    oblast = reports.directory.oblast(choice.oblast)
+    if choice.whole and kind != "reconciliation" and oblast is not None:
+        markup = kb.districts(oblast, callback_data.year, callback_data.kind, i18n.current_locale)
         await show(callback, bot, _("report.choose_district"), markup)
     else:
         await _send_report(callback, callback_data, bot, profile, reports, i18n, choice, kind)
@@ -189,7 +205,7 @@ async def _send_report(
     district = _district(data, reports, choice)
     lang = i18n.current_locale
     report = await reports.produce(
-        profile.staff_id, profile.staff, kind, choice.programme.id, data.year, district, lang
+        profile.staff_id, profile.staff, kind, choice.oblast, data.year, district, lang
     )
     await show(callback, bot, to_text(report))
     await bot.send_photo(
@@ -223,7 +239,7 @@ async def on_file(
         profile.staff_id,
         profile.staff,
         kind,
-        choice.programme.id,
+        choice.oblast,
         data.year,
         district,
         lang,

@@ -1,4 +1,4 @@
-"""The report flow's keyboards: programme -> year -> kind -> district -> the files."""
+"""The report flow's keyboards: oblast -> year -> kind -> district -> the files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ReportAction, Reports
 from bot.keyboards import back_to_menu_row, button, markup, pairs
-from bot.services.catalogue import Programme
 from bot.services.directory import Oblast
 
 
@@ -15,40 +14,31 @@ def another_row() -> list[InlineKeyboardButton]:
     return [button(_("report.another"), Reports(action=ReportAction.START))]
 
 
-def programmes(choices: list[tuple[str, Programme]]) -> InlineKeyboardMarkup:
-    """(the button's words, the programme) for each programme."""
-    rows = [[button(words, Reports(action=ReportAction.PROGRAMME, programme=p.id))] for words, p in choices]
+def oblasts(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """(the oblast's name, its id) for each oblast the person may report on."""
+    rows = [[button(name, Reports(action=ReportAction.OBLAST, oblast=oblast))] for name, oblast in choices]
     return markup(*rows, back_to_menu_row())
 
 
-def years(programme: Programme) -> InlineKeyboardMarkup:
-    items = [
-        button(str(y), Reports(action=ReportAction.YEAR, programme=programme.id, year=y))
-        for y in programme.years
-    ]
+def years(oblast: str, choices: list[int]) -> InlineKeyboardMarkup:
+    items = [button(str(y), Reports(action=ReportAction.YEAR, oblast=oblast, year=y)) for y in choices]
     return markup(*pairs(items, 3), another_row())
 
 
-def kinds(
-    programme: Programme, year: int, names: dict[str, str], codes: dict[str, str]
-) -> InlineKeyboardMarkup:
+def kinds(oblast: str, year: int, names: dict[str, str], codes: dict[str, str]) -> InlineKeyboardMarkup:
     """`codes`: the kinds offered, each with the letter it travels as."""
     items = [
-        button(names[k], Reports(action=ReportAction.KIND, programme=programme.id, year=year, kind=code))
+        button(names[k], Reports(action=ReportAction.KIND, oblast=oblast, year=year, kind=code))
         for k, code in codes.items()
     ]
     return markup(*[[b] for b in items], another_row())
 
 
-def districts(
-    programme: Programme, year: int, kind: str, oblast: Oblast | None, lang: str
-) -> InlineKeyboardMarkup:
+def districts(oblast: Oblast, year: int, kind: str, lang: str) -> InlineKeyboardMarkup:
     def report(district: int = -1) -> Reports:
-        return Reports(
-            action=ReportAction.REPORT, programme=programme.id, year=year, kind=kind, district=district
-        )
+        return Reports(action=ReportAction.REPORT, oblast=oblast.id, year=year, kind=kind, district=district)
 
-    items = [button(d.name.get(lang), report(i)) for i, d in enumerate(oblast.districts if oblast else ())]
+    items = [button(d.name.get(lang), report(i)) for i, d in enumerate(oblast.districts)]
     return markup([button(_("report.whole_oblast"), report())], *pairs(items), another_row())
 
 
