@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli import main
 from bot.services.catalogue import load_catalogue
 from bot.services.directory import load_directory
 from bot.services.events import sync_catalogue
@@ -23,7 +24,18 @@ from bot.services.reports import ReportError, ReportService
 from db.engine import create_engine, create_sessionmaker
 from db.migrate import upgrade_to_head
 from db.models import MeasureRow, Organisation, PoliceReport, Reconciliation, User
-from tests.test_reports import DATA, NOW, PROGRAMME, REGIONAL, _case, _event, _measure, _section, seed
+from tests.test_reports import (
+    DATA,
+    NOW,
+    PROGRAMME,
+    REGIONAL,
+    _case,
+    _event,
+    _in_thread,
+    _measure,
+    _section,
+    seed,
+)
 
 
 @pytest.fixture
@@ -190,3 +202,41 @@ async def test_notifications_and_reconciliations_are_counted_not_entered_by_hand
     rows = _section(report, "Показники")
     assert rows["5.2.a"][2:] == (14, None, "план на рік не визначено")
     assert rows["2.10.a"][1:] == (4, 2, 50.0, "відстає")
+
+
+async def test_catalogue_load_checks_a_programme_file_and_adds_it(
+    sm: async_sessionmaker[AsyncSession], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    monkeypatch.setenv("DATA_DIR", str(data))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("KEY_FILE", str(tmp_path / "dovira.key"))
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    source = yaml.safe_load((DATA / "programmes" / "kharkiv-2023-2025.yaml").read_text(encoding="utf-8"))
+
+    overlapping = tmp_path / "overlapping.yaml"  # 2025 is the running programme's
+    moved = shifted(source, 2)
+    assert isinstance(moved, dict)
+    overlapping.write_text(yaml.safe_dump({**moved, "id": "kharkiv-2025-2027", "years": [2025, 2026, 2027]}))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: kharkiv-x\nyears: soon\n")
+    for refused in (overlapping, broken):
+        assert await _in_thread(main, ["catalogue", "load", str(refused)]) == 2
+    assert sorted(p.name for p in (data / "programmes").glob("*.yaml")) == [
+        "kharkiv-2023-2025.yaml",
+        "zhytomyr-2021.yaml",
+    ]
+
+    following = shifted(source, 3)
+    assert isinstance(following, dict)
+    following.update(id="kharkiv-2026-2028", years=[2026, 2027, 2028])
+    new_file = tmp_path / "next.yaml"
+    new_file.write_text(yaml.safe_dump(following, allow_unicode=True), encoding="utf-8")
+    assert await _in_thread(main, ["catalogue", "load", str(new_file)]) == 0
+    assert (data / "programmes" / "kharkiv-2026-2028.yaml").exists()
+    async with sm() as session:  # in the database, for events to be logged against its measures
+        loaded = select(MeasureRow.id).where(MeasureRow.programme_id == "kharkiv-2026-2028")
+        assert await session.scalar(loaded) is not None
+    reports = await service(sm, data)  # what the bot builds at its next start
+    assert reports.programme_in_force("kharkiv", 2026) is not None

@@ -23,7 +23,12 @@ def parser() -> argparse.ArgumentParser:
     emulate = sub.add_parser("emulate", help="chat with the bot in this terminal: no token, no internet")
     emulate.add_argument("--user", type=int, default=1001, help="Telegram user id to start as")
     catalogue = sub.add_parser("catalogue", help="the programme catalogue in data/programmes/")
-    catalogue.add_argument("action", choices=["check"], help="check: counts and the source's inconsistencies")
+    catalogue.add_argument(
+        "action",
+        choices=["check", "load"],
+        help="check: counts and the source's inconsistencies; load FILE: add a programme (data/README.md)",
+    )
+    catalogue.add_argument("file", nargs="?", type=Path, help="load: the programme's YAML file")
     report.add_parser(sub)
     export = sub.add_parser("export-case", help="what is stored about one case, decrypted, as JSON (audited)")
     export.add_argument("code", help="the case code, e.g. ABCD-2345")
@@ -77,6 +82,11 @@ def _run_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "catalogue":
         from bot.cli import catalogue
 
+        if args.action == "load":
+            if args.file is None:
+                print("catalogue load: name the programme's YAML file", file=sys.stderr)
+                return 2
+            return catalogue.load(settings, args.file)
         return catalogue.check(settings.data_dir)
     if args.command == "report":
         return asyncio.run(report.report(settings, args))

@@ -13,7 +13,13 @@ from bot.settings import Settings
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = sub.add_parser("report", help="a report as a CSV or XLSX file (the annual information too)")
     report.add_argument("kind", choices=KINDS)
-    report.add_argument("--programme", required=True, help="programme id, e.g. kharkiv-2023-2025")
+    report.add_argument(
+        "--oblast",
+        "--programme",
+        dest="where",
+        required=True,
+        help="the oblast (e.g. kharkiv) or one of its programmes (e.g. kharkiv-2023-2025)",
+    )
     report.add_argument("--year", required=True, type=int)
     report.add_argument("--district", default=None, help="district id (default: the whole oblast)")
     report.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
@@ -30,13 +36,13 @@ async def report(settings: Settings, args: argparse.Namespace) -> int:
     reports = services.reports
     try:
         built = await reports.build(
-            args.kind, args.programme, args.year, args.district, args.language, purpose=f"cli {args.format}"
+            args.kind, args.where, args.year, args.district, args.language, purpose=f"cli {args.format}"
         )
     except ReportError as exc:
         print(translator(args.language)(str(exc)), file=sys.stderr)
         if str(exc) == "report.bad_year":
-            years = ", ".join(str(y) for y in reports.programme(args.programme).years)
-            print(f"{args.programme}: {years}", file=sys.stderr)
+            years = ", ".join(str(y) for y in reports.years_for(reports.oblast_of(args.where)))
+            print(f"{args.where}: {years}", file=sys.stderr)
         return 2
     finally:
         await services.close()

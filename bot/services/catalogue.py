@@ -218,3 +218,18 @@ def report(programmes: list[Programme]) -> str:
         if not findings:
             lines.append("  no inconsistencies found")
     return "\n".join(lines)
+
+
+def admit(programme: Programme, catalogue: list[Programme], oblasts: set[str]) -> list[str]:
+    """Whether a new (or corrected) programme file may join the catalogue: its oblast must be known and its
+    years must not overlap another programme of that oblast, since a year's reports measure it against the
+    one programme in force (bot/services/reports.py). CatalogueError if not; otherwise what `check` finds
+    inconsistent in its source, to be told (the seed programmes have such findings and are used as is)."""
+    if programme.oblast not in oblasts:
+        raise CatalogueError(f"programme {programme.id}: unknown oblast {programme.oblast}")
+    for other in catalogue:
+        shared = sorted(set(other.years) & set(programme.years))
+        if other.id != programme.id and other.oblast == programme.oblast and shared:
+            years = ", ".join(str(y) for y in shared)
+            raise CatalogueError(f"programme {programme.id}: {years} already belong to {other.id}")
+    return check(programme)
