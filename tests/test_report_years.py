@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cli import main
 from bot.services.catalogue import load_catalogue
 from bot.services.directory import load_directory
-from bot.services.events import sync_catalogue
+from bot.services.events import EventService, sync_catalogue
 from bot.services.report_files import to_text
 from bot.services.reports import ReportError, ReportService
 from db.engine import create_engine, create_sessionmaker
@@ -240,3 +240,22 @@ async def test_catalogue_load_checks_a_programme_file_and_adds_it(
         assert await session.scalar(loaded) is not None
     reports = await service(sm, data)  # what the bot builds at its next start
     assert reports.programme_in_force("kharkiv", 2026) is not None
+
+
+async def test_specialists_log_against_the_programme_in_force(
+    sm: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    # With the next programme loaded, its measures are the ones offered from its first year; until then,
+    # the running programme's: never both, which would list every measure twice.
+    shutil.copytree(DATA, tmp_path / "data")
+    data = tmp_path / "data"
+    source = yaml.safe_load((DATA / "programmes" / "kharkiv-2023-2025.yaml").read_text(encoding="utf-8"))
+    following = shifted(source, 3)
+    assert isinstance(following, dict)
+    following.update(id="kharkiv-2026-2028", years=[2026, 2027, 2028])
+    (data / "programmes" / "kharkiv-2026-2028.yaml").write_text(yaml.safe_dump(following, allow_unicode=True))
+    await service(sm, data)
+    for now, programme in ((datetime(2025, 12, 31, 12, tzinfo=UTC), PROGRAMME), (NOW, "kharkiv-2026-2028")):
+        events = EventService(sm, clock=lambda now=now: now)  # type: ignore[misc]
+        offered = await events.measures("kharkiv")
+        assert offered and {m.programme_id for m in offered} == {programme}

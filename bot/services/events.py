@@ -174,6 +174,11 @@ class EventService:
             rows = await session.scalars(select(ProgrammeRow).where(ProgrammeRow.oblast == oblast))
             return [(p.id, p.title_uk, p.first_year, p.last_year) for p in rows]
 
+    async def _current_programme(self, oblast: str) -> str | None:
+        programmes = await self.programmes_for(oblast)
+        begun = [p for p in programmes if p[2] <= self.today().year] or programmes
+        return max(begun, key=lambda p: p[2])[0] if begun else None
+
     async def measures(
         self,
         oblast: str,
@@ -181,9 +186,12 @@ class EventService:
         query: str | None = None,
         organisation_id: int | None = None,
     ) -> list[MeasureView]:
-        """Measures of the oblast's programmes, filtered by text; suggested first: those that list
-        `event_type`, then those the organisation has logged events against most."""
+        """Measures of the oblast's current programme (the latest to have begun by this year, so that a
+        region's next programme takes over in its first year and a finished one stays until then), filtered
+        by text; suggested first: those that list `event_type`, then those the organisation has logged
+        events against most."""
         used: dict[int, int] = {}
+        current = await self._current_programme(oblast)
         async with self._sm() as session:
             if organisation_id is not None:
                 used = dict(
@@ -200,7 +208,7 @@ class EventService:
                     await session.execute(
                         select(MeasureRow)
                         .join(ProgrammeRow)
-                        .where(ProgrammeRow.oblast == oblast)
+                        .where(ProgrammeRow.oblast == oblast, ProgrammeRow.id == current)
                         .order_by(MeasureRow.id)
                     )
                 )
