@@ -257,14 +257,17 @@ async def test_case_statistics_hide_small_counts_in_every_export(
 ) -> None:
     await seed(sm)
     report = await reports.produce(1, REGIONAL, "cases", PROGRAMME, 2024, None, "uk")
-    assert "Звернень: 14" in to_text(report)  # the duplicate and the other oblast's case are not counted
+    # 14 (the duplicate and the other oblast's case not counted) less Kharkiv district's 12 (which its
+    # needs, shown as 12, confirm) would give Izium's two away: the oblast's total is hidden, in this
+    # report and the annual information alike, though it is the last cell the rule chooses to hide.
+    assert "Звернень: ≥5" in to_text(report)
     assert _section(report, "поза областями") == {
         "інша область": (0,),
         "за кордоном": (6,),
         "не вказано": (SUPPRESSED,),
     }
     by_district = _section(report, "За районами")
-    assert by_district["Харківський район"] == (SECONDARY,)  # else 14 - 12 would reveal Izium's two
+    assert by_district["Харківський район"] == (12,)
     assert by_district["Ізюмський район"] == (SUPPRESSED,)
     assert _section(report, "За статтю")["Чоловік"] == (SUPPRESSED,)
     assert _section(report, "потребами")["🩺 Медична"] == (SUPPRESSED,)
@@ -406,7 +409,9 @@ async def test_cases_are_counted_by_months_of_kyiv_time(
             )
     report = await reports.build("cases", PROGRAMME, 2024)
     months = _section(report, "За місяцями")
-    assert months["2024-01"] == (0,) and months["2024-02"] == (5,) and months["2024-12"] == (0,)
+    # An empty month of a year with cases is "<5" like any small count (bot/services/disclosure.py).
+    assert months["2024-02"] == (5,)
+    assert months["2024-01"] == months["2024-12"] == (SUPPRESSED,)
     following = await reports.build("cases", PROGRAMME, 2025)
     assert _section(following, "За місяцями")["2025-01"] == (5,)
 

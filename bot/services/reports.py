@@ -3,10 +3,11 @@ the programme's targets, events, anonymised case statistics, notification compli
 reconciliation history, for a programme, a year and optionally a district. No Telegram types.
 
 Every figure is aggregated in SQL (GROUP BY); case statistics use only the structured columns (never
-the encrypted text) and suppress counts below 5 ("<5"), with a second cell suppressed where a single
-one could be worked out from the total, so that no victim can be singled out by a breakdown. A
-report is built once, already translated, and rendered by bot/services/report_files.py as a message,
-a chart picture, XLSX or CSV.
+the encrypted text) and show what bot/services/disclosure.py decides for the whole oblast and year:
+counts below 5 as "<5" and, where the reports together could narrow one down, others as "≥5", the
+same cell hidden in the oblast's report, every district's and the annual information, so that no
+victim can be singled out by combining them. A report is built once, already translated, and
+rendered by bot/services/report_files.py as a message, a chart picture, XLSX or CSV.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.cases import AGE_GROUPS, SEXES, Outcome, Situation
 from bot.services.catalogue import EventType, Feed, Programme
 from bot.services.directory import Directory, Need
+from bot.services.disclosure import OBLAST, SECONDARY, SMALL_COUNT, SUPPRESSED, Counts, Disclosure, protect
 from bot.services.events import EventService, Progress
 from bot.services.places import OUTSIDE
 from bot.services.reconciliation import FIELDS as RECONCILIATION_FIELDS
@@ -37,9 +39,7 @@ KINDS = ("indicators", "events", "cases", "compliance", "reconciliation", "annua
 # Measured against a programme's targets: only for a year the programme is in force. The other kinds are
 # for any calendar year, in or out of a programme.
 PROGRAMME_KINDS = ("indicators", "annual")
-SMALL_COUNT = 5  # case counts below this are shown as "<5"
-SUPPRESSED = "<5"
-SECONDARY = "≥5"  # a count hidden because, with the total, it would reveal a suppressed one
+# SMALL_COUNT, SUPPRESSED ("<5") and SECONDARY ("≥5") come from bot/services/disclosure.py.
 NO_VALUE = "—"
 
 Cell = int | float | str | None
@@ -113,7 +113,8 @@ def translator(language: str) -> Callable[[str], str]:
 
 # --- small helpers ------------------------------------------------------------------------------
 def suppress(count: int) -> int | str:
-    """A case count as it may be shown: below 5 (but not 0) becomes "<5"."""
+    """A count standing alone, in no sum (requests from outside the oblasts): below 5 (but not 0)
+    becomes "<5". Counts that add up go through bot/services/disclosure.py."""
     return SUPPRESSED if 0 < count < SMALL_COUNT else count
 
 
@@ -659,42 +660,74 @@ class ReportService:
         )
         return {k: int(n) for k, n in rows.all()}
 
-    async def _case_sections(self, session: AsyncSession, scope: _Scope) -> tuple[int, list[Section]]:
+    def _unit_of(self, scope: _Scope, district: str | None) -> str | None:
+        """A case's unit: its district, or None when it has none (or one no longer in the directory)."""
+        return district if district in self._district_ids(replace(scope, district=None)) else None
+
+    async def _case_grid(
+        self, session: AsyncSession, scope: _Scope, columns: Sequence[Any]
+    ) -> dict[str | None, list[int]]:
+        """Per unit of the whole oblast, one count per column expression (sums of CASE WHEN)."""
+        rows = await session.execute(
+            select(Case.district, *columns)
+            .where(*self._case_conditions(replace(scope, district=None)))
+            .group_by(Case.district)
+        )
+        grid: dict[str | None, list[int]] = {}
+        for district, *values in rows.all():
+            unit = grid.setdefault(self._unit_of(scope, district), [0] * len(columns))
+            for i, v in enumerate(values):
+                unit[i] += int(v or 0)
+        return grid
+
+    async def _case_disclosure(self, session: AsyncSession, scope: _Scope) -> Disclosure:
+        """What every case table of the oblast and year may show: decided for the whole oblast, so
+        that a district's report hides the same cells as the oblast's."""
+
+        def share(test: Any) -> Any:
+            return func.sum(case((test, 1), else_=0))
+
+        padded = literal(",") + Case.needs + literal(",")
+        breakdowns: dict[str, list[Any]] = {
+            "month": [
+                share(
+                    and_(
+                        Case.created_at >= self._month_start(scope.year, m),
+                        Case.created_at < self._month_start(scope.year, m + 1),
+                    )
+                )
+                for m in range(1, 13)
+            ],
+            "situation": [share(Case.situation == s.value) for s in Situation],
+            "outcome": [
+                share(Case.outcome.is_(None)),
+                *[share(Case.outcome == o.value) for o in Outcome if o != Outcome.DUPLICATE],
+            ],
+            "sex": [*[share(Case.sex == s) for s in SEXES], share(Case.sex.is_(None))],
+            "age": [*[share(Case.age_group == a) for a in AGE_GROUPS], share(Case.age_group.is_(None))],
+            "needs": [share(padded.like(f"%,{n.value},%")) for n in Need],
+        }
+        grids = {dim: await self._case_grid(session, scope, cols) for dim, cols in breakdowns.items()}
+        districts = self._district_ids(replace(scope, district=None))
+        units: dict[str | None, Counts] = {}
+        for unit in [*districts, None]:
+            row = {dim: grid.get(unit, [0] * len(breakdowns[dim])) for dim, grid in grids.items()}
+            needs = row.pop("needs")
+            units[unit] = Counts(sum(row["sex"]), row, needs)
+        return protect(units, districts)
+
+    async def _case_sections(
+        self, session: AsyncSession, scope: _Scope, shown: Disclosure | None = None
+    ) -> tuple[int, list[Section]]:
         _ = scope._
         count_col = _("report.col.cases")
         total = await self._case_total(session, scope)
+        shown = shown or await self._case_disclosure(session, scope)
+        unit = scope.district or OBLAST
 
-        def part(title: str, column: str, labels: Sequence[str], counts: Sequence[int]) -> Section:
-            shown = suppress_partition(counts) if total >= SMALL_COUNT else [suppress(c) for c in counts]
-            return Section(title, (column, count_col), tuple(zip(labels, shown, strict=True)))
+        def part(title: str, column: str, labels: Sequence[str], dim: str) -> Section:
+            return Section(title, (column, count_col), tuple(zip(labels, shown.part(dim, unit), strict=True)))
 
-        # Months as the programme's time zone has them: twelve counts in one pass.
-        bins = [
-            (self._month_start(scope.year, m), self._month_start(scope.year, m + 1)) for m in range(1, 13)
-        ]
-        month_row = (
-            await session.execute(
-                select(
-                    *[
-                        func.sum(case((and_(Case.created_at >= a, Case.created_at < b), 1), else_=0))
-                        for a, b in bins
-                    ]
-                ).where(*self._case_conditions(scope))
-            )
-        ).one()
-        by_month = {m: int(v or 0) for m, v in zip(range(1, 13), month_row, strict=True)}
-        by_situation = await self._cases_by(session, scope, Case.situation)
-        by_outcome = await self._cases_by(session, scope, Case.outcome)
-        by_sex = await self._cases_by(session, scope, Case.sex)
-        by_age = await self._cases_by(session, scope, Case.age_group)
-        padded = literal(",") + Case.needs + literal(",")
-        need_row = (
-            await session.execute(
-                select(*[func.sum(case((padded.like(f"%,{n.value},%"), 1), else_=0)) for n in Need]).where(
-                    *self._case_conditions(scope)
-                )
-            )
-        ).one()
         situations = situation_names(_)
         outcomes = outcome_names(_)
         needs = need_names(_)
@@ -705,51 +738,41 @@ class ReportService:
                 _("report.section.by_month"),
                 _("report.col.month"),
                 [_month(scope.year, m) for m in range(1, 13)],
-                [by_month.get(m, 0) for m in range(1, 13)],
+                "month",
             ),
             part(
                 _("report.section.by_situation"),
                 _("report.col.situation"),
                 [situations[s.value] for s in Situation],
-                [by_situation.get(s.value, 0) for s in Situation],
+                "situation",
             ),
-            # A case can have several needs: these do not add up to the total, so none is derivable.
+            # A case can have several needs: these do not add up to the total.
             Section(
                 _("report.section.by_need"),
                 (_("report.col.need"), count_col),
-                tuple((needs[n.value], suppress(int(v or 0))) for n, v in zip(Need, need_row, strict=True)),
+                tuple(zip([needs[n.value] for n in Need], shown.needs(unit), strict=True)),
             ),
             part(
                 _("report.section.by_outcome"),
                 _("report.col.outcome"),
                 [_("report.still_open"), *[outcomes[o.value] for o in Outcome if o != Outcome.DUPLICATE]],
-                [
-                    by_outcome.get(None, 0),
-                    *[by_outcome.get(o.value, 0) for o in Outcome if o != Outcome.DUPLICATE],
-                ],
+                "outcome",
             ),
             part(
                 _("report.section.by_sex"),
                 _("report.col.sex"),
                 [*[sexes[s] for s in SEXES], not_given],
-                [*[by_sex.get(s, 0) for s in SEXES], by_sex.get(None, 0)],
+                "sex",
             ),
-            part(
-                _("report.section.by_age"),
-                _("report.col.age_group"),
-                [*AGE_GROUPS, not_given],
-                [*[by_age.get(a, 0) for a in AGE_GROUPS], by_age.get(None, 0)],
-            ),
+            part(_("report.section.by_age"), _("report.col.age_group"), [*AGE_GROUPS, not_given], "age"),
         ]
         if scope.district is None:
-            by_district = await self._cases_by(session, scope, Case.district)
             ids = [*self._district_ids(scope), None]
             sections.append(
-                part(
+                Section(
                     _("report.section.by_district"),
-                    _("report.col.district"),
-                    [self._district_name(scope, d) for d in ids],
-                    [by_district.get(d, 0) for d in ids],
+                    (_("report.col.district"), count_col),
+                    tuple((self._district_name(scope, d), shown.total(d)) for d in ids),
                 )
             )
             sections.append(await self._outside_section(session, scope))
@@ -772,8 +795,9 @@ class ReportService:
 
     async def _cases(self, session: AsyncSession, scope: _Scope) -> Report:
         _ = scope._
-        total, sections = await self._case_sections(session, scope)
-        summary = [_("report.cases.summary").format(total=suppress(total))]
+        shown = await self._case_disclosure(session, scope)
+        total, sections = await self._case_sections(session, scope, shown)
+        summary = [_("report.cases.summary").format(total=shown.total(scope.district or OBLAST))]
         if not total:
             summary.insert(0, _("report.empty_year").format(year=scope.year))
         notes = [_("report.note.suppressed"), _("report.note.duplicates")]
@@ -1005,16 +1029,11 @@ class ReportService:
         _ = scope._
         by_district = await self._events_by_district(session, scope)
         cases_total = await self._case_total(session, scope)
-        cases_by_district = await self._cases_by(session, scope, Case.district)
+        disclosure = await self._case_disclosure(session, scope)
         ids: list[str | None] = [*self._district_ids(scope)]
         if scope.district is None:
             ids.append(None)
-        case_counts = [cases_by_district.get(d, 0) for d in ids]
-        shown = (
-            suppress_partition(case_counts)
-            if cases_total >= SMALL_COUNT
-            else [suppress(c) for c in case_counts]
-        )
+        shown = [disclosure.total(d) for d in ids]
         district_section = Section(
             _("report.section.by_district"),
             (
@@ -1029,7 +1048,7 @@ class ReportService:
             ),
         )
         indicators, _charted, counts = self._indicator_section(scope)
-        case_sections = (await self._case_sections(session, scope))[1]
+        case_sections = (await self._case_sections(session, scope, disclosure))[1]
         compliance, made, owed = await self._compliance_sections(session, scope)
         sections = [district_section, indicators, case_sections[1], compliance[0]]
         if scope.district is None:
@@ -1038,7 +1057,7 @@ class ReportService:
         people = sum(p for _n, p in by_district.values())
         summary = [
             _("report.events.summary").format(events=events, participants=people),
-            _("report.cases.summary").format(total=suppress(cases_total)),
+            _("report.cases.summary").format(total=disclosure.total(scope.district or OBLAST)),
             self._indicators_summary(scope, counts),
             _("report.compliance.summary").format(filed=made, due=owed, percent=percent(made, owed) or 0),
         ]
