@@ -530,7 +530,11 @@ class _XlsxSheet:
                 "value": True,
                 "num_format": "0.0" if spec.axis == "%" else "#,##0",
                 "custom": [
-                    {"value": series.marks[i]} if series.hidden[i] or series.values[i] is None else None
+                    {"delete": True}
+                    if series.values[i] is None
+                    else {"value": series.marks[i]}
+                    if series.hidden[i]
+                    else None
                     for i in range(len(series.heights))
                 ],
             },
