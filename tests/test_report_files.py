@@ -97,7 +97,8 @@ def check_printable(sheet: Worksheet, section: Section, english: bool) -> None:
     assert sheet.page_setup.fitToWidth in (None, 1), sheet.title
     assert sheet.page_setup.fitToHeight == 0, sheet.title  # as many pages down as it needs
     widths = sum(_width(sheet, c) for c in range(1, len(section.columns) + 1))
-    assert sheet.page_setup.orientation == ("landscape" if widths > 95 else "portrait"), (sheet.title, widths)
+    turned = "landscape" if widths > 120 else "portrait"
+    assert sheet.page_setup.orientation == turned, (sheet.title, widths)
     assert str(sheet.print_title_rows).replace("$", "") == f"{header}:{header}", sheet.title
     assert sheet.freeze_panes == f"A{header + 1}", sheet.title
     area = str(sheet.print_area).split("!")[-1].replace("$", "")
@@ -327,3 +328,15 @@ def test_sheet_names_are_what_an_office_suite_accepts() -> None:
     assert (
         len(names[1]) <= 31 and not re.search(r"[\[\]:*?/\\]", names[1]) and names[1].startswith("Розподіл")
     )
+
+
+def test_a_wide_table_is_printed_landscape_and_a_narrow_one_upright() -> None:
+    columns = tuple(f"Показник звіряння {n}" for n in range(14))
+    wide = Section("Широка", ("Квартал", *columns), (("2024-Q1", *range(14)),))
+    narrow = Section("Вузька", ("Квартал", "Звернень"), (("2024-Q1", 7),))
+    report = Report("reconciliation", PROGRAMME, 2024, None, "uk", "Т", "П", (), (wide, narrow), None)
+    book = load_workbook(io.BytesIO(to_xlsx(report)))
+    assert [s.page_setup.orientation for s in book.worksheets] == ["landscape", "portrait"]
+    for sheet, section in zip(book.worksheets, report.sections, strict=True):
+        check_printable(sheet, section, False)
+    assert "I квартал 2024" in [c.value for c in book.worksheets[0]["A"]]  # as a person writes it

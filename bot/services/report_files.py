@@ -247,7 +247,7 @@ def chart_title(report: Report) -> str:
 # --- XLSX: a workbook a coordinator prints as it is -------------------------------------------------
 TEXT_WIDTH = 50  # characters: a longer name wraps onto more lines of its row
 FIGURE_WIDTH = 14  # a figure's column; its header wraps
-PORTRAIT_WIDTH = 95  # characters that fit across A4 portrait at full size
+PORTRAIT_WIDTH = 120  # characters across A4 portrait, scaled to fit no smaller than 85%
 MIN_WIDTH = 66  # characters: a narrower table is widened, so that its prose and chart read well
 # A4 inside the margins set below, in points: (width, height) upright and turned.
 PRINTABLE = {False: (509.0, 730.0), True: (755.0, 485.0)}
@@ -263,7 +263,7 @@ BAD_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
 def wrapped_lines(text: str, width: float) -> int:
     """How many lines a cell `width` characters wide takes for `text`, wrapped at spaces as the office
     suites do (a width counts the digit "0"; a lowercase letter is about as wide)."""
-    room = max(int(width) - 1, 4)
+    room = max(int(width), 4)
     lines = 0
     for paragraph in text.split("\n"):
         lines, used = lines + 1, 0
