@@ -54,12 +54,16 @@ class Section:
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    # Each column's kind for the files ("count", "number", "percent", "money", "month", "quarter",
+    # "text"); where not given, bot/services/report_files.py reads it from the header and the values.
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Chart:
     """A bar chart drawn from the first `rows` rows of section `section`: categories from column
-    `category`, one series per column in `values`. "<5" cells are drawn as gaps labelled "<5"."""
+    `category`, one series per column in `values`. A "<5" or "≥5" cell is drawn as a hatched bar
+    of a fixed small height, labelled as it is shown (bot/services/report_files.py: chart_bars)."""
 
     title: str
     section: int
