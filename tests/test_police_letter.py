@@ -219,6 +219,34 @@ def bare_docx() -> bytes:
     return out.getvalue()
 
 
+ROW = (
+    "{{ s.organisation }}",
+    "{{ s.kind }}",
+    "{{ s.exploitation }}",
+    "{{ s.district }}",
+    "{{ s.summary }}{% if s.amended %} (уточнення){% endif %}",
+)
+
+
+def own_docx(*, in_table: bool) -> bytes:
+    """A region's own template written from scratch: every field, the signals in a table or not."""
+    document = Document()
+    document.add_paragraph("Лист за {{ month }}. Нічого: {{ nil_reports }}. Не подали: {{ missing }}.")
+    if in_table:
+        table = document.add_table(rows=3, cols=len(ROW))
+        table.rows[0].cells[0].text = "{%tr for s in signals %}"
+        for cell, field in zip(table.rows[1].cells, ROW, strict=True):
+            cell.text = field
+        table.rows[2].cells[0].text = "{%tr endfor %}"
+    else:
+        document.add_paragraph("{%p for s in signals %}")
+        document.add_paragraph(" ".join(ROW))
+        document.add_paragraph("{%p endfor %}")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def test_a_template_is_checked_before_it_is_used() -> None:
     default = default_template(SHIPPED_DATA, "kharkiv")
     assert problems(default) == set()
@@ -246,6 +274,9 @@ def test_a_template_is_checked_before_it_is_used() -> None:
     assert problems(broken) == {"letter.problem.broken"}
     own = edited(default, lambda xml: xml.replace("[НАЙМЕНУВАННЯ УСТАНОВИ-ВІДПРАВНИКА]", "ЦЕНТР ЗРАЗКА"))
     assert problems(own) == set()
+    assert problems(own_docx(in_table=True)) == set()
+    in_text = {f"letter.problem.{p}" for p in ("signals", "organisation", "kind", "exploitation", "district")}
+    assert problems(own_docx(in_table=False)) == in_text  # the signals must be a table
 
 
 @pytest.mark.parametrize("language", ["uk", "en"])
