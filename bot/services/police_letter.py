@@ -208,7 +208,7 @@ def check_template(content: bytes) -> None:
     text, table = _texts(rendered)
     problems = [f"letter.problem.{part}" for part, marker in IN_TABLE.items() if marker not in table]
     problems += [f"letter.problem.{part}" for part, marker in IN_TEXT.items() if marker not in text]
-    if _texts(plain)[1] == table:
+    if _texts(plain)[0] == text:  # an amended signal must read differently
         problems.append("letter.problem.amended")
     if problems:
         raise TemplateRefused(problems)
