@@ -110,6 +110,9 @@ async def test_the_letter_is_an_a4_letter_with_every_requisite(app: App) -> None
     assert (mm(section.page_width), mm(section.page_height)) == (210, 297)
     margins = (section.left_margin, section.right_margin, section.top_margin, section.bottom_margin)
     assert tuple(mm(m) for m in margins) == (30, 10, 20, 20)
+    # Page numbers from the second page on (the first has none).
+    assert section.different_first_page_header_footer and not section.first_page_header.paragraphs[0].text
+    assert 'w:instr="PAGE"' in section.header._element.xml
 
     paragraphs = [p.text for p in letter.paragraphs]
     assert paragraphs[1] == "[НАЙМЕНУВАННЯ УСТАНОВИ-ВІДПРАВНИКА]"  # the letterhead opens the page

@@ -35,11 +35,11 @@ OBLASTS = {
 
 COLUMNS = (  # header, width in cm (the text area is 17 cm wide)
     ("№ з/п", 1.0),
-    ("Суб’єкт, що виявив", 3.2),
-    ("Вид сигналу", 2.7),
+    ("Суб’єкт, що виявив", 2.9),
+    ("Вид сигналу", 3.1),
     ("Форма експлуатації", 2.9),
-    ("Район", 2.4),
-    ("Короткий зміст", 4.8),
+    ("Район", 2.8),
+    ("Короткий зміст", 4.3),
 )
 ROW = (
     "{{ s.number }}",
@@ -90,6 +90,22 @@ def widths(table: Table, columns_cm: tuple[float, ...]) -> None:
     for row in table.rows:
         for cell, width in zip(row.cells, columns_cm, strict=True):
             cell.width = Cm(width)
+
+
+def page_numbers(doc: Document) -> None:
+    """From the second page on, its number centred at the top; none on the first."""
+    section = doc.sections[0]
+    section.different_first_page_header_footer = True
+    header = section.header.paragraphs[0]
+    header.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "2"
+    run.append(text)
+    field.append(run)
+    header._p.append(field)
 
 
 def borderless(table: Table) -> None:
@@ -149,7 +165,7 @@ def signals_table(doc: Document) -> None:
     widths(table, tuple(width for _header, width in COLUMNS))
     for i, (header, _width) in enumerate(COLUMNS):
         cell_text(table.rows[0].cells[i], header, size=10, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-        cell_text(table.rows[2].cells[i], ROW[i], size=11)
+        cell_text(table.rows[2].cells[i], ROW[i], size=10)
     # docxtpl repeats the row between these two for each signal; their own rows disappear.
     cell_text(table.rows[1].cells[0], "{%tr for s in signals %}", size=8)
     cell_text(table.rows[3].cells[0], "{%tr endfor %}", size=8)
@@ -215,6 +231,7 @@ def signature(doc: Document) -> None:
 def template(oblast: str) -> Document:
     doc = Document()
     page_setup(doc)
+    page_numbers(doc)
     letterhead(doc)
     number_and_addressee(doc, OBLASTS[oblast]["addressee"])
     body(doc, OBLASTS[oblast]["where"])
