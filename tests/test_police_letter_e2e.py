@@ -173,3 +173,26 @@ async def test_a_coordinator_has_no_template_button_and_cannot_send_one(
         lambda: server.send_document(COORD, filename="x.docx", content=bare_docx(), mime_type=DOCX)
     )
     assert not any("збережено" in str(c.params.get("text")) for c in server.calls[mark:])
+
+
+async def test_the_monthly_digest_is_made_from_the_template_an_admin_sent(
+    bot: RunningBot, server: FakeTelegramServer
+) -> None:
+    await enrol(bot.settings, server)
+    own = edited(
+        default_template(SHIPPED_DATA, "kharkiv"),
+        lambda xml: xml.replace("[НАЙМЕНУВАННЯ УСТАНОВИ-ВІДПРАВНИКА]", "ЦЕНТР ЗРАЗКА"),
+    )
+    app = await build_app(bot.settings)
+    try:
+        async with app.sessionmaker() as session:
+            admin = await session.scalar(select(User.id).where(User.telegram_id == COORD))
+        assert admin is not None  # the roles are what the service checks: an admin's
+        await app.police.letters.replace(admin, [StaffRole(Role.ADMIN, None, None, None)], "kharkiv", own)
+    finally:
+        await app.close()
+    month = previous_month(kyiv_today())
+    await _file_and_send_digest(bot, server, month)
+    call = next(c for c in server.calls_to("sendDocument") if str(c.params.get("chat_id")) == str(LIAISON))
+    paragraphs = [p.text for p in letter_in(call).paragraphs]
+    assert "ЦЕНТР ЗРАЗКА" in paragraphs and "[НАЙМЕНУВАННЯ УСТАНОВИ-ВІДПРАВНИКА]" not in paragraphs
