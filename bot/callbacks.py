@@ -240,6 +240,10 @@ class PoliceAction(StrEnum):
     # (value: the month).
     ACK = "ack"
     COMPLIANCE = "compliance"
+    # The police liaison gets a past month's digest and letter again: the months (value: the oblast), then
+    # one month's (value: "<oblast>|<month>").
+    DIGESTS = "digests"
+    DIGEST = "digest"
 
 
 class PoliceReports(CallbackData, prefix="pr"):
@@ -342,6 +346,13 @@ class AdminInvite(CallbackData, prefix="adi"):
     org: int = 0  # organisation id (specialist and police invites)
     page: int = 0  # page of the organisation list
     keep: str = ""  # the person's other roles: "r" replaced (the default), "a" kept; "": still to ask
+
+
+class AdminLetter(CallbackData, prefix="adl"):
+    """The letter template of an oblast (admins): its id; empty: choose the oblast."""
+
+    oblast: str = ""
+    current: bool = False  # send the template in use as a file
 
 
 class StaffListAction(StrEnum):

@@ -129,7 +129,9 @@ async def open_services(settings: Settings) -> Services:
         ),
         staff=StaffService(sessionmaker),
         events=events,
-        police=PoliceReportService(sessionmaker, cipher, timezone=settings.timezone),
+        police=PoliceReportService(
+            sessionmaker, cipher, timezone=settings.timezone, data_dir=settings.data_dir
+        ),
         reconciliation=ReconciliationService(sessionmaker, timezone=settings.timezone),
         # Checks of directory entries made in the bot, laid over the data files at start-up.
         directory_checks=DirectoryChecks(

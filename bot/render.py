@@ -381,10 +381,8 @@ def reconciliation_state(view: QuarterView, side: str) -> str:
     return _("reconcile.state.confirm")
 
 
-def police_digest(
-    statuses: list[OrgStatus], month_key: str, oblast_name: str, directory: Directory, lang: str
-) -> tuple[str, list[str]]:
-    """The digest as a short message, and as the lines of the official letter (with descriptions)."""
+def police_digest(statuses: list[OrgStatus], month_key: str, oblast_name: str) -> str:
+    """The digest as a short message (the letter, with the descriptions, is bot/services/police_letter.py)."""
     filed = [s for s in statuses if s.state == "signals"]
     nil = [s for s in statuses if s.state == "nil"]
     missing = [s for s in statuses if s.state == "missing"]
@@ -399,19 +397,7 @@ def police_digest(
     parts.append(_("police.digest_nil") + " " + (", ".join(escape(s.name) for s in nil) or "—"))
     parts.append(_("police.digest_missing") + " " + (", ".join(escape(s.name) for s in missing) or "—"))
     parts.append(_("police.digest_letter"))
-    letter = [head]
-    for s in filed:
-        letter.append(s.name)
-        for signal in s.signals:
-            district = directory.district(signal.district) if signal.district else None
-            where = district.name.get(lang) if district else oblast_name
-            letter.append(
-                f"— {_(f'signal.{signal.kind}')}; {_(f'exploitation.{signal.exploitation}')}; "
-                f"{where}: {signal.description}"
-            )
-    letter.append(_("police.digest_nil") + " " + (", ".join(s.name for s in nil) or "—"))
-    letter.append(_("police.digest_missing") + " " + (", ".join(s.name for s in missing) or "—"))
-    return fit("\n\n".join(parts)), letter
+    return fit("\n\n".join(parts))
 
 
 def compliance_table(statuses: list[OrgStatus], month_key: str, acknowledged: bool) -> str:

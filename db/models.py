@@ -394,6 +394,21 @@ class DigestAck(Base):
     )
 
 
+class LetterTemplate(Base):
+    """An oblast's template of the official letter to the police, as an admin sent it (a DOCX). Every one
+    is kept; the newest is used, and the shipped default (data/letters/) until there is one."""
+
+    __tablename__ = "letter_templates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    oblast: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    content: Mapped[bytes] = mapped_column(nullable=False)
+    uploaded_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+
+
 class Reconciliation(Base):
     """A quarter's victim statistics as the police and the regional department each see them."""
 

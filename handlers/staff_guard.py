@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards
 from bot.services.staff import Role, StaffService
 from bot.services.users import UserProfile, UserService
-from handlers.staff.admin.states import AddOrganisation
+from handlers.staff.admin.states import AddOrganisation, LetterUpload
 from handlers.staff.cases.states import StaffWriting
 from handlers.staff.directory_checks.states import EntryFix
 from handlers.staff.events.access import LOGGING_ROLES
@@ -36,6 +36,7 @@ DIALOG_ROLES: dict[type[StatesGroup], frozenset[str]] = {
     ReconcileForm: frozenset({Role.POLICE.value, Role.COORDINATOR.value}),
     EntryFix: frozenset({Role.COORDINATOR.value, Role.ADMIN.value}),
     AddOrganisation: frozenset({Role.ADMIN.value}),
+    LetterUpload: frozenset({Role.ADMIN.value}),
     StaffWriting: ANY_STAFF,
     # Writing on a referral: its organisation's specialists and police liaisons, or the case's coordinator.
     ReferralWriting: frozenset({Role.SPECIALIST.value, Role.POLICE.value, Role.COORDINATOR.value}),

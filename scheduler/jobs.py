@@ -147,12 +147,13 @@ async def police_digest(ctx: JobContext) -> int:
     queued = 0
     for oblast in s.directory.oblasts:
         statuses = await s.police.compliance(oblast.id, month)
+        template = await s.police.letters.current(oblast.id)
         purpose = f"police.digest:{oblast.id}:{month}"
         for telegram_id in await s.staff.of_oblast(oblast.id, "police"):
             lang = await language_of(s.users, s.i18n, telegram_id)
             with s.i18n.context(), s.i18n.use_locale(lang):
                 digest = police_notices.digest(
-                    telegram_id, purpose, statuses, month, oblast, s.directory, lang
+                    telegram_id, purpose, statuses, month, oblast, s.directory, lang, template
                 )
             queued += await s.outbox.enqueue([digest])
     return queued

@@ -26,7 +26,8 @@ from bot.render import compliance_table, police_digest, reconciliation_table
 from bot.services.cases import CaseService
 from bot.services.crypto import Cipher, load_or_create_key
 from bot.services.directory import load_directory
-from bot.services.police_reports import OrgStatus, PoliceReportService, Signal, digest_docx, month_key
+from bot.services.police_letter import default_template, police_letter
+from bot.services.police_reports import OrgStatus, PoliceReportService, Signal, month_key
 from bot.services.reconciliation import QuarterView
 from bot.services.staff import InviteError, Redemption, Role, StaffRole, StaffService
 from bot.services.throttle import (
@@ -261,14 +262,15 @@ def test_organisation_names_signals_and_reconciliation_notes_are_shown_literally
             OrgStatus(2, "Центр & Ко <script>", "nil"),
             OrgStatus(3, "<b>ГО</b>", "missing"),
         ]
-        message, letter = police_digest(statuses, "2026-11", "Харківська", directory, "uk")
+        message = police_digest(statuses, "2026-11", "Харківська")
         text, entities = _parsed(message)
         assert MARKUP in text and "Центр & Ко <script>" in text and "<b>ГО</b>" in text
         assert not {e["type"] for e in entities} & {"text_link", "italic"}
         text, _entities = _parsed(compliance_table(statuses, "2026-11", acknowledged=False))
         assert MARKUP in text and "<b>ГО</b>" in text
         # The letter is a Word file: the description is XML-escaped text in it, not markup.
-        with zipfile.ZipFile(io.BytesIO(digest_docx(letter[0], letter[1:]))) as docx:
+        letter = police_letter(default_template(DATA, "kharkiv"), statuses, "2026-11", "kharkiv", directory)
+        with zipfile.ZipFile(io.BytesIO(letter)) as docx:
             xml = docx.read("word/document.xml").decode()
         shown = "".join(ElementTree.fromstring(xml).itertext())  # a well-formed document...
         assert MARKUP in shown and "<a href" not in xml  # ...where the description is only text

@@ -1,6 +1,7 @@
 """Command line: `python -m bot` runs the bot; `python -m bot emulate` tries it offline; the other commands
-check a deployment, write a report, and run the data protection operations. Each command's code is in a
-module of its own here; they import what they need when they run, so that each starts quickly."""
+check a deployment, write a report or a police letter again, and run the data protection operations. Each
+command's code is in a module of its own here; they import what they need when they run, so that each
+starts quickly."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.cli import report
+from bot.cli import letter, report
 from bot.settings import Settings, SettingsError, load_settings
 from bot.startup import TokenRefused
 
@@ -30,6 +31,7 @@ def parser() -> argparse.ArgumentParser:
     )
     catalogue.add_argument("file", nargs="?", type=Path, help="load: the programme's YAML file")
     report.add_parser(sub)
+    letter.add_parser(sub)
     export = sub.add_parser("export-case", help="what is stored about one case, decrypted, as JSON (audited)")
     export.add_argument("code", help="the case code, e.g. ABCD-2345")
     export.add_argument("--out", type=Path, default=None, help="file to write (mode 0600) instead of stdout")
@@ -90,6 +92,8 @@ def _run_command(settings: Settings, args: argparse.Namespace) -> int:
         return catalogue.check(settings.data_dir)
     if args.command == "report":
         return asyncio.run(report.report(settings, args))
+    if args.command == "police-letter":
+        return asyncio.run(letter.police_letter(settings, args))
     if args.command in ("export-case", "rotate-key"):
         from bot.cli import data_ops
 

@@ -8,25 +8,25 @@ descriptions are free text).
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from html import escape as xml_escape
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import DEFAULT_ZONE, local_date
 from bot.services.crypto import Cipher
+from bot.services.police_letter import SHIPPED_DATA, LetterTemplates
 from bot.services.staff import AccessDenied, Role, StaffRole
 from db.models import AuditEntry, DigestAck, Organisation, PoliceReport, PoliceReportVersion, PoliceSignal
 
 SIGNAL_KINDS = ("threat", "offence", "persons")
 EXPLOITATION_TYPES = ("labour", "sexual", "begging", "criminal", "organs", "other")
 DESCRIPTION_LIMIT = 1000
+DIGESTS_KEPT = 12  # the police liaison can get again the digest of any of the last 12 months
 
 
 class ReportError(Exception):
@@ -39,6 +39,7 @@ class Signal:
     exploitation: str
     district: str | None
     description: str
+    added_in: int = 1  # the report's version that added it: above 1, an amendment (marked in the letter)
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,13 @@ class PoliceReportService:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         timezone: str = DEFAULT_ZONE,
+        data_dir: Path = SHIPPED_DATA,
     ) -> None:
         self._sm = sessionmaker
         self._cipher = cipher
         self.clock = clock
         self.timezone = timezone
+        self.letters = LetterTemplates(sessionmaker, data_dir, clock=lambda: self.clock())
 
     def today(self) -> date:
         """Kyiv's date: the month a signal belongs to is the month people live in, not UTC's."""
@@ -203,7 +206,13 @@ class PoliceReportService:
             select(PoliceSignal).where(PoliceSignal.report_id == report_id).order_by(PoliceSignal.id)
         )
         return [
-            Signal(r.kind, r.exploitation, r.district, self._cipher.decrypt(r.description_enc) or "")
+            Signal(
+                r.kind,
+                r.exploitation,
+                r.district,
+                self._cipher.decrypt(r.description_enc) or "",
+                added_in=r.added_in_version,
+            )
             for r in rows
         ]
 
@@ -271,45 +280,24 @@ class PoliceReportService:
             )
             return True
 
+    def past_months(self) -> list[str]:
+        """The months whose digest the police liaison can get again: the last DIGESTS_KEPT before this
+        one, newest first (this month's is not due yet)."""
+        return recent_months(self.today(), DIGESTS_KEPT + 1)[1:]
+
+    async def past_digest(
+        self, staff: Sequence[StaffRole], oblast: str, month: str
+    ) -> tuple[list[OrgStatus], bytes]:
+        """A past month's statuses and the oblast's letter template, for its police liaison only."""
+        if not any(r.role == Role.POLICE and r.oblast == oblast for r in staff):
+            raise AccessDenied("police_digest.again")
+        if month not in self.past_months():
+            raise AccessDenied("police_digest.month")
+        return await self.compliance(oblast, month), await self.letters.current(oblast)
+
     async def acknowledged(self, oblast: str, month: str) -> datetime | None:
         async with self._sm() as session:
             ack = await session.scalar(
                 select(DigestAck).where(DigestAck.oblast == oblast, DigestAck.month == month)
             )
             return ack.acknowledged_at if ack else None
-
-
-def digest_docx(title: str, lines: Sequence[str]) -> bytes:
-    """A minimal Word document (DOCX) with a title and one paragraph per line: the official letter."""
-    paragraphs = "".join(
-        f'<w:p><w:r>{"<w:rPr><w:b/></w:rPr>" if i == 0 else ""}<w:t xml:space="preserve">{xml_escape(text)}'
-        f"</w:t></w:r></w:p>"
-        for i, text in enumerate([title, *lines])
-    )
-    document = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        f"<w:body>{paragraphs}</w:body></w:document>"
-    )
-    content_types = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/word/document.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
-        "</Types>"
-    )
-    rels = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" '
-        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-        'Target="word/document.xml"/></Relationships>'
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", content_types)
-        archive.writestr("_rels/.rels", rels)
-        archive.writestr("word/document.xml", document)
-    return buffer.getvalue()

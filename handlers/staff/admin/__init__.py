@@ -1,5 +1,5 @@
-"""The admin's and coordinators' management (/admin): organisations, invites and the staff list, and
-redeeming an invite link.
+"""The admin's and coordinators' management (/admin): organisations, invites and the staff list, the
+oblasts' letter templates (admins), and redeeming an invite link.
 
 Redeeming is for anyone (the person is not staff yet); the rest is gated: /admin and its screens for admins
 and coordinators, adding an organisation for admins (handlers/staff/admin/access.py). The services check
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.staff.admin import invites, menu, organisations, staff_list
+from handlers.staff.admin import invites, letter, menu, organisations, staff_list
 
 
 def create_router() -> Router:
@@ -20,5 +20,6 @@ def create_router() -> Router:
         organisations.create_router(),
         invites.create_router(),
         staff_list.create_router(),
+        letter.create_router(),
     )
     return router

@@ -8,7 +8,15 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AdminInvite, AdminMenu, AdminOrganisation, AdminSection, AdminStaff, StaffListAction
+from bot.callbacks import (
+    AdminInvite,
+    AdminLetter,
+    AdminMenu,
+    AdminOrganisation,
+    AdminSection,
+    AdminStaff,
+    StaffListAction,
+)
 from bot.keyboards import WHOLE, back_to_menu_row, button, markup, pairs
 from bot.services.directory import Directory, Oblast
 from bot.services.staff import ORGANISATION_KINDS, OrganisationView, Role, StaffRole
@@ -28,6 +36,8 @@ def admin_menu(profile: UserProfile) -> InlineKeyboardMarkup:
         rows.append([button(_("admin.button.add_org"), AdminMenu(action=AdminSection.ORGANISATION))])
     rows.append([button(_("admin.button.invite"), AdminMenu(action=AdminSection.INVITE))])
     rows.append([button(_("admin.button.staff"), AdminMenu(action=AdminSection.STAFF))])
+    if profile.has(Role.ADMIN):
+        rows.append([button(_("letter.admin_button"), AdminLetter())])
     return markup(*rows, back_to_menu_row())
 
 
@@ -149,3 +159,14 @@ def confirm_removal(page: int, user_id: int, role: str) -> InlineKeyboardMarkup:
         [button(_("staffadm.button.yes"), yes)],
         [button(_("staffadm.button.no"), AdminStaff(page=page))],
     )
+
+
+# --- the letter to the police -----------------------------------------------------------------
+def letter_oblasts(directory: Directory, lang: str) -> InlineKeyboardMarkup:
+    rows = [[button(o.name.get(lang), AdminLetter(oblast=o.id))] for o in directory.oblasts]
+    return markup(*rows, back_row())
+
+
+def letter_waiting(oblast: str) -> InlineKeyboardMarkup:
+    """While the replacement is awaited: the template in use as a file, to edit; back to the menu."""
+    return markup([button(_("letter.button_current"), AdminLetter(oblast=oblast, current=True))], back_row())

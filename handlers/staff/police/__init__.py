@@ -1,5 +1,6 @@
 """Monthly notifications to the police: specialists file "nothing detected" or signals for their
-organisation; the police liaison acknowledges the digest; coordinators see who filed.
+organisation; the police liaison acknowledges the digest and gets past months' again; coordinators see who
+filed.
 
 Three roles, each checked by the service (access.py answers its refusals, audited); an unknown action
 does not parse (bot.callbacks.PoliceAction): the fallback router answers it as a stale button."""
@@ -20,6 +21,8 @@ def _oversight() -> Router:
     action = PoliceReports.filter
     router.callback_query.register(oversight.on_acknowledge, action(F.action == PoliceAction.ACK))
     router.callback_query.register(oversight.on_compliance, action(F.action == PoliceAction.COMPLIANCE))
+    router.callback_query.register(oversight.on_digests, action(F.action == PoliceAction.DIGESTS))
+    router.callback_query.register(oversight.on_digest, action(F.action == PoliceAction.DIGEST))
     return router
 
 

@@ -77,3 +77,12 @@ def compliance_months(recent: list[str], shown: str) -> InlineKeyboardMarkup:
         for m in recent
     ]
     return markup(*pairs(items, 3), back_to_menu_row())
+
+
+def digest_months(oblast: str, months: list[str]) -> InlineKeyboardMarkup:
+    """The past months whose digest the police liaison can get again, three to a row."""
+    items = [
+        button(render.month(m), PoliceReports(action=PoliceAction.DIGEST, value=f"{oblast}|{m}"))
+        for m in months
+    ]
+    return markup(*pairs(items, 3), back_to_menu_row())
