@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime, tzinfo
 from html import escape
 
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.cases import AGE_GROUPS, SEXES, CaseCard, CaseSummary, ReferralView, Status
@@ -14,6 +15,7 @@ from bot.services.places import is_outside
 from bot.services.police_reports import OrgStatus
 from bot.services.reconciliation import FIELDS, QuarterView, other_side
 from bot.services.selfcheck import Verdict
+from bot.services.wording import month_name, quarter_name
 from bot.telegram_text import visible_length
 
 ENTRIES_PER_PAGE = 4
@@ -337,14 +339,21 @@ def referral_card(view: ReferralView, directory: Directory, lang: str) -> str:
 
 
 # --- monthly police notifications ---------------------------------------------------------------
+def _language() -> str:
+    try:
+        return get_i18n().current_locale
+    except LookupError:  # outside an update (a job composes in the recipient's locale, set by delivery)
+        return "uk"
+
+
 def month(key: str) -> str:
-    """2026-10 -> 10.2026"""
-    return f"{key[5:7]}.{key[:4]}"
+    """2026-10 -> "жовтень 2026" / "October 2026", in the reader's language."""
+    return month_name(key, _language())
 
 
 def quarter(key: str) -> str:
-    """2026-Q3 -> "3 квартал 2026" / "Q3 2026"."""
-    return _("quarter.label").format(n=key[-1], year=key[:4])
+    """2026-Q3 -> "III квартал 2026" / "Q3 2026", in the reader's language."""
+    return quarter_name(key, _language())
 
 
 def reconciliation_table(view: QuarterView) -> str:

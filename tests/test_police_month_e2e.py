@@ -15,6 +15,7 @@ from bot.app import build_app
 from bot.clock import today as kyiv_today
 from bot.services.police_reports import ReportError, Signal, previous_month
 from bot.services.staff import Role, StaffRole
+from bot.services.wording import month_name
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
@@ -68,7 +69,7 @@ def kyiv(day: date, hour: int) -> datetime:
 async def test_a_month_of_police_notifications(bot: RunningBot, server: FakeTelegramServer) -> None:
     await enrol(bot.settings, server)
     month = previous_month(kyiv_today())
-    label = f"{month[5:7]}.{month[:4]}"
+    label = month_name(month, "uk")  # "листопад 2026", as a person reads it
 
     # The social services centre reports a signal; the NGO files "nothing detected"; the school is silent.
     centre = Person(server, CENTRE)

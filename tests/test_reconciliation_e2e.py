@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.clock import today as kyiv_today
 from bot.services.reconciliation import FIELDS, reconciliation_due
+from bot.services.wording import quarter_name
 from bot.settings import Settings
 from bot.telegram_emulator.server import FakeTelegramServer
 from db.engine import create_engine, create_sessionmaker
@@ -50,7 +51,7 @@ async def test_a_discrepancy_is_corrected_then_both_confirm(
 ) -> None:
     await enrol(bot.settings, server)
     quarter = reconciliation_due(kyiv_today()).quarter
-    label = f"{quarter[-1]} квартал {quarter[:4]}"
+    label = quarter_name(quarter, "uk")  # "IV квартал 2026"
 
     police = Person(server, POLICE)
     screen = await open_reconciliation(police)

@@ -153,7 +153,7 @@ async def test_reconciliation_reminds_every_three_days_until_both_sides_confirm(
     assert fired == {d: 2 for d in (date(2027, 3, 31), date(2027, 4, 3), date(2027, 4, 6))}
     await app.outbox.send_due(ctx.bot)
     opened = server.bot_messages(POLICE)[0]["text"]
-    assert "1 квартал 2027" in opened and "внесіть свої дані" in opened
+    assert "I квартал 2027" in opened and "внесіть свої дані" in opened
 
     # Both sides enter the same figures; the police confirm: only the region is reminded.
     police_id, region_id = await _user_ids(app)
@@ -183,7 +183,7 @@ async def test_a_bot_down_across_the_quarters_end_opens_that_quarter_on_its_firs
     fired = await fire_daily(ctx, "reconciliation_reminders", date(2027, 1, 9), date(2027, 1, 9))
     assert fired == {date(2027, 1, 9): 2}
     await app.outbox.send_due(ctx.bot)
-    assert "4 квартал 2026" in server.bot_messages(REGION)[0]["text"]
+    assert "IV квартал 2026" in server.bot_messages(REGION)[0]["text"]
     again = await fire_daily(ctx, "reconciliation_reminders", date(2027, 1, 9), date(2027, 1, 9))
     assert again == {}  # the same slot is not sent twice
 
