@@ -4,12 +4,14 @@ area, an event's history."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from html import escape
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.directory import Directory
+from bot.services.wording import hryvnias
 
 
 def summary(data: dict[str, Any], directory: Directory, lang: str) -> str:
@@ -32,7 +34,7 @@ def summary(data: dict[str, Any], directory: Directory, lang: str) -> str:
             )
         )
     if data.get("cost"):
-        lines.append(_("event.line_cost").format(value=data["cost"]))
+        lines.append(_("event.line_cost").format(value=hryvnias(Decimal(data["cost"]), lang)))
     if data.get("attachment_kind"):
         lines.append(_("event.line_attachment"))
     return "\n".join(lines)
