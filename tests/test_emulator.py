@@ -44,8 +44,7 @@ README_WALK: list[tuple[str, str]] = [
     ("#1", "--- Dovira -> 3001 ---\n🆕"),  # the coordinator's notice, while we are the citizen
     (":user 3001", "You are now user 3001"),
     ("#1", "--- Dovira -> 1001 ---\n👋"),  # the citizen is told, while we are the coordinator
-    ("/report", "Звіти. Оберіть програму"),
-    ("#1", "За який рік?"),
+    ("/report", "За який рік?"),  # one oblast: its years straight away
     ("#2", "Який звіт за 2024"),
     ("#1", "[#1] 📊 XLSX"),
     ("#1", ".xlsx\n"),

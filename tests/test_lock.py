@@ -48,7 +48,7 @@ def test_every_dependency_in_pyproject_is_locked_at_a_version_it_allows(lock: st
         versions = locked.get(canonicalize_name(requirement.name))
         assert versions, f"{requirement.name} is in pyproject.toml but not in {lock}: {RELOCK}"
         allowed = [v for v in versions if requirement.specifier.contains(v, prereleases=True)]
-        assert allowed == sorted(versions), (
+        assert sorted(allowed) == sorted(versions), (
             f"{lock} has {requirement.name} {', '.join(sorted(versions))}, which pyproject.toml's "
             f"{requirement} does not allow: {RELOCK}"
         )
