@@ -140,7 +140,7 @@ async def on_year(
     choice = _choice(callback_data, reports, profile)
     codes = {k: KIND_CODES[k] for k in choice.kinds()}
     markup = kb.kinds(choice.oblast, callback_data.year, kind_names(_), codes)
-    ask = "report.choose_kind" if choice.programme else "report.choose_kind_no_programme"
+    ask = "report.choose_kind" if choice.programme is not None else "report.choose_kind_no_programme"
     await show(callback, bot, _(ask).format(year=callback_data.year), markup)
 
 
