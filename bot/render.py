@@ -43,9 +43,18 @@ def entry_card(entry: Entry, language: str, *, with_checked_date: bool = True) -
     if entry.eligibility:
         lines.append(f"<i>{escape(entry.eligibility.get(language))}</i>")
     if with_checked_date:
-        # The provenance (`source`) is for coordinators and auditors; people see when it was checked.
-        lines.append("<i>" + _("entry.source").format(date=_date(entry.checked_on)) + "</i>")
+        lines.append("<i>" + _checked(entry) + "</i>")
     return "\n".join(lines)
+
+
+def _checked(entry: Entry) -> str:
+    """The provenance (`source`) is for coordinators and auditors; people see when it was checked and,
+    when the source is a dated public page, how old that page is (issue 17 item 4)."""
+    checked = _date(entry.checked_on)
+    page = entry.page_date
+    if page is None:
+        return _("entry.source").format(date=checked)
+    return _("entry.source_dated").format(date=checked, page_date=_date(page))
 
 
 def entry_place(entry: Entry, directory: Directory, lang: str) -> str:

@@ -98,6 +98,22 @@ def directory_need(value: str) -> Any:
     return Need(value)
 
 
+async def test_the_national_line_for_the_need_is_on_the_first_page(bot: RunningBot, person: Person) -> None:
+    """Issue 17: in a Kharkiv district the free legal aid line was on page 2, and employment did not
+    show 527 at all. The line made for the need now comes right after the regional entries."""
+    await person.say("/start")
+    step = await person.press("Куди звернутися")
+    step = await person.press("Харківська", step)
+    district = await person.press("Ізюмський", step)
+    legal_aid = text_of(await person.press("Правова", district))
+    assert "Система безоплатної правової допомоги" in legal_aid and "0 800 213 103" in legal_aid
+    needs = await person.press("Інша допомога")
+    employment = text_of(await person.press("Робота", needs))
+    assert "з протидії торгівлі людьми та консультування мігрантів" in employment and "527" in employment
+    children = text_of(await person.press("Захист дітей", await person.press("Інша допомога")))
+    assert "116 111" in children
+
+
 async def test_where_with_nothing_regional_still_points_to_1547(bot: RunningBot, person: Person) -> None:
     await person.say("/start")
     step = await person.press("Куди звернутися")

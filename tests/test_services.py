@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.services import selfcheck
-from bot.services.directory import Directory, Entry, Localized, Need, Regions, load_directory
+from bot.services.directory import Community, Directory, Entry, Localized, Need, Regions, load_directory
 from bot.services.privacy import BACK, DELETE_BATCH, ids_to_clear
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -77,6 +77,77 @@ def test_find_puts_the_nearest_first_and_skips_other_places(directory: Directory
     ]
     found = Directory(regions, entries).find(oblast_id=kh.id, district_id=d0, need=Need.SHELTER)
     assert [e.id for e in found] == ["here", "oblast", "national"]
+
+
+def test_find_orders_by_what_people_can_call_nearest_first(directory: Directory) -> None:
+    """Issue 17 item 4: local with a phone, local without, oblast-wide with a phone, without, then the
+    national lines, the one made for the need first; lines for people abroad are not among them."""
+    kh = directory.regions.oblasts[0]
+    home = kh.districts[0].model_copy(
+        update={"communities": (Community(id="home", name=Localized(uk="h", en="h")),)}
+    )
+    regions = directory.regions.model_copy(
+        update={"oblasts": (kh.model_copy(update={"districts": (home, *kh.districts[1:])}),)}
+    )
+    legal, d0 = (Need.LEGAL_AID,), home.id
+
+    def entry(eid: str, scope: str, phone: bool, **place: str) -> Entry:
+        made = _entry(eid, scope, legal, **place)
+        return made.model_copy(update={"phones": ("0 800 000 000",) if phone else ()})
+
+    entries = [
+        entry("national-other", "national", True),
+        entry("hotline-free-legal-aid", "national", True),
+        entry("abroad", "national", True).model_copy(update={"abroad": True}),
+        entry("oblast-none", "oblast", False, oblast=kh.id),
+        entry("oblast-phone", "oblast", True, oblast=kh.id),
+        entry("district-none", "district", False, oblast=kh.id, district=d0),
+        entry("community-none", "community", False, oblast=kh.id, district=d0, community="home"),
+        entry("district-phone", "district", True, oblast=kh.id, district=d0),
+        entry("community-phone", "community", True, oblast=kh.id, district=d0, community="home"),
+    ]
+    found = Directory(regions, entries).find(
+        oblast_id=kh.id, district_id=d0, community_id="home", need=Need.LEGAL_AID
+    )
+    assert [e.id for e in found] == [
+        "community-phone",
+        "district-phone",
+        "community-none",
+        "district-none",
+        "oblast-phone",
+        "oblast-none",
+        "hotline-free-legal-aid",
+        "national-other",
+    ]
+
+
+def test_the_national_line_made_for_the_need_leads_the_national_lines(directory: Directory) -> None:
+    def national(need: Need) -> list[str]:
+        found = directory.find(oblast_id="kharkiv", district_id="kharkiv-izium", need=need)
+        return [e.id for e in found if e.scope == "national"]
+
+    assert national(Need.LEGAL_AID)[0] == "hotline-free-legal-aid"
+    assert national(Need.EMPLOYMENT)[0] == "hotline-527"
+    assert national(Need.CHILD_PROTECTION)[0] == "hotline-116111"
+    assert "abroad-consulate" not in national(Need.LEGAL_AID)
+
+
+def test_a_result_shows_the_date_of_its_source_page(directory: Directory) -> None:
+    from bot.i18n import create_i18n
+    from bot.render import entry_card
+
+    dated = directory.entry("kharkiv-hotline-1552")
+    assert dated is not None and dated.page_date == date(2025, 9, 28)
+    assert "(page dated 2025-09-28)" in dated.source
+    i18n = create_i18n("uk")
+    with i18n.context(), i18n.use_locale("uk"):
+        card = entry_card(dated, "uk")
+    checked = dated.checked_on.strftime("%d.%m.%Y")
+    assert f"Перевірено {checked} · джерело від 28.09.2025" in card
+    undated = directory.entry("hotline-1547")
+    assert undated is not None and undated.page_date is None
+    typo = undated.model_copy(update={"source": "https://x.gov.ua (page dated 2024-02-30)"})
+    assert typo.page_date is None  # a correction typed in the bot may name no real day
 
 
 def test_withdrawn_entries_are_never_shown(directory: Directory) -> None:

@@ -47,6 +47,15 @@ class Need(StrEnum):
     CHILD_PROTECTION = "child_protection"
 
 
+# The national line made for a need: first among the national lines in its results (issue 17 item 4).
+# Its `needs` in data/directory/national.yaml must list the need too, or it is not shown at all.
+NATIONAL_LINE_FOR: dict[Need, str] = {
+    Need.LEGAL_AID: "hotline-free-legal-aid",  # 0 800 213 103
+    Need.EMPLOYMENT: "hotline-527",  # safe work abroad, labour migration
+    Need.CHILD_PROTECTION: "hotline-116111",
+}
+
+
 class Localized(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     uk: str
@@ -80,6 +89,18 @@ class Regions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     source: str
     oblasts: tuple[Oblast, ...]
+
+
+# How a source names the date of its page (data/directory/README.md).
+_PAGE_DATED = re.compile(r"\(page dated (\d{4}-\d{2}-\d{2})\)")
+
+
+def _day(text: str) -> date | None:
+    """A source typed in the bot (a correction) may name a day that does not exist: no date then."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 class Entry(BaseModel):
@@ -116,6 +137,13 @@ class Entry(BaseModel):
         if missing:
             raise ValueError(f"entry {self.id}: scope {self.scope} needs {', '.join(missing)}")
         return self
+
+    @property
+    def page_date(self) -> date | None:
+        """The date of the public page the facts come from, as `source` gives it ("(page dated
+        YYYY-MM-DD)"); the oldest when it names several pages. None: the source names no dated page."""
+        dates = [day for found in _PAGE_DATED.findall(self.source) if (day := _day(found))]
+        return min(dates, default=None)
 
     @property
     def shown_address(self) -> str | None:
@@ -218,22 +246,26 @@ class Directory:
         district_id: str | None = None,
         community_id: str | None = None,
     ) -> list[Entry]:
-        """Entries that serve `need` in the place chosen: the nearest first, national lines last."""
+        """Entries that serve `need` in the place chosen, the order people should call them in (issue 17):
+        local ones (community, then district) with a phone, local ones without, oblast-wide ones with a
+        phone, then without, then the national lines, the one made for the need first. Lines for people
+        abroad are not among them (`abroad_lines`)."""
 
-        def rank(entry: Entry) -> int | None:
-            if entry.kind == "emergency" or need not in entry.needs:
+        def rank(entry: Entry) -> tuple[int, ...] | None:
+            if entry.kind == "emergency" or entry.abroad or need not in entry.needs:
                 return None
+            no_phone = 0 if entry.phones else 1
             if entry.scope == "national":
-                return 3
+                return (3, 0 if NATIONAL_LINE_FOR.get(need) == entry.id else 1, no_phone)
             if entry.oblast != oblast_id:
                 return None
             if entry.scope == "oblast":
-                return 2
+                return (2, no_phone)
             if entry.district is None or entry.district != district_id:
                 return None
             if entry.scope == "district":
-                return 1
-            return 0 if entry.community == community_id else None
+                return (no_phone, 1)
+            return (no_phone, 0) if entry.community == community_id else None
 
         ranked = [(r, i, e) for i, e in enumerate(self.entries) if (r := rank(e)) is not None]
         return [e for _, _, e in sorted(ranked, key=lambda t: (t[0], t[1]))]
