@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.cli import letter, report
+from bot.cli import directory_exchange, letter, report
 from bot.settings import Settings, SettingsError, load_settings
 from bot.startup import TokenRefused
 
@@ -31,6 +31,11 @@ def parser() -> argparse.ArgumentParser:
     )
     catalogue.add_argument("file", nargs="?", type=Path, help="load: the programme's YAML file")
     report.add_parser(sub)
+    directory = sub.add_parser(
+        "directory", help="the help directory: export it (HSDS CSV or JSON), import a CSV"
+    )
+    directory.add_argument("action", choices=directory_exchange.ACTIONS)
+    directory_exchange.add_arguments(directory)
     letter.add_parser(sub)
     export = sub.add_parser("export-case", help="what is stored about one case, decrypted, as JSON (audited)")
     export.add_argument("code", help="the case code, e.g. ABCD-2345")
@@ -92,6 +97,8 @@ def _run_command(settings: Settings, args: argparse.Namespace) -> int:
         return catalogue.check(settings.data_dir)
     if args.command == "report":
         return asyncio.run(report.report(settings, args))
+    if args.command == "directory":
+        return directory_exchange.run(settings, args)
     if args.command == "police-letter":
         return asyncio.run(letter.police_letter(settings, args))
     if args.command in ("export-case", "rotate-key"):
