@@ -298,3 +298,21 @@ async def test_the_command_line_exports_and_imports(
     assert await asyncio.to_thread(main, ["directory", "import", str(upload)]) == 1
     async with app.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(DirectoryCheck)) == 3
+
+
+async def test_an_imported_entry_is_checked_in_the_bot_like_any_other(app: App) -> None:
+    await apply(app, plan_import(app.directory, read_rows(csv_of([new_row(app.directory)])), ADMIN, TODAY))
+    checks = checks_of(app)
+    corrected = await checks.correct(
+        None,
+        KHARKIV,
+        NEW_ID,
+        phones=["057 222 22 22"],
+        address=None,
+        source="https://legalaid.gov.ua/x",  # type: ignore[arg-type]
+    )
+    assert corrected.phones == ("057 222 22 22",) and corrected.name.en == "Izium legal aid bureau"
+    await checks.withdraw(None, KHARKIV, NEW_ID)  # type: ignore[arg-type]
+    assert app.directory.entry(NEW_ID) is None
+    restored = await checks.restore(None, KHARKIV, NEW_ID)  # type: ignore[arg-type]
+    assert not restored.withdrawn and restored.phones == ("057 222 22 22",)
