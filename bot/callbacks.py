@@ -355,6 +355,19 @@ class AdminLetter(CallbackData, prefix="adl"):
     current: bool = False  # send the template in use as a file
 
 
+class DirectoryImportAction(StrEnum):
+    START = "start"  # asks for the CSV
+    CURRENT = "cur"  # the entries the person may change, as a CSV to edit
+    CONFIRM = "yes"
+    CANCEL = "no"
+
+
+class DirectoryImport(CallbackData, prefix="dim"):
+    """Importing directory entries from a CSV (handlers/staff/directory_import/)."""
+
+    action: DirectoryImportAction
+
+
 class StaffListAction(StrEnum):
     LIST = "l"
     ASK_REMOVE = "r"

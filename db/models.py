@@ -454,10 +454,11 @@ class DirectoryCheck(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
-    # confirmed, corrected, withdrawn, restored; or reminded (sent to those in charge: not a check)
+    # confirmed, corrected, withdrawn, restored, imported; or reminded (sent to those in charge: not a check)
     action: Mapped[str] = mapped_column(String(12), nullable=False)
     checked_on: Mapped[date] = mapped_column(Date, nullable=False)  # the day of the action
-    # corrected: JSON {"phones": [...], "address": str | null, "source": str}
+    # corrected: JSON {"phones": [...], "address": str | null, "source": str}; imported: the whole entry
+    # (bot/services/directory_exchange.py)
     changes: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -21,6 +21,7 @@ from bot.services.users import UserProfile, UserService
 from handlers.staff.admin.states import AddOrganisation, LetterUpload
 from handlers.staff.cases.states import StaffWriting
 from handlers.staff.directory_checks.states import EntryFix
+from handlers.staff.directory_import.states import DirectoryImportForm
 from handlers.staff.events.access import LOGGING_ROLES
 from handlers.staff.events.states import EventForm
 from handlers.staff.police.states import SignalForm
@@ -37,6 +38,7 @@ DIALOG_ROLES: dict[type[StatesGroup], frozenset[str]] = {
     EntryFix: frozenset({Role.COORDINATOR.value, Role.ADMIN.value}),
     AddOrganisation: frozenset({Role.ADMIN.value}),
     LetterUpload: frozenset({Role.ADMIN.value}),
+    DirectoryImportForm: frozenset({Role.ADMIN.value, Role.COORDINATOR.value}),
     StaffWriting: ANY_STAFF,
     # Writing on a referral: its organisation's specialists and police liaisons, or the case's coordinator.
     ReferralWriting: frozenset({Role.SPECIALIST.value, Role.POLICE.value, Role.COORDINATOR.value}),

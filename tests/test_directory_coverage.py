@@ -107,7 +107,8 @@ async def test_command_line_prints_the_effective_directory(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("KEY_FILE", str(tmp_path / "dovira.key"))
     monkeypatch.chdir(tmp_path)  # no .env of the checkout
-    assert await asyncio.to_thread(main, ["directory", "coverage", "--oblast", "kharkiv"]) == 0
+    argv = ["directory", "coverage", "--oblast", "kharkiv", "--language", "en"]
+    assert await asyncio.to_thread(main, argv) == 0
     out = capsys.readouterr().out
     assert "Kharkiv oblast" in out and "Zhytomyr" not in out
     izium = out[out.index("Izium district") :]

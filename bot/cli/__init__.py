@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.cli import directory_coverage, letter, report
+from bot.cli import directory_coverage, directory_exchange, letter, report
 from bot.settings import Settings, SettingsError, load_settings
 from bot.startup import TokenRefused
 
@@ -31,11 +31,15 @@ def parser() -> argparse.ArgumentParser:
     )
     catalogue.add_argument("file", nargs="?", type=Path, help="load: the programme's YAML file")
     report.add_parser(sub)
-    letter.add_parser(sub)
-    # The help directory; export and import (issue 17 items 3 and 5) are added beside coverage.
-    directory = sub.add_parser("directory", help="the help directory: coverage per district and kind of help")
-    directory.add_argument("action", choices=["coverage"])
+    directory = sub.add_parser(
+        "directory",
+        help="the help directory: coverage per district and kind of help; export it (HSDS CSV or JSON), "
+        "import a CSV",
+    )
+    directory.add_argument("action", choices=["coverage", *directory_exchange.ACTIONS])
+    directory_exchange.add_arguments(directory)  # with --language, which coverage reads too
     directory_coverage.add_arguments(directory)
+    letter.add_parser(sub)
     export = sub.add_parser("export-case", help="what is stored about one case, decrypted, as JSON (audited)")
     export.add_argument("code", help="the case code, e.g. ABCD-2345")
     export.add_argument("--out", type=Path, default=None, help="file to write (mode 0600) instead of stdout")
@@ -96,8 +100,8 @@ def _run_command(settings: Settings, args: argparse.Namespace) -> int:
         return catalogue.check(settings.data_dir)
     if args.command == "report":
         return asyncio.run(report.report(settings, args))
-    if args.command == "directory" and args.action == "coverage":
-        return asyncio.run(directory_coverage.run(settings, args))
+    if args.command == "directory":
+        return _directory(settings, args)
     if args.command == "police-letter":
         return asyncio.run(letter.police_letter(settings, args))
     if args.command in ("export-case", "rotate-key"):
@@ -112,6 +116,12 @@ def _run_command(settings: Settings, args: argparse.Namespace) -> int:
 
         return asyncio.run(run_emulator(settings, user_id=args.user))
     return _run_bot(settings)
+
+
+def _directory(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "coverage":
+        return asyncio.run(directory_coverage.run(settings, args))
+    return directory_exchange.run(settings, args)
 
 
 def _run_bot(settings: Settings) -> int:

@@ -17,9 +17,6 @@ WIDTH = 110  # what a terminal and a closing note show; tests/test_directory_cov
 
 def add_arguments(directory: argparse.ArgumentParser) -> None:
     directory.add_argument("--oblast", default=None, help="coverage: one oblast (e.g. kharkiv); default: all")
-    directory.add_argument(
-        "--language", choices=["uk", "en"], default="en", help="coverage: the table's language"
-    )
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:

@@ -167,13 +167,19 @@ class Directory:
         self._check()
         self.apply({})
 
-    def apply(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
+    def apply(
+        self, updates: Mapping[str, Mapping[str, Any]], imported: Mapping[str, Entry] | None = None
+    ) -> None:
         """Lay field updates per entry id (from the bot's checks) over the seed, replacing the last ones.
+        `imported` (bot/services/directory_exchange.py): whole entries that replace the seed's of their id,
+        or follow the seed's when new.
 
         Both views are swapped in one step (no await in between): a reader sees the old or the new."""
-        effective = tuple(
-            e.model_copy(update=dict(updates[e.id])) if e.id in updates else e for e in self._seed
-        )
+        imported = imported or {}
+        bases = [imported.get(e.id, e) for e in self._seed]
+        seeded = {e.id for e in self._seed}
+        bases.extend(e for e in imported.values() if e.id not in seeded)
+        effective = tuple(e.model_copy(update=dict(updates[e.id])) if e.id in updates else e for e in bases)
         self.all_entries = effective
         self.entries = tuple(e for e in effective if not e.withdrawn)
 
@@ -298,7 +304,8 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]*[0-9]$")
 _PHONE_SPLIT = re.compile(r"[,;\n]+")
 
 
-CHECK_ACTIONS = ("confirmed", "corrected", "withdrawn", "restored")
+# "imported": a whole entry from a bulk import (bot/services/directory_exchange.py), in `changes`.
+CHECK_ACTIONS = ("confirmed", "corrected", "withdrawn", "restored", "imported")
 
 
 class CheckError(ValueError):
@@ -406,8 +413,12 @@ class DirectoryChecks:
                 )
             )
         updates: dict[str, dict[str, Any]] = {}
+        imported: dict[str, Entry] = {}
         for row in rows:
-            seed = self.directory.seed_entry(row.entry_id)
+            if row.action == "imported":
+                _take_import(row, self.directory.seed_entry(row.entry_id), imported, updates)
+                continue
+            seed = imported.get(row.entry_id) or self.directory.seed_entry(row.entry_id)
             if seed is None:  # removed from the data files since
                 continue
             update = updates.setdefault(row.entry_id, {})
@@ -424,7 +435,7 @@ class DirectoryChecks:
                 update["phone_notes"] = seed.phone_notes if update["phones"] == seed.phones else None
                 update["address"] = changes.get("address")
                 update["source"] = changes["source"]
-        self.directory.apply({k: v for k, v in updates.items() if v})
+        self.directory.apply({k: v for k, v in updates.items() if v}, imported)
 
     async def keep_fresh(self) -> None:
         """With a shared database, read the checks again every RELOAD_SECONDS until cancelled, so that
@@ -502,16 +513,48 @@ class DirectoryChecks:
     async def restore(self, actor_id: int, roles: Sequence[StaffRole], entry_id: str) -> Entry:
         """Undo a withdrawal made in the bot (one withdrawn in the data files is not the bot's to undo)."""
         entry = self.directory.any_entry(entry_id)
-        seed = self.directory.seed_entry(entry_id)
-        if entry is None or seed is None:
+        seed = self.directory.seed_entry(entry_id)  # None for an entry added by an import
+        if entry is None:
             raise CheckError("unknown")
         if not may_check(roles, entry):
             raise AccessDenied("directory.check")
-        if seed.withdrawn:
+        if seed is not None and seed.withdrawn:
             raise CheckError("gone")
         if not entry.withdrawn:  # restored already (a double tap, or a colleague)
             return entry
         return await self._record(actor_id, entry, "restored")
+
+    async def record_import(
+        self, actor_id: int | None, imported: Sequence[Entry], withdrawn: Sequence[Entry], *, via: str
+    ) -> None:
+        """A bulk import, all or nothing: one row and one audit entry per entry added, changed or withdrawn
+        (as the checks are), in one transaction. `via`: "bot" or "cli", in the audit detail."""
+        now, today = self.clock(), self.today()
+        async with self._sessionmaker() as session, session.begin():
+            for entry in imported:
+                changes = json.dumps(entry.model_dump(mode="json"), ensure_ascii=False)
+                session.add(
+                    DirectoryCheck(
+                        entry_id=entry.id,
+                        action="imported",
+                        checked_on=today,
+                        changes=changes,
+                        actor_id=actor_id,
+                        at=now,
+                    )
+                )
+            session.add_all(
+                DirectoryCheck(entry_id=e.id, action="withdrawn", checked_on=today, actor_id=actor_id, at=now)
+                for e in withdrawn
+            )
+            session.add_all(
+                AuditEntry(
+                    actor_id=actor_id, action=f"directory.{action}", detail=f"entry={e.id} import={via}"[:200]
+                )
+                for action, entries in (("imported", imported), ("withdrawn", withdrawn))
+                for e in entries
+            )
+        await self.load()
 
     async def _record(
         self, actor_id: int, entry: Entry, action: str, changes: dict[str, Any] | None = None
@@ -534,3 +577,13 @@ class DirectoryChecks:
         found = self.directory.any_entry(entry.id)
         assert found is not None
         return found
+
+
+def _take_import(
+    row: DirectoryCheck, seed: Entry | None, imported: dict[str, Entry], updates: dict[str, dict[str, Any]]
+) -> None:
+    """An imported entry replaces what came before it, unless the data file was checked later."""
+    if seed is not None and row.checked_on < seed.checked_on:
+        return
+    imported[row.entry_id] = Entry.model_validate(json.loads(row.changes or "{}"))
+    updates[row.entry_id] = {}

@@ -15,10 +15,13 @@ from bot.callbacks import (
     AdminOrganisation,
     AdminSection,
     AdminStaff,
+    DirectoryImport,
+    DirectoryImportAction,
     StaffListAction,
 )
 from bot.keyboards import WHOLE, back_to_menu_row, button, markup, pairs
 from bot.services.directory import Directory, Oblast
+from bot.services.directory_exchange import may_import
 from bot.services.staff import ORGANISATION_KINDS, OrganisationView, Role, StaffRole
 from bot.services.users import UserProfile
 from handlers.staff.admin.names import POLICE_KIND, capital, kind_name, role_name, short
@@ -38,6 +41,8 @@ def admin_menu(profile: UserProfile) -> InlineKeyboardMarkup:
     rows.append([button(_("admin.button.staff"), AdminMenu(action=AdminSection.STAFF))])
     if profile.has(Role.ADMIN):
         rows.append([button(_("letter.admin_button"), AdminLetter())])
+    if may_import(profile.staff):
+        rows.append([button(_("import.admin_button"), DirectoryImport(action=DirectoryImportAction.START))])
     return markup(*rows, back_to_menu_row())
 
 
