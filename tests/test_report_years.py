@@ -63,6 +63,24 @@ def shifted(node: object, years: int) -> object:
     return node
 
 
+def next_programme(tmp_path: Path) -> tuple[Path, dict[str, object]]:
+    """A copy of the data folder, and the Kharkiv programme's file moved three years on as the region's
+    next programme (kharkiv-2026-2028), not yet in it."""
+    shutil.copytree(DATA, tmp_path / "data")
+    source = yaml.safe_load((DATA / "programmes" / "kharkiv-2023-2025.yaml").read_text(encoding="utf-8"))
+    following = shifted(source, 3)
+    assert isinstance(following, dict)
+    following.update(id="kharkiv-2026-2028", years=[2026, 2027, 2028])
+    following["title"] = {"uk": "Програма 2026–2028", "en": "Programme 2026-2028"}
+    return tmp_path / "data", following
+
+
+def add_next_programme(tmp_path: Path) -> Path:
+    data, following = next_programme(tmp_path)
+    (data / "programmes" / "kharkiv-2026-2028.yaml").write_text(yaml.safe_dump(following, allow_unicode=True))
+    return data
+
+
 async def seed_2026(sm: async_sessionmaker[AsyncSession]) -> None:
     """After the Kharkiv programme (2023-2025): an event, a case, a notification and a reconciliation."""
     async with sm() as session, session.begin():
@@ -115,15 +133,7 @@ async def test_the_next_programme_loaded_is_reported_on(
     sm: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     # A region adds its next programme as data/README.md says: another file in data/programmes/.
-    shutil.copytree(DATA, tmp_path / "data")
-    data = tmp_path / "data"
-    source = yaml.safe_load((DATA / "programmes" / "kharkiv-2023-2025.yaml").read_text(encoding="utf-8"))
-    following = shifted(source, 3)
-    assert isinstance(following, dict)
-    following.update(id="kharkiv-2026-2028", years=[2026, 2027, 2028])
-    following["title"] = {"uk": "Програма 2026–2028", "en": "Programme 2026-2028"}
-    (data / "programmes" / "kharkiv-2026-2028.yaml").write_text(yaml.safe_dump(following, allow_unicode=True))
-    reports = await service(sm, data)
+    reports = await service(sm, add_next_programme(tmp_path))
     await seed_2026(sm)
     async with sm() as session, session.begin():
         seminars = await _measure_of(session, "kharkiv-2026-2028", "2", "2")
@@ -207,8 +217,7 @@ async def test_notifications_and_reconciliations_are_counted_not_entered_by_hand
 async def test_catalogue_load_checks_a_programme_file_and_adds_it(
     sm: async_sessionmaker[AsyncSession], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(DATA, data)
+    data, following = next_programme(tmp_path)
     monkeypatch.setenv("DATA_DIR", str(data))
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("KEY_FILE", str(tmp_path / "dovira.key"))
@@ -228,9 +237,6 @@ async def test_catalogue_load_checks_a_programme_file_and_adds_it(
         "zhytomyr-2021.yaml",
     ]
 
-    following = shifted(source, 3)
-    assert isinstance(following, dict)
-    following.update(id="kharkiv-2026-2028", years=[2026, 2027, 2028])
     new_file = tmp_path / "next.yaml"
     new_file.write_text(yaml.safe_dump(following, allow_unicode=True), encoding="utf-8")
     assert await _in_thread(main, ["catalogue", "load", str(new_file)]) == 0
@@ -247,14 +253,7 @@ async def test_specialists_log_against_the_programme_in_force(
 ) -> None:
     # With the next programme loaded, its measures are the ones offered from its first year; until then,
     # the running programme's: never both, which would list every measure twice.
-    shutil.copytree(DATA, tmp_path / "data")
-    data = tmp_path / "data"
-    source = yaml.safe_load((DATA / "programmes" / "kharkiv-2023-2025.yaml").read_text(encoding="utf-8"))
-    following = shifted(source, 3)
-    assert isinstance(following, dict)
-    following.update(id="kharkiv-2026-2028", years=[2026, 2027, 2028])
-    (data / "programmes" / "kharkiv-2026-2028.yaml").write_text(yaml.safe_dump(following, allow_unicode=True))
-    await service(sm, data)
+    await service(sm, add_next_programme(tmp_path))
     for now, programme in ((datetime(2025, 12, 31, 12, tzinfo=UTC), PROGRAMME), (NOW, "kharkiv-2026-2028")):
         events = EventService(sm, clock=lambda now=now: now)  # type: ignore[misc]
         offered = await events.measures("kharkiv")

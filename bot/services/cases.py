@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services import throttle
 from bot.services.crypto import Cipher
 from bot.services.places import OUTSIDE, is_outside
-from bot.services.staff import AccessDenied, Role, StaffRole, serves_area, write_denial
+from bot.services.staff import AccessDenied, Role, StaffRole, record_denial, serves_area
 from bot.telegram_text import telegram_length
 from db.models import AuditEntry, Case, CaseEvent, CaseMessage, Organisation, Referral, User, UserRole
 
@@ -663,19 +663,9 @@ class CaseService:
             .order_by(Referral.id.desc())
         )
 
-    async def record_denial(
-        self,
-        actor_id: int | None,
-        denial: AccessDenied,
-        detail: str | None = None,
-        *,
-        actor_key: str | None = None,
-    ) -> None:
+    async def _record_denial(self, actor_id: int, denial: AccessDenied, detail: str | None = None) -> None:
         """Audit a refused case action, after (and outside) the transaction it stopped."""
-        if denial.recorded:
-            return
-        async with self._sm() as session, session.begin():
-            await write_denial(session, self.clock(), actor_id, denial, detail, actor_key=actor_key)
+        await record_denial(self._sm, self.clock(), actor_id, denial, detail)
 
     async def _case_for_coordinator(
         self, session: AsyncSession, actor_id: int, staff: Sequence[StaffRole], case_id: int, action: str
@@ -894,7 +884,7 @@ class CaseService:
                 owner = None if case.owner_id == actor_id else await self._active_owner(session, case)
                 return card, owner
         except AccessDenied as denial:
-            await self.record_denial(actor_id, denial)
+            await self._record_denial(actor_id, denial)
             raise
 
     async def reassign_candidates(
@@ -907,7 +897,7 @@ class CaseService:
                 case = await self._reassignable(session, actor_id, staff, case_id)
                 return await self._colleagues(session, case, exclude={actor_id, case.owner_id})
         except AccessDenied as denial:
-            await self.record_denial(actor_id, denial)
+            await self._record_denial(actor_id, denial)
             raise
 
     async def _reassignable(
@@ -981,7 +971,7 @@ class CaseService:
                 await session.refresh(case)
                 return _summary(case), targets[to_user_id].telegram_id, previous_telegram
         except AccessDenied as denial:
-            await self.record_denial(actor_id, denial, f"to={to_user_id}")
+            await self._record_denial(actor_id, denial, f"to={to_user_id}")
             raise
 
     async def _owned(
@@ -1018,7 +1008,7 @@ class CaseService:
         try:
             return await self._refer(actor_id, staff, case_id, organisation_id, now)
         except AccessDenied as denial:
-            await self.record_denial(actor_id, denial, f"org={organisation_id}")
+            await self._record_denial(actor_id, denial, f"org={organisation_id}")
             raise
 
     async def _refer(

@@ -113,6 +113,23 @@ async def write_denial(
     denial.recorded = True
 
 
+async def record_denial(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    at: datetime,
+    actor_id: int | None,
+    denial: AccessDenied,
+    detail: str | None = None,
+    *,
+    actor_key: str | None = None,
+) -> None:
+    """`write_denial` after (and outside) the transaction the refusal stopped; nothing if the service
+    that refused it wrote it already."""
+    if denial.recorded:
+        return
+    async with sessionmaker() as session, session.begin():
+        await write_denial(session, at, actor_id, denial, detail, actor_key=actor_key)
+
+
 @dataclass(frozen=True, slots=True)
 class Redemption:
     """An invite redeemed: the role granted, and the roles that ended with it (replaced by it)."""
@@ -366,12 +383,8 @@ class StaffService:
         *,
         actor_key: str | None = None,
     ) -> None:
-        """Audit a refused staff action, after (and outside) the transaction it stopped, unless the
-        service that refused it wrote it already."""
-        if denial.recorded:
-            return
-        async with self._sessionmaker() as session, session.begin():
-            await write_denial(session, self._clock(), actor_id, denial, detail, actor_key=actor_key)
+        """Audit a refused staff action, unless the service that refused it wrote it already."""
+        await record_denial(self._sessionmaker, self._clock(), actor_id, denial, detail, actor_key=actor_key)
 
     async def audit(
         self,
