@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
+import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import CallbackQuery, Document, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards
 from bot.services.cases import CaseError, TooLong
+
+log = logging.getLogger("dovira.files")
 
 
 def chat_id_of(callback: CallbackQuery) -> int:
@@ -48,3 +53,14 @@ def refusal_text(exc: CaseError) -> str:
     if isinstance(exc, TooLong):
         return _(str(exc)).format(limit=exc.limit, length=exc.length)
     return _(str(exc))
+
+
+async def received_file(bot: Bot, document: Document) -> bytes | None:
+    """The bytes of a file a person sent, or None when Telegram, or the network to it, could not give
+    them: one line names the cause for the operator, and the handler asks the person to send it again."""
+    try:
+        downloaded = await bot.download(document)
+    except (TelegramAPIError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+        log.warning("a file sent to the bot could not be fetched from Telegram: %s", type(exc).__name__)
+        return None
+    return downloaded.read() if downloaded is not None else None

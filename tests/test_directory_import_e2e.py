@@ -102,6 +102,10 @@ async def test_cancelling_writes_nothing(bot: RunningBot, server: FakeTelegramSe
     assert "файлом CSV" in text_of(typed)
     refused = await send_csv(server, admin, "це не таблиця".encode("cp1251"))
     assert "не файл CSV" in text_of(refused)
+    # A bad network day: Telegram cannot give the file. Said so, the same file again works.
+    server.fail_next("getFile", status=400, description="Bad Request: file is temporarily unavailable")
+    lost = await send_csv(server, admin, good_and_bad(load_directory(ROOT / "data")))
+    assert "Не вдалося отримати файл від Telegram" in text_of(lost) and "ще раз" in text_of(lost)
     plan = await send_csv(server, admin, good_and_bad(load_directory(ROOT / "data")))
     cancelled = await admin.press("Скасувати", plan)
     assert "скасовано" in text_of(cancelled)

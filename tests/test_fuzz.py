@@ -56,6 +56,7 @@ from bot.notices import outbox as outbox_module
 from bot.notices.outgoing import Outgoing
 from bot.services.cases import Status
 from bot.services.directory import Directory
+from bot.services.directory_exchange import to_csv as exchange_csv
 from bot.services.staff import Role, StaffRole
 from bot.settings import load_settings
 from bot.telegram_emulator.server import Call, FakeTelegramServer
@@ -409,7 +410,14 @@ ROUTES: tuple[tuple[int, tuple[str, ...]], ...] = (
     (COORDINATOR, ("dc:fix", "T:+380571234567", "T:м. Харків, вул. Сумська, 1", "T:лист ОДА від 01.03.2028")),
     (DISTRICT_COORDINATOR, ("dc:fix", "dc:keep", "dc:keep")),
     (ADMIN, ("/admin", "ad:org", "T:Центр соціальних служб громади")),
+    # A directory import: the CSV of the entries as they are (a dry run with nothing to change), then yes.
+    (COORDINATOR, ("/admin", "dim:start", "F:directory.csv", "dim:yes")),
 )
+
+
+def directory_csv(directory: Directory) -> bytes:
+    """The kharkiv entries in the import's CSV (bot/services/directory_exchange.py)."""
+    return exchange_csv([e for e in directory.entries if e.oblast == "kharkiv"])
 
 
 def citizen_text(user: int, text: str, marked: bool) -> str:
@@ -564,6 +572,15 @@ def make_machine(runner: asyncio.Runner, world: World, shared: dict[str, Any]) -
             user, steps = route
             server = self.world.server
             for step in steps:
+                if step.startswith("F:"):  # a file: the directory as the bot would export it
+                    name, csv_file = step[2:], directory_csv(self.world.app.directory)
+                    self._step(
+                        lambda name=name, content=csv_file: server.send_document(
+                            user, filename=name, content=content, mime_type="text/csv"
+                        ),
+                        user,
+                    )
+                    continue
                 if step.startswith(("/", "T:")):
                     typed = step.removeprefix("T:")
                     self._step(lambda typed=typed: server.send_text(user, typed), user)

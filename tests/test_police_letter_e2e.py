@@ -145,6 +145,10 @@ async def test_an_admin_replaces_the_template_by_sending_a_docx(
     assert "файлом DOCX" in text_of(typed)
 
     own = edited(current.data, lambda xml: xml.replace("[НАЙМЕНУВАННЯ УСТАНОВИ-ВІДПРАВНИКА]", "ЦЕНТР ЗРАЗКА"))
+    # A bad network day: Telegram cannot give the file. Said so, nothing kept, the same file again works.
+    server.fail_next("getFile", status=400, description="Bad Request: file is temporarily unavailable")
+    refused = await send("letter.docx", own)
+    assert "не вдалося отримати від Telegram" in text_of(refused) and "ще раз" in text_of(refused)
     saved = await send("letter.docx", own)
     assert "збережено" in text_of(saved)
 

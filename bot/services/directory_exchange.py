@@ -185,7 +185,7 @@ def to_json(entries: Iterable[Entry]) -> bytes:
 # --- import ---------------------------------------------------------------------------------------
 class ImportRefused(ValueError):
     """The whole file cannot be read; str() is the reason: "too_big", "not_csv", "no_rows", "too_many_rows",
-    "missing_columns" (with `detail`: the columns)."""
+    "missing_columns" (with `detail`: the columns), "not_received" (Telegram could not give the file)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)

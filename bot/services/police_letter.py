@@ -172,7 +172,7 @@ IN_TEXT = {
 
 
 # Every way a template can be refused (letter.problem.<name> in bot/locales/*/LC_MESSAGES/letter.po).
-PROBLEMS = ("not_docx", "broken", *IN_TABLE, *IN_TEXT, "amended")
+PROBLEMS = ("not_docx", "broken", *IN_TABLE, *IN_TEXT, "amended", "not_received")
 
 
 def _texts(docx: bytes) -> tuple[str, str]:

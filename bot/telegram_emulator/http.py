@@ -144,11 +144,9 @@ class HttpSide(RequestServing):
         return web.json_response(answer.body, status=answer.status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
-        path = request.match_info["path"]
-        if request.match_info["token"] == self.token:
-            for record in self._files.values():
-                if record.file_path == path:
-                    return web.Response(body=record.data, content_type="application/octet-stream")
+        data = self.file_at(request.match_info["token"], request.match_info["path"])
+        if data is not None:
+            return web.Response(body=data, content_type="application/octet-stream")
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
 
     def _ensure_webhook_delivery(self) -> None:

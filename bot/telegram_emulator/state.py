@@ -338,6 +338,12 @@ class ServerState:
         self._files[file_id] = record
         return record
 
+    def file_at(self, token: str, file_path: str) -> bytes | None:
+        """What `/file/bot<token>/<file_path>` gives (getFile's `file_path`), or None: not found."""
+        if token != self.token:
+            return None
+        return next((r.data for r in self._files.values() if r.file_path == file_path), None)
+
     def _photo_sizes(self, data: bytes, size: tuple[int, int] | None = None) -> list[JSON]:
         width, height = size or (800, 600)
         record = self._register_file(data, folder="photos", filename="photo.jpg", mime_type="image/jpeg")

@@ -17,14 +17,14 @@ that aiogram builds for HTTP, through aiohttp's public payload API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qsl
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import TelegramMethod
+from aiogram.methods import GetFile, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiohttp import FormData, MultipartWriter, hdrs
 from aiohttp.multipart import parse_content_disposition
@@ -112,3 +112,21 @@ class InProcessSession(AiohttpSession):
             bot=bot, method=method, status_code=reply.status, content=reply.content
         )
         return cast(TelegramType, response.result)
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109  (aiogram's signature)
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        """A file the server holds, as its HTTP side gives `/file/bot<token>/<path>` (`bot.download`)."""
+        token, _, path = url.partition("/file/bot")[2].partition("/")
+        data = self.transport.server.file_at(token, path)
+        if data is None:
+            if raise_for_status:
+                raise TelegramNetworkError(method=GetFile(file_id=path), message="Not Found")
+            return
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]

@@ -23,7 +23,7 @@ from handlers.staff.access import gate
 from handlers.staff.admin import keyboards as kb
 from handlers.staff.admin.access import ADMINS, ButtonGate
 from handlers.staff.admin.states import LetterUpload
-from handlers.ui import chat_id_of, show, stale_button
+from handlers.ui import chat_id_of, received_file, show, stale_button
 
 
 async def _in_use(police: PoliceReportService, oblast: str) -> str:
@@ -94,8 +94,9 @@ async def on_file(
     try:
         if (document.file_size or 0) > TEMPLATE_LIMIT:
             raise TemplateRefused(["letter.problem.not_docx"])
-        downloaded = await bot.download(document)
-        content = downloaded.read() if downloaded is not None else b""
+        content = await received_file(bot, document)
+        if content is None:  # the network or Telegram, not the file: the same file may be sent again
+            raise TemplateRefused(["letter.problem.not_received"])
         await police.letters.replace(profile.staff_id, profile.staff, oblast.id, content)
     except TemplateRefused as refused:
         await message.answer(refusal(refused), reply_markup=kb.letter_waiting(oblast.id))

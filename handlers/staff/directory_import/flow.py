@@ -29,7 +29,7 @@ from handlers.staff.admin.access import refuse
 from handlers.staff.admin.keyboards import back_only
 from handlers.staff.directory_import import keyboards as kb
 from handlers.staff.directory_import.states import DirectoryImportForm
-from handlers.ui import chat_id_of, show, stale_button
+from handlers.ui import chat_id_of, received_file, show, stale_button
 
 FLOW = "directory_import"
 MESSAGE_LIMIT = 3800  # Telegram's 4096, less the frame around the summary
@@ -99,8 +99,10 @@ async def _download(bot: Bot, document: Document | None) -> bytes:
         raise ImportRefused("not_csv")
     if (document.file_size or 0) > FILE_LIMIT:
         raise ImportRefused("too_big")
-    downloaded = await bot.download(document)
-    return downloaded.read() if downloaded is not None else b""
+    content = await received_file(bot, document)
+    if content is None:  # the network or Telegram, not the file: the same file may be sent again
+        raise ImportRefused("not_received")
+    return content
 
 
 def _plan(checks: DirectoryChecks, profile: UserProfile, content: bytes) -> Plan:
